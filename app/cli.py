@@ -1,0 +1,62 @@
+"""The `sandgate` command line: a thin dispatcher.
+
+Each subcommand lives in its own module under `app.commands` and is imported only when
+it is the one asked for, so that `sandgate run` pays for nothing but itself before the
+agent starts. A command module provides `configure(parser)` and `main(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Order is the order shown in --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "start": ("app.commands.start", "start Sandgate's main job (the service, with the tray when a display exists)"),
+    "run": ("app.commands.run", "run an agent command inside the sandbox"),
+    "score": ("app.commands.score", "score JSON Lines events and print verdicts"),
+    "policy": ("app.commands.policy", "validate and show the effective policy"),
+    "service": ("app.commands.service", "run the Sandgate service in the foreground"),
+    "history": ("app.commands.history", "show recorded events, verdicts and decisions"),
+    "queue": ("app.commands.queue", "list the batches waiting for a decision"),
+    "decide": ("app.commands.decide", "allow or deny a waiting batch"),
+    "credential": ("app.commands.credential", "manage credentials bound to domains"),
+}
+
+
+def _usage() -> str:
+    width = max(len(n) for n in COMMANDS)
+    lines = ["usage: sandgate COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Run `sandgate COMMAND --help` for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, import the one command asked for, and run it."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"sandgate: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name, help_ = COMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        print(f"sandgate: the {name!r} command is not available in this build", file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(prog=f"sandgate {name}", description=help_)
+    module.configure(parser)
+    args = parser.parse_args(rest)
+    result: int = module.main(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

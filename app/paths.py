@@ -1,0 +1,72 @@
+"""Where Sandgate keeps its files. Resolved once in `main()` and passed down.
+
+Everything follows XDG through platformdirs, so `HOME` and the `XDG_*` variables
+relocate every file (the tests rely on this to never touch the real home).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+APP = "sandgate"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The folders Sandgate uses; `ensure()` creates them private to the user."""
+
+    config: Path
+    data: Path
+    state: Path
+    runtime: Path
+
+    @classmethod
+    def from_environment(cls) -> Paths:
+        """Resolve the folders from the current environment (HOME, XDG_*)."""
+        import platformdirs
+
+        runtime = Path(platformdirs.user_runtime_dir(APP))
+        if not _usable_parent(runtime):
+            # No XDG_RUNTIME_DIR (a bare root shell, CI): a private folder in /tmp.
+            runtime = Path(tempfile.gettempdir()) / f"{APP}-{os.getuid()}"
+        return cls(
+            config=Path(platformdirs.user_config_dir(APP)),
+            data=Path(platformdirs.user_data_dir(APP)),
+            state=Path(platformdirs.user_state_dir(APP)),
+            runtime=runtime,
+        )
+
+    @property
+    def user_policy(self) -> Path:
+        return self.config / "policy.yaml"
+
+    @property
+    def database(self) -> Path:
+        return self.data / "sandgate.db"
+
+    @property
+    def socket(self) -> Path:
+        return self.runtime / "service.sock"
+
+    @property
+    def sessions(self) -> Path:
+        return self.state / "sessions"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.state / "quarantine"
+
+    def ensure(self) -> Paths:
+        """Create every folder with mode 0700 and return self."""
+        for folder in (self.config, self.data, self.state, self.runtime, self.sessions):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            folder.chmod(0o700)
+        return self
+
+
+def _usable_parent(path: Path) -> bool:
+    parent = path.parent
+    return parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)

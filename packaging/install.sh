@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything Sandgate needs on Debian or Ubuntu (system packages and a Python
+# environment in .venv beside this checkout), then starts Sandgate's main job.
+#   bash packaging/install.sh             install, then start the service in the foreground
+#   bash packaging/install.sh --no-start  install only (the test command uses this)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+start=1
+[ "${1:-}" = "--no-start" ] && start=0
+
+# System packages: the sandbox (bubblewrap), the clients the tests drive through it
+# (curl, git, nodejs), and the shared libraries Qt needs even offscreen.
+packages=(
+  bubblewrap python3 python3-venv python3-pip ca-certificates curl git
+  libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
+  xvfb libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
+  libxcb-render-util0 libxcb-image0
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "sandgate: installing system packages: ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "sandgate: needs Python 3.11 or newer; $("$python" --version) found" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "sandgate: creating .venv"
+  "$python" -m venv .venv
+fi
+stamp=.venv/.sandgate-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "sandgate: installing the Python environment"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
+
+if [ "$start" = 1 ]; then
+  exec .venv/bin/sandgate start
+fi
