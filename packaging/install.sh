@@ -12,7 +12,7 @@ start=1
 # System packages: the sandbox (bubblewrap), the clients the tests drive through it
 # (curl, git, nodejs), and the shared libraries Qt needs even offscreen.
 packages=(
-  bubblewrap python3 python3-venv python3-pip ca-certificates curl git
+  bubblewrap socat python3 python3-venv python3-pip ca-certificates curl git nodejs
   libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
   xvfb libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-render-util0 libxcb-image0
