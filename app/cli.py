@@ -13,7 +13,7 @@ import sys
 
 # name -> (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "start": ("app.commands.start", "start Sandgate's main job (the service, with the tray when a display exists)"),
+    "start": ("app.commands.start", "start Sandgate's main job (the service)"),
     "run": ("app.commands.run", "run an agent command inside the sandbox"),
     "score": ("app.commands.score", "score JSON Lines events and print verdicts"),
     "policy": ("app.commands.policy", "validate and show the effective policy"),
