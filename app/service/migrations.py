@@ -1,0 +1,151 @@
+"""Versioned schema migrations for the Sandgate database.
+
+Each migration is a list of SQL statements written once and never edited afterwards:
+the database of a user who installed an older Sandgate is brought forward by replaying
+exactly the steps that were current then. `schema.py` describes the newest shape for
+queries; this file is the history that produces it.
+
+`schema_version` holds one row per applied migration. Before any migration runs on a
+database that already has data, the file is copied beside itself (`*.vN.bak`, mode 0600)
+so an upgrade that goes wrong loses nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+
+# version -> statements. Append only; a released entry is never changed.
+MIGRATIONS: dict[int, Sequence[str]] = {
+    1: (
+        """CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            workspace TEXT NOT NULL,
+            agent TEXT,
+            command TEXT NOT NULL,
+            profile TEXT,
+            started REAL NOT NULL,
+            ended REAL,
+            exit_code INTEGER
+        )""",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            session TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            path TEXT,
+            host TEXT,
+            ts REAL NOT NULL,
+            UNIQUE (session, seq)
+        )""",
+        "CREATE INDEX events_ts ON events (ts)",
+        """CREATE TABLE verdicts (
+            event INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+            score INTEGER NOT NULL,
+            band TEXT NOT NULL,
+            reasons TEXT NOT NULL,
+            signature TEXT NOT NULL
+        )""",
+        "CREATE INDEX verdicts_band ON verdicts (band)",
+        """CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY,
+            event INTEGER REFERENCES events(id) ON DELETE CASCADE,
+            batch TEXT,
+            decision TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            expires REAL,
+            by TEXT NOT NULL,
+            ts REAL NOT NULL
+        )""",
+        "CREATE INDEX decisions_event ON decisions (event)",
+    ),
+    2: (
+        """CREATE TABLE memory_changes (
+            id INTEGER PRIMARY KEY,
+            workspace TEXT NOT NULL,
+            path TEXT NOT NULL,
+            diff TEXT NOT NULL,
+            session TEXT,
+            ts REAL NOT NULL,
+            reviewed INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX memory_changes_workspace ON memory_changes (workspace, reviewed)",
+        """CREATE TABLE quarantined (
+            id INTEGER PRIMARY KEY,
+            session TEXT NOT NULL,
+            workspace TEXT NOT NULL,
+            path TEXT NOT NULL,
+            stored TEXT NOT NULL,
+            ts REAL NOT NULL,
+            released INTEGER NOT NULL DEFAULT 0
+        )""",
+    ),
+}
+
+LATEST = max(MIGRATIONS)
+
+
+def current_version(conn: Connection) -> int:
+    """The highest applied migration, 0 for an empty database."""
+    exists = conn.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'")
+    ).first()
+    if exists is None:
+        return 0
+    value = conn.execute(text("SELECT MAX(version) FROM schema_version")).scalar()
+    return int(value or 0)
+
+
+def migrate(engine: Engine, path: Path, target: int = LATEST) -> int:
+    """Bring the database at `path` up to `target`; return the version it had before.
+
+    A database newer than this code is refused rather than guessed at.
+    """
+    with engine.connect() as conn:
+        before = current_version(conn)
+    if before > LATEST:
+        raise RuntimeError(
+            f"{path} has schema version {before}, newer than this Sandgate ({LATEST}); "
+            "upgrade Sandgate or move the file away"
+        )
+    if before >= target:
+        return before
+    if before > 0:
+        backup(path, before)
+    for version in range(before + 1, target + 1):
+        with engine.begin() as conn:
+            if version == 1:
+                conn.execute(
+                    text("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied REAL)")
+                )
+            for statement in MIGRATIONS[version]:
+                conn.execute(text(statement))
+            conn.execute(
+                text("INSERT INTO schema_version (version, applied) VALUES (:v, :t)"),
+                {"v": version, "t": time.time()},
+            )
+    return before
+
+
+def backup(path: Path, version: int) -> Path:
+    """Copy the database to `<name>.v<version>.bak` (0600) with SQLite's online backup."""
+    target = path.with_name(f"{path.name}.v{version}.bak")
+    fd = os.open(target, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    os.close(fd)
+    source = sqlite3.connect(path)
+    try:
+        dest = sqlite3.connect(target)
+        try:
+            source.backup(dest)
+        finally:
+            dest.close()
+    finally:
+        source.close()
+    os.chmod(target, 0o600)
+    return target

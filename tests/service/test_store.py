@@ -1,0 +1,145 @@
+"""The store on a real SQLite file: privacy, WAL, migrations from past versions, retention."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from app.service import migrations, schema
+from app.service.store import Store
+
+VERDICT = {
+    "score": 60,
+    "band": "high",
+    "reasons": [{"rule": "cred.read", "points": 60, "why": "reads AWS credentials"}],
+    "signature": "file.read ~/.aws/credentials",
+}
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = Store(db)
+    store.open_session("s1", "/w", ["true"])
+    assert _mode(db) == 0o600
+    assert store.journal_mode() == "wal"
+    for side in (tmp_path / "s.db-wal", tmp_path / "s.db-shm"):
+        if side.exists():
+            assert _mode(side) == 0o600
+    store.close()
+
+
+def test_existing_file_with_loose_mode_is_tightened(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    db.touch(mode=0o644)
+    db.chmod(0o644)
+    Store(db).close()
+    assert _mode(db) == 0o600
+
+
+def test_fresh_database_is_latest_version_with_no_backup(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    assert store.version() == migrations.LATEST
+    assert store.previous_version == 0
+    assert not list(tmp_path.glob("*.bak"))
+
+
+def test_schema_module_matches_the_migrations(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    inspector = inspect(store._engine)
+    for table in schema.metadata.sorted_tables:
+        migrated = {c["name"] for c in inspector.get_columns(table.name)}
+        assert migrated == {c.name for c in table.columns}, table.name
+
+
+def test_every_past_version_migrates_forward_with_data_kept_and_a_backup(tmp_path: Path) -> None:
+    for past in range(1, migrations.LATEST):
+        db = tmp_path / f"v{past}.db"
+        old = Store(db, migrate_to=past)
+        assert old.version() == past
+        old.open_session("old", "/w", ["agent"], started=1000.0)
+        old.add_event("old", {"id": "e1", "kind": "file.read", "path": "/w/x"}, VERDICT)
+        old.close()
+
+        store = Store(db)
+        assert store.previous_version == past
+        assert store.version() == migrations.LATEST
+        [row] = store.history(session="old")
+        assert (row.path, row.band) == ("/w/x", "high")
+        backup = tmp_path / f"v{past}.db.v{past}.bak"
+        assert _mode(backup) == 0o600
+        with sqlite3.connect(backup) as conn:
+            assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone() == (past,)
+        store.close()
+
+
+def test_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    Store(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (?, 0)", (migrations.LATEST + 1,))
+    try:
+        Store(db)
+    except RuntimeError as exc:
+        assert "newer" in str(exc)
+    else:
+        raise AssertionError("a newer database was opened")
+
+
+def test_history_joins_verdicts_and_latest_decision(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.open_session("a", "/w", ["agent"])
+    store.open_session("b", "/w", ["agent"])
+    e1 = store.add_event("a", {"kind": "file.read", "path": "/h/.aws/credentials"}, VERDICT, ts=10)
+    store.add_event("a", {"kind": "net.request", "url": "https://pypi.org/simple"}, None, ts=20)
+    store.add_event("b", {"kind": "net.connect", "host": "example.com", "port": 443}, None, ts=30)
+    store.add_decision("deny", "once", "egress.default", events_=[e1], ts=11)
+    store.add_decision("allow", "session", "user", events_=[e1], batch="b1", ts=12)
+
+    rows = store.history()
+    assert [(r.session, r.seq) for r in rows] == [("a", 1), ("a", 2), ("b", 1)]
+    assert rows[0].decision == "allow" and rows[0].decided_by == "user"
+    assert rows[0].reasons[0]["rule"] == "cred.read"
+    assert rows[1].host == "pypi.org"
+    assert [r.kind for r in store.history(session="b")] == ["net.connect"]
+    assert [r.event for r in store.history(bands=["high"])] == [e1]
+    assert [r.ts for r in store.history(since=15)] == [20, 30]
+    assert [r.ts for r in store.history(limit=2)] == [20, 30]
+
+
+def test_memory_changes_wait_for_review_per_workspace(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.add_memory_change("/w1", "/w1/CLAUDE.md", "+evil", "s1")
+    store.add_memory_change("/w2", "/w2/AGENTS.md", "+ok", "s2")
+    assert [m.path for m in store.unreviewed_memory("/w1")] == ["/w1/CLAUDE.md"]
+    assert store.accept_memory("/w1") == 1
+    assert store.unreviewed_memory("/w1") == []
+    assert len(store.unreviewed_memory("/w2")) == 1
+
+
+def test_retention_prunes_old_events_and_sessions_only(tmp_path: Path) -> None:
+    day = 86400.0
+    now = 1000 * day
+    store = Store(tmp_path / "s.db")
+    store.open_session("old", "/w", ["a"], started=now - 100 * day)
+    store.end_session("old", 0, ended=now - 99 * day)
+    store.open_session("new", "/w", ["a"], started=now - day)
+    store.add_event("old", {"kind": "file.read", "path": "/x"}, VERDICT, ts=now - 100 * day)
+    store.add_event("new", {"kind": "file.read", "path": "/y"}, VERDICT, ts=now - day)
+    store.add_memory_change("/w", "/w/CLAUDE.md", "+a", "old", ts=now - 100 * day)
+    store.accept_memory("/w")
+    store.add_memory_change("/w", "/w/CLAUDE.md", "+b", "old", ts=now - 100 * day)
+    store.add_quarantined("old", "/w", "/w/.envrc", "/q/.envrc", ts=now - 100 * day)
+
+    assert store.prune(90, now=now) == 1
+    assert [r.path for r in store.history()] == ["/y"]
+    assert store.session("old") is None
+    assert store.session("new") is not None
+    assert [m.diff for m in store.unreviewed_memory("/w")] == ["+b"]  # unreviewed stays
+    assert len(store.quarantined()) == 1  # held files wait for a person
