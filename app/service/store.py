@@ -156,7 +156,7 @@ class Store:
                     host=host,
                     ts=time.time() if ts is None else ts,
                 )
-            ).inserted_primary_key[0]
+            ).lastrowid
             if verdict is not None and "band" in verdict:
                 conn.execute(
                     insert(verdicts).values(
@@ -268,7 +268,7 @@ class Store:
                     ts=time.time() if ts is None else ts,
                     reviewed=0,
                 )
-            ).inserted_primary_key[0]
+            ).lastrowid
         return int(key)
 
     def unreviewed_memory(self, workspace: str) -> list[MemoryChange]:
