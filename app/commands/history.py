@@ -1,0 +1,86 @@
+"""`sandgate history`: recorded events with their verdicts and decisions.
+
+Reads the database file directly (SQLite in WAL mode allows it while the service
+writes), so it works whether or not a service runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+import unicodedata
+from datetime import datetime
+
+BANDS = ("low", "medium", "high", "critical")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--session", metavar="ID", help="only this session")
+    parser.add_argument(
+        "--band",
+        choices=[*BANDS, *(b + "+" for b in BANDS)],
+        help="only this band (BAND+ for this band and above)",
+    )
+    parser.add_argument(
+        "--since",
+        metavar="WHEN",
+        type=since,
+        help="only newer than WHEN: 30m, 1h, 2d, or an ISO date",
+    )
+    parser.add_argument("--limit", type=int, default=1000, help="at most the last N events")
+    parser.add_argument("--json", action="store_true", help="JSON Lines, one event per line")
+
+
+def since(when: str, now: float | None = None) -> float:
+    """Seconds since the epoch for `1h`, `2d`, … ago, or an ISO date or date-time."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhdw])", when.strip())
+    if match:
+        return (time.time() if now is None else now) - float(match[1]) * _UNITS[match[2]]
+    try:
+        return datetime.fromisoformat(when.strip()).timestamp()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{when!r} is neither a duration like 1h or 2d nor an ISO date"
+        ) from None
+
+
+def visible(text: str) -> str:
+    """Agent-written text with control and bidirectional-override characters made visible."""
+    return "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf") else c for c in text
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    from app.paths import Paths
+    from app.service.sessions import bands_for
+    from app.service.store import Store
+
+    paths = Paths.from_environment()
+    if not paths.database.exists():
+        if not args.json:
+            print("sandgate: nothing recorded yet")
+        return 0
+    store = Store(paths.database)
+    try:
+        rows = store.history(
+            session=args.session, bands=bands_for(args.band), since=args.since, limit=args.limit
+        )
+    finally:
+        store.close()
+    for row in rows:
+        if args.json:
+            print(json.dumps(row.to_dict(), sort_keys=True))
+            continue
+        stamp = datetime.fromtimestamp(row.ts).isoformat(sep=" ", timespec="seconds")
+        target = visible(row.path or row.host or "")
+        rules = ",".join(str(r.get("rule")) for r in row.reasons)
+        verdict = f"{row.band or '-':8} {row.score if row.score is not None else '-':>3}"
+        decision = row.decision or "-"
+        if row.decided_by:
+            decision += f" by {row.decided_by}"
+        print(f"{stamp}  {row.session}  {verdict}  {row.kind:12} {target}  [{decision}] {rules}")
+    return 0

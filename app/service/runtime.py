@@ -1,0 +1,192 @@
+"""Start and stop the whole service: lock, store, triage, watches, sessions, socket.
+
+`start()` assembles the parts in order and returns a `Runtime` that stops them in
+reverse. `run_foreground()` is `sandgate service`; `start_in_thread()` is what
+`sandgate run` uses when no service is running. Paths and resources are passed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import signal
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.paths import Paths
+from app.service.database import Database
+from app.service.instance import AlreadyRunning, InstanceLock
+from app.service.sandboxing import SandboxAdapter, SandboxPort
+from app.service.server import Service
+from app.service.sessions import Sessions
+from app.service.store import Store
+from app.service.watchers import Watchers
+
+__all__ = ["AlreadyRunning", "Parts", "Runtime", "run_foreground", "start", "start_in_thread"]
+
+RETENTION_DAYS = 90.0
+
+# Parts of the service that live in other modules, installed in this order. Each
+# provides `async def install(parts: Parts) -> None`; one not present in this build is
+# skipped. Named here, never discovered by scanning.
+EXTENSIONS: tuple[str, ...] = ("app.service.queue",)
+
+
+@dataclass
+class Parts:
+    """What an extension may use and extend."""
+
+    paths: Paths
+    service: Service
+    sessions: Sessions
+    db: Database
+    triage: Any
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+@dataclass
+class Runtime:
+    parts: Parts
+    watchers: Watchers
+    lock: InstanceLock
+    pruned: int
+
+    async def stop(self) -> None:
+        """Stop listening, then the extensions, the watches, the database, the lock."""
+        await self.parts.service.stop()
+        for stopper in reversed(self.parts.on_stop):
+            await stopper()
+        self.watchers.stop()
+        self.parts.db.close()
+        self.lock.release()
+
+
+def default_triage(resources: Path) -> Any:
+    from triage.engine import Triage
+
+    from triage.catalogues import load_catalogues
+
+    return Triage(load_catalogues(resources / "catalogues"))
+
+
+async def start(
+    paths: Paths,
+    *,
+    resources: Path | None = None,
+    retention_days: float = RETENTION_DAYS,
+    sandbox: SandboxPort | None = None,
+    triage: Any = None,
+    extensions: tuple[str, ...] = EXTENSIONS,
+) -> Runtime:
+    """Start a service for `paths`; raise AlreadyRunning if this user has one."""
+    if resources is None:
+        from resources import resources_dir
+
+        resources = resources_dir()
+    paths.ensure()
+    lock = InstanceLock(paths.runtime / "service.lock")
+    try:
+        store = Store(paths.database)
+        pruned = store.prune(retention_days)
+        db = Database(store)
+    except BaseException:
+        lock.release()
+        raise
+    watchers = Watchers(asyncio.get_running_loop())
+    service = Service(paths.socket)
+    sessions = Sessions(
+        paths,
+        db,
+        triage if triage is not None else default_triage(resources),
+        watchers,
+        sandbox or SandboxAdapter(resources / "policy" / "default.yaml", paths.user_policy),
+    )
+    sessions.install(service)
+    parts = Parts(paths, service, sessions, db, sessions.triage)
+    runtime = Runtime(parts, watchers, lock, pruned)
+    try:
+        for name in extensions:
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+                continue
+            install = getattr(module, "install", None)
+            if install is not None:
+                await install(parts)
+        await service.start()
+    except BaseException:
+        await runtime.stop()
+        raise
+    return runtime
+
+
+def run_foreground(paths: Paths, retention_days: float = RETENTION_DAYS) -> int:
+    """Serve until SIGINT or SIGTERM. 1 if another service of this user already runs."""
+
+    async def main() -> int:
+        try:
+            runtime = await start(paths, retention_days=retention_days)
+        except AlreadyRunning as exc:
+            print(f"sandgate: {exc}", file=sys.stderr)
+            return 1
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"sandgate: service listening on {paths.socket}", flush=True)
+        print(f"sandgate: database {paths.database}", flush=True)
+        await stop.wait()
+        await runtime.stop()
+        return 0
+
+    return asyncio.run(main())
+
+
+class ServiceThread:
+    """A service running on its own event loop in a daemon thread of this process."""
+
+    def __init__(self, paths: Paths, **options: Any) -> None:
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.runtime: Runtime | None = None
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._main(paths, options)),
+            name="sandgate-service",
+            daemon=True,
+        )
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+
+    async def _main(self, paths: Paths, options: dict[str, Any]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            self.runtime = await start(paths, **options)
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._stop.wait()
+        await self.runtime.stop()
+
+    def stop(self) -> None:
+        """Stop the service and wait for its thread."""
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+
+
+def start_in_thread(paths: Paths, **options: Any) -> ServiceThread:
+    """Start a service inside this process; raises AlreadyRunning like `start`."""
+    return ServiceThread(paths, **options)

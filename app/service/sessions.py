@@ -1,0 +1,303 @@
+"""Sessions: open a sandbox, watch its decoys and memory files, triage and record events.
+
+The operations `session.open`, `session.event`, `session.close`, `memory.accept` and
+`history` live here. Database calls go through `Database` (its own thread); policy
+loading and plan building run in the default executor, since they write decoy files.
+Triage is pure and quick, so it runs on the loop, which also keeps its per-session
+state single-threaded.
+
+Other parts of the service (the egress proxy) join in two ways: `record()` triages and
+stores an event of a session, and a `SessionHook` is told when a session opens (and may
+return the network plan for it) and when it closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from app.paths import Paths
+from app.service.database import Database
+from app.service.sandboxing import Decoy, OpenRequest, Prepared, SandboxPort
+from app.service.server import Request, RequestError, Service
+from app.service.server import field as get
+from app.service.store import BANDS
+from app.service.watchers import Watchers
+
+MEMORY_SETTLE = 0.2  # seconds a memory file must be quiet before its diff is taken
+MEMORY_READ_LIMIT = 1024 * 1024
+
+
+class SessionHook(Protocol):
+    async def opening(self, session: str, workspace: Path, policy: Any) -> Any:
+        """Called before the plan is built; may return a `NetworkPlan` (or None)."""
+
+    async def closing(self, session: str) -> None:
+        """Called when the session closes."""
+
+
+@dataclass
+class Live:
+    """A session between open and close."""
+
+    id: str
+    workspace: Path
+    prepared: Prepared
+    memory: dict[Path, str]  # last recorded content of each memory file
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    settling: dict[Path, asyncio.TimerHandle] = field(default_factory=dict)
+
+
+class Sessions:
+    """The session operations of the service."""
+
+    def __init__(
+        self, paths: Paths, db: Database, triage: Any, watchers: Watchers, sandbox: SandboxPort
+    ) -> None:
+        self.paths = paths
+        self.db = db
+        self.triage = triage
+        self.watchers = watchers
+        self.sandbox = sandbox
+        self.hooks: list[SessionHook] = []
+        self.live: dict[str, Live] = {}
+
+    def install(self, service: Service) -> None:
+        service.register("session.open", self.open)
+        service.register("session.event", self.event)
+        service.register("session.close", self.close)
+        service.register("memory.accept", self.memory_accept)
+        service.register("history", self.history)
+
+    # recording --------------------------------------------------------------------------
+
+    async def record(self, session: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Triage one event of `session`, store it with its verdict, return the verdict."""
+        event = {**event, "session": session}
+        event.setdefault("id", f"{session}-{secrets.token_hex(4)}")
+        event.setdefault("ts", time.time())
+        verdict = self.triage.score_dict(event).to_dict()
+        if verdict.get("error"):
+            raise RequestError(f"bad event: {verdict['error']}")
+        await self.db.call(self.db.store.add_event, session, event, verdict, event["ts"])
+        return dict(verdict)
+
+    # operations -------------------------------------------------------------------------
+
+    async def open(self, request: Request) -> dict[str, Any]:
+        workspace = Path(get(request, "workspace", str))
+        if not workspace.is_absolute() or not workspace.is_dir():
+            raise RequestError(f"workspace {workspace} is not an existing absolute folder")
+        workspace = workspace.resolve()
+        command = get(request, "command", list)
+        if not command or not all(isinstance(a, str) for a in command):
+            raise RequestError("session.open: 'command' must be a non-empty list of strings")
+        env = get(request, "env", dict, {})
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+            raise RequestError("session.open: 'env' must map strings to strings")
+        policy_file = get(request, "policy_file", str, None)
+        session = secrets.token_hex(6)
+        session_dir = self.paths.sessions / session
+        session_dir.mkdir(mode=0o700, parents=True)
+        home = Path(env.get("HOME") or Path.home())
+        opening = OpenRequest(
+            session=session,
+            workspace=workspace,
+            home=home,
+            session_dir=session_dir,
+            command=tuple(command),
+            env=env,
+            profile=get(request, "profile", str, None),
+            policy_file=Path(policy_file) if policy_file else None,
+        )
+        loop = asyncio.get_running_loop()
+        try:
+            policy = await loop.run_in_executor(None, self.sandbox.load_policy, opening)
+        except ValueError as exc:  # PolicyError is one: its message names file and line
+            shutil.rmtree(session_dir, ignore_errors=True)
+            raise RequestError(str(exc)) from exc
+        network = None
+        for hook in self.hooks:
+            network = await hook.opening(session, workspace, policy) or network
+        prepared = await loop.run_in_executor(None, self.sandbox.prepare, opening, policy, network)
+
+        await self.db.call(
+            self.db.store.open_session,
+            session,
+            str(workspace),
+            command,
+            agent=get(request, "agent", str, None),
+            profile=opening.profile,
+        )
+        await self.record(
+            session,
+            {
+                "kind": "session.start",
+                "workspace": str(workspace),
+                "home": str(home),
+                "canaries": [d.canary for d in prepared.decoys],
+                "bound": {},
+            },
+        )
+        live = Live(session, workspace, prepared, {p: _read(p) for p in prepared.memory_files})
+        self.live[session] = live
+        for decoy in prepared.decoys:
+            self.watchers.watch(session, decoy.host, self._on_decoy(live, decoy))
+        for path in prepared.memory_files:
+            self.watchers.watch(session, path, self._on_memory(live, path))
+
+        review = await self.db.call(self.db.store.unreviewed_memory, str(workspace))
+        notice = list(prepared.notices)
+        if prepared.decoys:
+            notice.append(
+                f"sandgate: session {session}: {len(prepared.decoys)} credential location(s) "
+                "hold decoys"
+            )
+        return {
+            "session": session,
+            "argv": list(prepared.argv),
+            "env": dict(prepared.env),
+            "memory_review": [m.to_dict() for m in review],
+            "notice": notice,
+        }
+
+    async def event(self, request: Request) -> dict[str, Any]:
+        session = get(request, "session", str)
+        event = get(request, "event", dict)
+        if session not in self.live:
+            raise RequestError(f"no open session {session!r}")
+        if event.get("kind") == "session.start":
+            raise RequestError("session.start is the service's to send")
+        return {"verdict": await self.record(session, event)}
+
+    async def close(self, request: Request) -> dict[str, Any]:
+        session = get(request, "session", str)
+        exit_code = get(request, "exit_code", int, None)
+        live = self.live.pop(session, None)
+        if live is None:
+            raise RequestError(f"no open session {session!r}")
+        self.watchers.unwatch(session)
+        for handle in live.settling.values():
+            handle.cancel()
+        for path in live.prepared.memory_files:  # catch what the watches could not see
+            await self._memory_changed(live, path)
+        if live.tasks:
+            await asyncio.gather(*live.tasks, return_exceptions=True)
+        for hook in self.hooks:
+            await hook.closing(session)
+        loop = asyncio.get_running_loop()
+        changed = await loop.run_in_executor(
+            None, self.sandbox.protected_changes, live.prepared, live.workspace
+        )
+        held = [await self._quarantine(live, path) for path in changed]
+        await self.db.call(self.db.store.end_session, session, exit_code)
+        return {"quarantined": held}
+
+    async def memory_accept(self, request: Request) -> dict[str, Any]:
+        workspace = str(Path(get(request, "workspace", str)).resolve())
+        return {"accepted": await self.db.call(self.db.store.accept_memory, workspace)}
+
+    async def history(self, request: Request) -> dict[str, Any]:
+        band = get(request, "band", str, None)
+        if band is not None and band.rstrip("+") not in BANDS:
+            raise RequestError(f"history: band must be one of {', '.join(BANDS)}")
+        rows = await self.db.call(
+            self.db.store.history,
+            session=get(request, "session", str, None),
+            bands=bands_for(band),
+            since=get(request, "since", (int, float), None),
+            limit=get(request, "limit", int, None),
+        )
+        return {"rows": [r.to_dict() for r in rows]}
+
+    # watches ----------------------------------------------------------------------------
+
+    def _on_decoy(self, live: Live, decoy: Decoy) -> Any:
+        def opened(event_type: str) -> None:
+            if event_type == "opened":
+                event = {"kind": "file.read", "path": decoy.shown, "decoy": decoy.credential}
+                self._spawn(live, self.record(live.id, event))
+
+        return opened
+
+    def _on_memory(self, live: Live, path: Path) -> Any:
+        def changed(event_type: str) -> None:
+            if event_type in ("opened", "closed_no_write"):
+                return  # our own reads, and the agent's
+            previous = live.settling.pop(path, None)
+            if previous is not None:
+                previous.cancel()
+            live.settling[path] = asyncio.get_running_loop().call_later(
+                MEMORY_SETTLE, self._settled, live, path
+            )
+
+        return changed
+
+    def _settled(self, live: Live, path: Path) -> None:
+        live.settling.pop(path, None)
+        self._spawn(live, self._memory_changed(live, path))
+
+    async def _memory_changed(self, live: Live, path: Path) -> None:
+        old, new = live.memory.get(path, ""), _read(path)
+        if old == new:
+            return
+        live.memory[path] = new
+        name = str(_relative(path, live.workspace))
+        diff = "".join(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                fromfile=f"a/{name}",
+                tofile=f"b/{name}",
+            )
+        )
+        await self.record(live.id, {"kind": "memory.write", "path": str(path), "diff": diff})
+        await self.db.call(
+            self.db.store.add_memory_change, str(live.workspace), str(path), diff, live.id
+        )
+
+    def _spawn(self, live: Live, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        live.tasks.add(task)
+        task.add_done_callback(live.tasks.discard)
+
+    # quarantine -------------------------------------------------------------------------
+
+    async def _quarantine(self, live: Live, path: Path) -> str:
+        """Move a protected file the session made out of the workspace; return its path."""
+        stored = self.paths.quarantine / live.id / _relative(path, live.workspace)
+        stored.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        shutil.move(path, stored)
+        await self.db.call(
+            self.db.store.add_quarantined, live.id, str(live.workspace), str(path), str(stored)
+        )
+        event = {"kind": "file.write", "path": str(path), "quarantined": str(stored)}
+        await self.record(live.id, event)
+        return str(path)
+
+
+def bands_for(band: str | None) -> list[str] | None:
+    """`high` means that band only; `high+` means high and above."""
+    if band is None:
+        return None
+    if band.endswith("+"):
+        return list(BANDS[BANDS.index(band[:-1]) :])
+    return [band]
+
+
+def _relative(path: Path, workspace: Path) -> Path:
+    return path.relative_to(workspace) if path.is_relative_to(workspace) else Path(path.name)
+
+
+def _read(path: Path) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(MEMORY_READ_LIMIT)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return ""
