@@ -1,0 +1,314 @@
+"""The mitmproxy addon that is Sandgate's egress policy.
+
+mitmproxy parses; this decides. Every outbound connection passes `server_connect`,
+which lets through only a destination this client connection has been cleared for,
+to the very address that was checked (so a name cannot re-resolve elsewhere between
+the check and the connect). Clearance comes from:
+
+- `http_connect`: a CONNECT to an allowed destination becomes an opaque tunnel (TLS
+  passed through untouched); a denied one fails with the reason in the status line; an
+  unknown or credential-bound one is accepted and its TLS intercepted so that each
+  request inside is decided on its own in `request`.
+- `request`: a visible request (plain HTTP, or inside an intercepted tunnel) is checked
+  for canaries and foreign credentials, then allowed, denied, or held while the service
+  asks a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import inspect
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Sequence
+
+from mitmproxy import http
+from mitmproxy.connection import Client
+from mitmproxy.proxy import server_hooks
+from mitmproxy.tls import ClientHelloData
+
+from sandbox.proxy.inspect import RequestView, find_canary, foreign_credential
+from sandbox.proxy.rules import Decision, IPAddress, normalise_host, parse_address
+from sandbox.proxy.session import Answer, Event, Outcome, SessionNet
+
+logger = logging.getLogger(__name__)
+
+EVENT_BODY_LIMIT = 64 * 1024
+REASON_HEADER = "X-Sandgate-Reason"
+RESOLVE_TIMEOUT = 5.0
+
+Destination = tuple[Decision, IPAddress | None]
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """Safe for a status line or header: printable ASCII, no CR/LF, bounded."""
+    clean = "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
+    return clean[:limit]
+
+
+class PolicyAddon:
+    """Holds the client-connection → session map and applies each session's policy."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, SessionNet] = {}
+        self._cleared: dict[str, dict[tuple[str, int], IPAddress]] = {}
+        self._opaque: dict[str, tuple[str, int]] = {}
+
+    # --- attribution -------------------------------------------------------------------
+
+    def attach(self, client_id: str, session: SessionNet) -> None:
+        """Record that the connection `client_id` arrived on `session`'s socket."""
+        self.clients[client_id] = session
+
+    def detach(self, client_id: str) -> None:
+        self.clients.pop(client_id, None)
+        self._cleared.pop(client_id, None)
+        self._opaque.pop(client_id, None)
+
+    def _clear(self, client_id: str, host: str, port: int, address: IPAddress | None) -> None:
+        if address is not None:
+            self._cleared.setdefault(client_id, {})[(host, port)] = address
+
+    # --- hooks -------------------------------------------------------------------------
+
+    async def http_connect(self, flow: http.HTTPFlow) -> None:
+        """Decide a CONNECT: opaque tunnel, refusal, or interception to decide inside."""
+        session = self.clients.get(flow.client_conn.id)
+        if session is None:
+            _refuse(flow, "connection not attributed to a Sandgate session", connect=True)
+            return
+        host, port = normalise_host(flow.request.host), flow.request.port
+        decision, address = await self._destination(session, host, port)
+        if decision.action == "deny":
+            _refuse(flow, decision.reason, connect=True)
+            await _emit(session, _connect_event(session, host, port), _policy(decision))
+        elif decision.action == "allow" and host not in session.bindings:
+            self._clear(flow.client_conn.id, host, port, address)
+            self._opaque[flow.client_conn.id] = (host, port)
+            await _emit(session, _connect_event(session, host, port), _policy(decision))
+        # else: unknown or bound — accepted, intercepted, decided per request inside.
+
+    def tls_clienthello(self, data: ClientHelloData) -> None:
+        """Pass an allowed tunnel's TLS through untouched, unless its SNI names another host."""
+        target = self._opaque.get(data.context.client.id)
+        if target is None:
+            return
+        sni = normalise_host(data.client_hello.sni or target[0])
+        if sni == target[0]:
+            data.ignore_connection = True
+        else:
+            # Domain fronting: the tunnel says one name and TLS another. Look inside and
+            # decide each request by its real host.
+            self._opaque.pop(data.context.client.id, None)
+            self._cleared.get(data.context.client.id, {}).pop(target, None)
+
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """Refuse denied destinations before their body is read."""
+        session = self.clients.get(flow.client_conn.id)
+        if session is None:
+            _refuse(flow, "connection not attributed to a Sandgate session")
+            return
+        host, port = normalise_host(flow.request.host), flow.request.port
+        decision, address = await self._destination(session, host, port)
+        flow.metadata["sandgate.destination"] = (decision, address)
+        if decision.action == "deny":
+            _refuse(flow, decision.reason)
+            await _emit(session, _request_event(session, flow), _policy(decision))
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        """Decide a complete request: canaries, bound credentials, then the destination."""
+        session = self.clients.get(flow.client_conn.id)
+        if session is None or flow.response is not None:
+            return  # refused in requestheaders
+        host, port = normalise_host(flow.request.host), flow.request.port
+        destination: Destination | None = flow.metadata.get("sandgate.destination")
+        if destination is None:
+            destination = await self._destination(session, host, port)
+        decision, address = destination
+        event = _request_event(session, flow)
+        view = RequestView(
+            url=flow.request.url,
+            headers=list(flow.request.headers.items(multi=True)),  # type: ignore[no-untyped-call]
+            body=flow.request.raw_content or b"",
+        )
+        outcome: Outcome | None = None
+        canary = find_canary(view, session.canaries)
+        binding = session.bindings.get(host)
+        if canary is not None:
+            outcome = Outcome(
+                "deny", "canary", "the request carries this session's canary token", critical=True
+            )
+        elif decision.action == "deny":
+            outcome = _policy(decision)
+        elif binding is not None:
+            if flow.request.scheme != "https":
+                why = f"{host} is bound to a credential: HTTPS only"
+                outcome = Outcome("deny", "credential", why)
+            elif foreign := foreign_credential(view, binding.header, binding.placeholder):
+                outcome = Outcome("deny", "credential", foreign, critical=True)
+            else:
+                outcome = Outcome(
+                    "allow",
+                    "credential",
+                    f"carries the placeholder of credential {binding.name!r}",
+                    rule=f"credential:{binding.name}",
+                )
+        elif decision.action == "allow":
+            outcome = _policy(decision)
+        else:
+            answer = await self._ask(session, event)
+            outcome = Outcome("allow" if answer.allow else "deny", answer.by, answer.reason)
+
+        if outcome.action == "deny":
+            _refuse(flow, outcome.reason)
+        else:
+            self._clear(flow.client_conn.id, host, port, address)
+            if binding is not None:
+                value = flow.request.headers[binding.header]
+                flow.request.headers[binding.header] = value.replace(
+                    binding.placeholder, binding.secret
+                )
+        await _emit(session, event, outcome)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        """Stream responses: the policy never needs to see a download whole."""
+        if flow.response is not None:
+            flow.response.stream = True
+
+    async def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        """The chokepoint: connect only where this connection was cleared, to that address."""
+        assert data.server.address is not None
+        host, port = normalise_host(str(data.server.address[0])), int(data.server.address[1])
+        session = self.clients.get(data.client.id)
+        address = self._cleared.get(data.client.id, {}).get((host, port))
+        if session is None or address is None:
+            data.server.error = f"Sandgate: {host}:{port} was not allowed for this connection"
+            if session is not None:
+                outcome = Outcome(
+                    "deny",
+                    "policy",
+                    "an undecided destination's tunnel carries no HTTP(S) Sandgate can inspect",
+                )
+                await _emit(session, _connect_event(session, host, port), outcome)
+            return
+        data.server.address = (str(address), port)
+        if data.server.sni is None and parse_address(host) is None:
+            data.server.sni = host
+
+    def client_disconnected(self, client: Client) -> None:
+        self.detach(client.id)
+
+    # --- helpers -----------------------------------------------------------------------
+
+    async def _destination(self, session: SessionNet, host: str, port: int) -> Destination:
+        addresses = await _resolve(session, host, port)
+        decision = session.rules.decide(host, port, addresses)
+        if decision.action == "ask" and host in session.bindings:
+            binding = session.bindings[host]
+            decision = Decision(
+                "allow", f"credential:{binding.name}", f"bound to credential {binding.name!r}"
+            )
+        # Connect to an IPv4 address first when there is one: the sandbox's host may
+        # lack IPv6 routes, and the choice must be one of the checked addresses.
+        ordered = sorted(addresses, key=lambda a: a.version)
+        return decision, (ordered[0] if ordered else None)
+
+    async def _ask(self, session: SessionNet, event: Event) -> Answer:
+        """Wait for the service's answer; the session closing or a stuck service deny."""
+        asking = asyncio.ensure_future(session.ask(event))
+        closing = asyncio.ensure_future(session.closed.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {asking, closing},
+                timeout=session.ask_timeout + 10,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            closing.cancel()
+        if asking in done and not asking.cancelled() and asking.exception() is None:
+            return asking.result()
+        asking.cancel()
+        if closing in done:
+            return Answer(False, "closed", "the session ended while the request waited")
+        if asking in done:
+            logger.error("asking about a request failed", exc_info=asking.exception())
+            return Answer(False, "error", "Sandgate could not ask about this request")
+        return Answer(False, "timeout", "no decision in time")
+
+
+async def _resolve(session: SessionNet, host: str, port: int) -> Sequence[IPAddress]:
+    literal = parse_address(host)
+    if literal is not None:
+        return [literal]
+    if host in session.resolve:
+        return [session.resolve[host]]
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT
+        )
+    except (TimeoutError, OSError, UnicodeError):
+        return []
+    found: list[IPAddress] = []
+    for info in infos:
+        address = parse_address(str(info[4][0]).split("%")[0])
+        if address is not None and address not in found:
+            found.append(address)
+    return found
+
+
+def _policy(decision: Decision) -> Outcome:
+    if decision.action == "allow":
+        return Outcome("allow", "policy", decision.reason, rule=decision.rule)
+    return Outcome("deny", "policy", decision.reason, rule=decision.rule)
+
+
+def _refuse(flow: http.HTTPFlow, reason: str, connect: bool = False) -> None:
+    text = _printable(reason)
+    flow.response = http.Response.make(
+        403,
+        f"Sandgate refused this request: {text}\n",
+        {"Content-Type": "text/plain; charset=utf-8", REASON_HEADER: text, "Connection": "close"},
+    )
+    flow.response.reason = f"Sandgate: {text}" if connect else "Forbidden by Sandgate"
+
+
+async def _emit(session: SessionNet, event: Event, outcome: Outcome) -> None:
+    try:
+        result = session.on_event(event, outcome)
+        if inspect.isawaitable(result):
+            await result
+    except Exception:
+        logger.exception("the service's event callback failed")
+
+
+def _base_event(session: SessionNet, kind: str) -> Event:
+    return {"id": uuid.uuid4().hex, "session": session.id, "kind": kind, "ts": time.time()}
+
+
+def _connect_event(session: SessionNet, host: str, port: int) -> Event:
+    return _base_event(session, "net.connect") | {"host": host, "port": port}
+
+
+def _request_event(session: SessionNet, flow: http.HTTPFlow) -> Event:
+    headers: dict[str, str] = {}
+    for name, value in flow.request.headers.items(multi=True):  # type: ignore[no-untyped-call]
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    event = _base_event(session, "net.request") | {
+        "method": flow.request.method,
+        "url": flow.request.url,
+        "headers": headers,
+    }
+    body = flow.request.raw_content or b""
+    if body:
+        clipped = body[:EVENT_BODY_LIMIT]
+        try:
+            event["body"] = clipped.decode("utf-8")
+        except UnicodeDecodeError:
+            event["body_b64"] = base64.b64encode(clipped).decode()
+        if len(body) > EVENT_BODY_LIMIT:
+            event["body_truncated"] = len(body)
+    return event

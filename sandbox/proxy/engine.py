@@ -1,0 +1,232 @@
+"""The egress proxy engine: mitmproxy embedded in the service's event loop.
+
+Each session gets its own Unix socket on the host (0600, in a 0700 folder), bound into
+that session's sandbox and nowhere else. mitmproxy listens on no TCP port at all: each
+connection accepted on a session socket is handed straight to mitmproxy's connection
+handler, already attributed to the session whose socket it came in on. A sandboxed
+process can reach only its own socket, so it cannot speak as another session, and a
+process outside every sandbox has no listening port to try.
+
+When the service stops (or dies) the sockets go with it: the relay inside the sandbox
+has nothing to connect to, and requests waiting for a decision are denied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from mitmproxy import hooks, options
+from mitmproxy.addons import next_layer, proxyserver, tlsconfig
+from mitmproxy.master import Master
+from mitmproxy.proxy import layers, mode_specs
+from mitmproxy.proxy.mode_servers import ProxyConnectionHandler
+
+from sandbox.proxy.addon import PolicyAddon
+from sandbox.proxy.ca import ensure_ca, system_ca_file, write_bundle
+from sandbox.proxy.plan import DEFAULT_PORT, NetworkPlan, proxy_env
+from sandbox.proxy.session import Ask, OnEvent, SecretBinding, SessionNet
+
+logger = logging.getLogger(__name__)
+
+
+class NetworkRules(Protocol):
+    """What the engine reads of `sandbox.policy.NetworkPolicy`."""
+
+    @property
+    def allow(self) -> Sequence[str]: ...
+    @property
+    def deny(self) -> Sequence[str]: ...
+    @property
+    def resolve(self) -> Mapping[str, str]: ...
+    @property
+    def upstream_ca(self) -> Path | None: ...
+    @property
+    def ask_timeout(self) -> float: ...
+
+
+class _PeerWriter:
+    """A StreamWriter that reports a loopback peer: mitmproxy expects an IP peer name,
+    and a Unix socket has none. The peer name is only used in mitmproxy's logs."""
+
+    def __init__(self, writer: asyncio.StreamWriter, peer: tuple[str, int]) -> None:
+        self._writer = writer
+        self._peer = peer
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name in ("peername", "sockname"):
+            return self._peer
+        return self._writer.get_extra_info(name, default)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._writer, name)
+
+
+class _Listener:
+    def __init__(self, session: SessionNet, path: Path, server: asyncio.Server) -> None:
+        self.session = session
+        self.path = path
+        self.server = server
+        self.writers: set[asyncio.StreamWriter] = set()
+
+
+class EgressProxy:
+    """One per service. `start()`, then `open_session()` per sandbox, `stop()` at the end."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        runtime_dir: Path,
+        port: int = DEFAULT_PORT,
+        body_size_limit: str = "64m",
+    ) -> None:
+        self.ca_dir = data_dir / "proxy-ca"
+        self.folder = runtime_dir / "proxy"
+        self.port = port
+        self.body_size_limit = body_size_limit
+        self.ca_bundle = self.folder / "ca-bundle.pem"
+        self._upstream_bundle = self.folder / "upstream-ca.pem"
+        self._upstream_extra: list[Path] = []
+        self._listeners: dict[str, _Listener] = {}
+        self._peer_ports = itertools.count(1)
+        self._mode = mode_specs.ProxyMode.parse("regular")
+        self._master: Master | None = None
+        self._proxyserver = proxyserver.Proxyserver()  # type: ignore[no-untyped-call]
+        self.addon = PolicyAddon()
+
+    async def start(self) -> None:
+        """Make the CA on first start, write the bundles, and bring mitmproxy up (no listeners)."""
+        ca_cert = ensure_ca(self.ca_dir)
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.folder.chmod(0o700)
+        system = system_ca_file()
+        write_bundle(self.ca_bundle, [system, ca_cert])
+        write_bundle(self._upstream_bundle, [system])
+        opts = options.Options(confdir=str(self.ca_dir), mode=[])
+        master = Master(opts)
+        master.addons.add(  # type: ignore[no-untyped-call]
+            self._proxyserver, next_layer.NextLayer(), tlsconfig.TlsConfig(), self.addon
+        )
+        opts.update(  # type: ignore[no-untyped-call]
+            connection_strategy="lazy",  # connect upstream only once a request is allowed
+            ssl_insecure=False,
+            ssl_verify_upstream_trusted_ca=str(self._upstream_bundle),
+            body_size_limit=self.body_size_limit,
+            http3=False,
+        )
+        await master.addons.trigger_event(hooks.RunningHook())  # type: ignore[no-untyped-call]
+        self._master = master
+
+    async def open_session(
+        self,
+        session_id: str,
+        network: NetworkRules,
+        credentials: Sequence[SecretBinding],
+        canaries: Sequence[str],
+        on_event: OnEvent,
+        ask: Ask,
+    ) -> NetworkPlan:
+        """Listen on the session's socket and return what the sandbox needs to use it.
+
+        Raises `rules.RuleError` for a rule it cannot understand, before listening.
+        """
+        if self._master is None:
+            raise RuntimeError("EgressProxy.start() has not been called")
+        if session_id in self._listeners:
+            raise ValueError(f"session {session_id!r} is already open")
+        session = SessionNet.build(
+            session_id,
+            allow=network.allow,
+            deny=network.deny,
+            resolve=network.resolve,
+            ask_timeout=network.ask_timeout,
+            bindings=credentials,
+            canaries=canaries,
+            on_event=on_event,
+            ask=ask,
+        )
+        if network.upstream_ca is not None:
+            self._trust_upstream(Path(network.upstream_ca).expanduser())
+        # Unix socket paths are short (108 bytes): name the socket by a digest of the id.
+        digest = hashlib.sha256(session_id.encode()).hexdigest()[:16]
+        path = self.folder / f"s-{digest}.sock"
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        listener: _Listener | None = None
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            assert listener is not None
+            await self._serve(listener, reader, writer)
+
+        server = await asyncio.start_unix_server(serve, path=str(path))
+        path.chmod(0o600)
+        listener = _Listener(session, path, server)
+        self._listeners[session_id] = listener
+        env = proxy_env(self.port) | {b.env: b.placeholder for b in credentials if b.env}
+        return NetworkPlan(host_socket=path, port=self.port, env=env, ca_bundle=self.ca_bundle)
+
+    async def close_session(self, session_id: str) -> None:
+        """Stop listening, deny what waits, and cut the session's open connections."""
+        listener = self._listeners.pop(session_id, None)
+        if listener is None:
+            return
+        listener.session.closed.set()
+        listener.server.close()
+        with contextlib.suppress(FileNotFoundError):
+            listener.path.unlink()
+        for writer in list(listener.writers):
+            writer.close()
+        await asyncio.sleep(0)
+
+    async def stop(self) -> None:
+        """Close every session and shut mitmproxy's addons down."""
+        for session_id in list(self._listeners):
+            await self.close_session(session_id)
+        if self._master is not None:
+            await self._master.addons.trigger_event(hooks.DoneHook())  # type: ignore[no-untyped-call]
+            self._master = None
+
+    def session_ids(self) -> list[str]:
+        return list(self._listeners)
+
+    def _trust_upstream(self, ca_file: Path) -> None:
+        # mitmproxy verifies upstream against one bundle for all connections, so the
+        # user's extra CAs (from the user's own policy: a workspace policy cannot add
+        # one) join a shared upstream bundle.
+        if ca_file in self._upstream_extra:
+            return
+        self._upstream_extra.append(ca_file)
+        # mitmproxy caches TLS contexts by bundle path, so each new bundle gets a new name.
+        self._upstream_bundle = self.folder / f"upstream-ca-{len(self._upstream_extra)}.pem"
+        write_bundle(self._upstream_bundle, [system_ca_file(), *self._upstream_extra])
+        assert self._master is not None
+        self._master.options.update(ssl_verify_upstream_trusted_ca=str(self._upstream_bundle))  # type: ignore[no-untyped-call]
+
+    async def _serve(
+        self, listener: _Listener, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        assert self._master is not None
+        peer = ("127.0.0.1", next(self._peer_ports) % 65535 + 1)
+        handler = ProxyConnectionHandler(  # type: ignore[no-untyped-call]
+            self._master, reader, _PeerWriter(writer, peer), self._master.options, self._mode
+        )
+        handler.layer = layers.modes.HttpProxy(handler.layer.context)
+        client_id = handler.layer.context.client.id
+        self.addon.attach(client_id, listener.session)
+        listener.writers.add(writer)
+        try:
+            with self._proxyserver.register_connection(client_id, handler):
+                await handler.handle_client()
+        except Exception:
+            logger.exception("proxy connection handler failed")
+        finally:
+            self.addon.detach(client_id)
+            listener.writers.discard(writer)
+            if not writer.is_closing():
+                writer.close()

@@ -1,0 +1,107 @@
+"""One session as the proxy sees it: its rules, secrets, canaries and the service's callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sandbox.proxy.inspect import canary_patterns
+from sandbox.proxy.rules import IPAddress, Rules, normalise_host, resolve_map
+
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one request or tunnel, and who or what decided it.
+
+    `by` is one of: `policy` (a rule, named in `rule`, or a built-in refusal such as a
+    private address), `canary`, `credential`, `person`, `remembered` (an earlier decision
+    with a scope), `timeout`, `closed` (the session ended while the request waited).
+    """
+
+    action: Literal["allow", "deny"]
+    by: str
+    reason: str
+    rule: str | None = None
+    critical: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "by": self.by,
+            "reason": self.reason,
+            "rule": self.rule,
+            "critical": self.critical,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The service's reply to `ask`: allowed or not, who decided, and why."""
+
+    allow: bool
+    by: str = "person"
+    reason: str = ""
+
+
+# The service's callbacks: every decided event goes to `on_event`; unknown destinations
+# go to `ask` first, which resolves when a person (or a remembered rule, or the
+# timeout) decides.
+OnEvent = Callable[[Event, Outcome], Awaitable[None] | None]
+Ask = Callable[[Event], Awaitable[Answer]]
+
+
+@dataclass(frozen=True)
+class SecretBinding:
+    """A credential bound to a domain: the real secret stays in the proxy."""
+
+    name: str
+    domain: str
+    header: str
+    env: str
+    secret: str
+    placeholder: str = field(default_factory=lambda: "sandgate-" + secrets.token_urlsafe(24))
+
+
+@dataclass
+class SessionNet:
+    """The proxy-side state of one session (built by `EgressProxy.open_session`)."""
+
+    id: str
+    rules: Rules
+    resolve: dict[str, IPAddress]
+    ask_timeout: float
+    bindings: dict[str, SecretBinding]
+    canaries: dict[str, set[bytes]]
+    on_event: OnEvent
+    ask: Ask
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def build(
+        cls,
+        session_id: str,
+        allow: Sequence[str],
+        deny: Sequence[str],
+        resolve: Mapping[str, str],
+        ask_timeout: float,
+        bindings: Sequence[SecretBinding],
+        canaries: Sequence[str],
+        on_event: OnEvent,
+        ask: Ask,
+    ) -> SessionNet:
+        """Compile the policy strings; raises `rules.RuleError` on a bad one."""
+        return cls(
+            id=session_id,
+            rules=Rules.compile(allow, deny),
+            resolve=resolve_map(resolve),
+            ask_timeout=ask_timeout,
+            bindings={normalise_host(b.domain): b for b in bindings},
+            canaries={c: canary_patterns(c) for c in canaries if c},
+            on_event=on_event,
+            ask=ask,
+        )
