@@ -1,0 +1,95 @@
+"""The bwrap command line: mounts in order, and what is visible where.
+
+bwrap applies its mount options in order, each later one covering what is under it,
+so the plan adds them in layers: system folders, empty scratch folders, the empty
+home, trusted paths and the workspace (shallow before deep), read-only re-binds of
+protected files, masks over denied paths, and decoys last. `Mounts` also remembers
+which host trees are visible inside, so that masks are added only where needed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Shown read-only at the same place when they exist on the host. Everything else of
+# the host's root (/home, /root, /mnt, /media, /run, /var, /srv, ...) is absent.
+SYSTEM_DIRS: tuple[str, ...] = (
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt",
+    "/nix", "/gnu", "/snap",
+)  # fmt: skip
+
+SANDBOX_SOCKET_DIR = "/run/sandgate"
+SANDBOX_PROXY_SOCKET = "/run/sandgate/proxy.sock"
+
+
+def within(path: str, root: str) -> bool:
+    """Whether `path` is `root` or below it (both absolute, normalised)."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+@dataclass
+class Mounts:
+    """An ordered list of bwrap mount arguments, and the host trees they show."""
+
+    args: list[str] = field(default_factory=list)
+    # sandbox path -> writable, for every bind of a host tree
+    visible: dict[str, bool] = field(default_factory=dict)
+
+    def ro_bind(self, src: str, dest: str) -> None:
+        self.args += ["--ro-bind", src, dest]
+        self.visible[dest] = False
+
+    def bind(self, src: str, dest: str) -> None:
+        self.args += ["--bind", src, dest]
+        self.visible[dest] = True
+
+    def tmpfs(self, dest: str) -> None:
+        self.args += ["--tmpfs", dest]
+        # A tmpfs hides the host tree under it.
+        for path in [p for p in self.visible if within(p, dest)]:
+            del self.visible[path]
+
+    def dir(self, dest: str) -> None:
+        self.args += ["--dir", dest]
+
+    def symlink(self, target: str, dest: str) -> None:
+        self.args += ["--symlink", target, dest]
+
+    def mask_file(self, empty: str, dest: str) -> None:
+        self.args += ["--ro-bind", empty, dest]
+
+    def shows(self, path: str) -> bool:
+        """Whether a host path is visible inside through one of the binds."""
+        best = max((p for p in self.visible if within(path, p)), key=len, default=None)
+        return best is not None
+
+    def writable(self, path: str) -> bool:
+        best = max((p for p in self.visible if within(path, p)), key=len, default=None)
+        return best is not None and self.visible[best]
+
+
+def system_mounts(mounts: Mounts) -> None:
+    """System folders read-only (symlinked ones, like /bin on merged-/usr, as symlinks)."""
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            mounts.symlink(os.readlink(path), path)
+        elif os.path.isdir(path):
+            mounts.ro_bind(path, path)
+
+
+def scratch_mounts(mounts: Mounts, network: bool) -> None:
+    """Private /proc, /dev, /tmp, /var and /run: no host socket lives in any of them."""
+    mounts.args += ["--proc", "/proc", "--dev", "/dev"]
+    mounts.tmpfs("/tmp")
+    mounts.tmpfs("/var")
+    mounts.dir("/var/tmp")
+    mounts.symlink("../run", "/var/run")
+    mounts.tmpfs("/run")
+    if network:
+        mounts.dir(SANDBOX_SOCKET_DIR)
+
+
+def depth(path: str) -> int:
+    return len(Path(path).parts)

@@ -1,0 +1,158 @@
+"""Decoys: fake credentials with a per-session canary, shown where real ones live.
+
+For each credential location of the catalogue (`resources/catalogues/credentials.yaml`)
+that exists on the host, a decoy of the same format is written into the session folder
+and bound read-only over that path inside the sandbox. Nothing of the real file is ever
+read: a decoy is built from the format name and the canary alone, so a read inside
+yields only the canary, and any attempt to carry it out is recognisable. The service
+watches the host copy of each decoy (inotify sees opens made through the bind mount).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from sandbox.patterns import expand, expand_home
+
+FORMATS = frozenset(
+    {"aws-ini", "ssh-private-key", "netrc", "git-credentials", "json", "yaml", "ini", "env",
+     "text", "none"}
+)  # fmt: skip
+
+CanaryFactory = Callable[[str], str]
+"""Given a credential id, returns a fresh canary token (letters, digits, `-`, `_`)."""
+
+
+class CatalogueError(Exception):
+    """The credential catalogue cannot be used."""
+
+
+@dataclass(frozen=True)
+class CredentialLocation:
+    """One catalogue entry: where a credential lives and how to fake it."""
+
+    id: str
+    title: str
+    paths: tuple[str, ...]
+    format: str
+
+
+@dataclass(frozen=True)
+class Decoy:
+    """A decoy written for one session: `host_file` (in the session folder) is shown
+    read-only at `sandbox_path` (the real credential's place) and carries `canary`."""
+
+    host_file: Path
+    sandbox_path: Path
+    credential_id: str
+    canary: str
+
+
+def load_catalogue(path: Path) -> tuple[CredentialLocation, ...]:
+    """Read the credential catalogue (see docs/contracts.md for its schema)."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogueError(f"{path}: {exc}") from None
+    entries = data.get("credentials") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise CatalogueError(f"{path}: expected a top-level 'credentials' list")
+    out: list[CredentialLocation] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            raise CatalogueError(f"{path}: each credential needs an 'id'")
+        paths = entry.get("paths", [])
+        fmt = entry.get("format", "text")
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise CatalogueError(f"{path}: {entry['id']}: 'paths' must be a list of strings")
+        if fmt not in FORMATS:
+            raise CatalogueError(f"{path}: {entry['id']}: unknown format {fmt!r}")
+        out.append(
+            CredentialLocation(entry["id"], str(entry.get("title", entry["id"])), tuple(paths), fmt)
+        )
+    return tuple(out)
+
+
+def found_credentials(
+    catalogue: Sequence[CredentialLocation], home: Path
+) -> list[tuple[CredentialLocation, Path]]:
+    """The catalogue's locations that exist on this host, as (entry, host path)."""
+    seen: set[Path] = set()
+    out: list[tuple[CredentialLocation, Path]] = []
+    for entry in catalogue:
+        for pattern in entry.paths:
+            for path in expand(expand_home(pattern, home), limit=200):
+                if path in seen:
+                    continue
+                seen.add(path)
+                out.append((entry, path))
+    return out
+
+
+def write_decoys(
+    found: Sequence[tuple[CredentialLocation, Path]], session_dir: Path, canaries: CanaryFactory
+) -> list[Decoy]:
+    """Write one decoy per found location (format `none` gets none) into session_dir."""
+    folder = session_dir / "decoys"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    decoys: list[Decoy] = []
+    for index, (entry, path) in enumerate(found):
+        if entry.format == "none" or not path.is_file():
+            continue  # hidden by the plan instead (a folder, or never faked)
+        canary = canaries(entry.id)
+        host_file = folder / f"{index:03d}-{entry.id}-{path.name}"
+        fd = os.open(host_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(render(entry.format, canary, path.name))
+        decoys.append(Decoy(host_file, path, entry.id, canary))
+    return decoys
+
+
+def render(fmt: str, canary: str, name: str = "") -> str:
+    """The decoy text for a format: plausible to a reader, carrying the canary verbatim."""
+    digest = hashlib.sha256(canary.encode()).digest()
+    key_id = "AKIA" + base64.b32encode(digest).decode()[:16]
+    if fmt == "aws-ini":
+        return (
+            f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {canary}\n"
+            "region = us-east-1\n"
+        )
+    if fmt == "ssh-private-key":
+        if name.endswith(".pub"):
+            blob = base64.b64encode(b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00 " + digest).decode()
+            return f"ssh-ed25519 {blob} {canary}\n"
+        body = base64.b64encode(b"openssh-key-v1\x00" + digest * 6).decode()
+        lines = [body[i : i + 70] for i in range(0, len(body), 70)]
+        lines.insert(2, canary)  # base64-shaped and unbroken, so an upload shows it
+        return (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+            + "\n".join(lines)
+            + ("\n-----END OPENSSH PRIVATE KEY-----\n")
+        )
+    if fmt == "netrc":
+        return f"machine api.github.com\n  login sandgate\n  password {canary}\n"
+    if fmt == "git-credentials":
+        return f"https://sandgate:{canary}@github.com\n"
+    if fmt == "json":
+        return (
+            json.dumps(
+                {"auths": {"https://index.docker.io/v1/": {"auth": canary}}, "token": canary},
+                indent=2,
+            )
+            + "\n"
+        )
+    if fmt == "yaml":
+        return f"github.com:\n    oauth_token: {canary}\n    user: sandgate\ntoken: {canary}\n"
+    if fmt == "ini":
+        return f"[default]\ntoken = {canary}\npassword = {canary}\n"
+    if fmt == "env":
+        return f"API_KEY={canary}\nSECRET_TOKEN={canary}\n"
+    return f"{canary}\n"

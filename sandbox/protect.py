@@ -1,0 +1,185 @@
+"""Protected files: read-only inside the sandbox, and held for review if they change.
+
+Files like `.git/hooks/*`, `.git/config`, `.envrc` or `.vscode/tasks.json` run code on
+the host later, outside any sandbox. Those that exist when a session opens are bound
+read-only (a folder pattern `dir/**` binds the whole folder, so nothing new can be put
+in it). A file that did not exist cannot be bound without leaving a stub on the host,
+so instead the service takes a `snapshot` before the session and asks
+`changed_protected` after it; whatever was created or changed is moved out of the
+workspace by `quarantine`, with a manifest, until a person reviews it (`restore`).
+
+Patterns are relative to the workspace root, or start with `~/` for the home.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from sandbox.patterns import expand, expand_home, has_magic
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ProtectedSnapshot:
+    """Fingerprints of every protected file at one moment (path -> fingerprint)."""
+
+    workspace: Path
+    home: Path | None
+    patterns: tuple[str, ...]
+    entries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def resolve_pattern(pattern: str, workspace: Path, home: Path | None) -> str | None:
+    """The absolute pattern, or None for a `~/` pattern when no home is given."""
+    if pattern.startswith("~"):
+        return expand_home(pattern, home) if home is not None else None
+    return os.path.join(str(workspace), pattern)
+
+
+def bind_targets(workspace: Path, patterns: Sequence[str], home: Path | None = None) -> list[Path]:
+    """Existing protected paths to bind read-only: folders for `dir/**`, else files.
+
+    Symlinks are left out (a bind would follow them out of the tree); a change to one
+    is still caught by the snapshot.
+    """
+    out: dict[Path, None] = {}
+    for pattern in patterns:
+        absolute = resolve_pattern(pattern, workspace, home)
+        if absolute is None:
+            continue
+        if absolute.endswith("/**") and not has_magic(absolute[:-3]):
+            folder = Path(absolute[:-3])
+            if folder.is_dir() and not folder.is_symlink():
+                out[folder] = None
+            continue
+        for path in expand(absolute, limit=1000):
+            if not path.is_symlink():
+                out[path] = None
+    return list(out)
+
+
+def _fingerprint(path: Path) -> str | None:
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        return "link:" + os.readlink(path)
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return f"file:{info.st_mode & 0o7777:o}:{digest.hexdigest()}"
+
+
+def _scan(workspace: Path, patterns: Iterable[str], home: Path | None) -> dict[str, str]:
+    entries: dict[str, str] = {}
+    for pattern in patterns:
+        absolute = resolve_pattern(pattern, workspace, home)
+        if absolute is None:
+            continue
+        for path in expand(absolute, limit=5000):
+            print_ = _fingerprint(path)
+            if print_ is not None:
+                entries[str(path)] = print_
+    return entries
+
+
+def snapshot(
+    workspace: Path, patterns: Sequence[str], home: Path | None = None
+) -> ProtectedSnapshot:
+    """Fingerprint (mode and SHA-256, or link target) every protected file now."""
+    return ProtectedSnapshot(
+        workspace, home, tuple(patterns), MappingProxyType(_scan(workspace, patterns, home))
+    )
+
+
+def changed_protected(before: ProtectedSnapshot, workspace: Path | None = None) -> list[Path]:
+    """Protected files created or changed since `before` (deleted ones are not listed)."""
+    now = _scan(workspace or before.workspace, before.patterns, before.home)
+    return sorted(Path(p) for p, fp in now.items() if before.entries.get(p) != fp)
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """One file held for review: where it was, and where it is kept now."""
+
+    original: Path
+    stored: Path
+    sha256: str
+    mode: int = 0o644
+
+
+def quarantine(paths: Sequence[Path], workspace: Path, quarantine_dir: Path) -> list[Quarantined]:
+    """Move `paths` out of the workspace into a new folder of `quarantine_dir`, with a
+    manifest, so they cannot run on the host. Paths outside workspace keep their
+    absolute layout under `abs/`."""
+    if not paths:
+        return []
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    folder = quarantine_dir / f"{stamp}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    folder.mkdir(parents=True, mode=0o700)
+    held: list[Quarantined] = []
+    for path in paths:
+        try:
+            relative = path.relative_to(workspace)
+            stored = folder / "files" / relative
+        except ValueError:
+            stored = folder / "abs" / str(path).lstrip("/")
+        fingerprint = _fingerprint(path) or ""
+        mode = path.lstat().st_mode & 0o7777
+        stored.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            shutil.move(str(path), str(stored))
+        except OSError:
+            continue
+        # Stored copies are data for review, never something to run.
+        if not stored.is_symlink():
+            stored.chmod(stored.stat().st_mode & 0o666)
+        held.append(Quarantined(path, stored, fingerprint.rsplit(":", 1)[-1], mode))
+    manifest = {
+        "workspace": str(workspace),
+        "files": [
+            {
+                "original": str(q.original),
+                "stored": str(q.stored),
+                "sha256": q.sha256,
+                "mode": q.mode,
+            }
+            for q in held
+        ],
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return held
+
+
+def restore(folder: Path) -> list[Path]:
+    """Put back every file of one quarantine folder where it was (after review). A file
+    that exists again at its original place is left where it is."""
+    manifest = json.loads((folder / MANIFEST).read_text())
+    restored: list[Path] = []
+    for item in manifest["files"]:
+        original, stored = Path(item["original"]), Path(item["stored"])
+        if original.exists() or original.is_symlink() or not stored.exists():
+            continue
+        original.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(stored), str(original))
+        if not original.is_symlink():
+            original.chmod(int(item.get("mode", 0o644)))
+        restored.append(original)
+    return restored
