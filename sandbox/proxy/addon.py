@@ -135,7 +135,7 @@ class PolicyAddon:
             body=flow.request.raw_content or b"",
         )
         outcome: Outcome | None = None
-        canary = find_canary(view, session.canaries)
+        canary = find_canary(view, session.canary_forms())
         binding = session.bindings.get(host)
         if canary is not None:
             outcome = Outcome(
@@ -144,7 +144,10 @@ class PolicyAddon:
         elif decision.action == "deny":
             outcome = _policy(decision)
         elif binding is not None:
-            if flow.request.scheme != "https":
+            if binding.secret is None:
+                why = f"credential {binding.name!r} is not stored: `sandgate credential add`"
+                outcome = Outcome("deny", "credential", why)
+            elif flow.request.scheme != "https":
                 why = f"{host} is bound to a credential: HTTPS only"
                 outcome = Outcome("deny", "credential", why)
             elif foreign := foreign_credential(view, binding.header, binding.placeholder):
@@ -160,13 +163,19 @@ class PolicyAddon:
             outcome = _policy(decision)
         else:
             answer = await self._ask(session, event)
-            outcome = Outcome("allow" if answer.allow else "deny", answer.by, answer.reason)
+            outcome = Outcome(
+                "allow" if answer.allow else "deny",
+                answer.by,
+                answer.reason,
+                scope=answer.scope,
+                batch=answer.batch,
+            )
 
         if outcome.action == "deny":
             _refuse(flow, outcome.reason)
         else:
             self._clear(flow.client_conn.id, host, port, address)
-            if binding is not None:
+            if binding is not None and binding.secret is not None:
                 value = flow.request.headers[binding.header]
                 flow.request.headers[binding.header] = value.replace(
                     binding.placeholder, binding.secret

@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -128,11 +128,14 @@ class EgressProxy:
         session_id: str,
         network: NetworkRules,
         credentials: Sequence[SecretBinding],
-        canaries: Sequence[str],
+        canaries: Sequence[str] | Callable[[], Sequence[str]],
         on_event: OnEvent,
         ask: Ask,
     ) -> NetworkPlan:
         """Listen on the session's socket and return what the sandbox needs to use it.
+
+        `canaries` may be a callable, asked again on each request, for canaries that
+        exist only once the sandbox's decoys are written.
 
         Raises `rules.RuleError` for a rule it cannot understand, before listening.
         """

@@ -28,6 +28,8 @@ class Outcome:
     reason: str
     rule: str | None = None
     critical: bool = False
+    scope: str | None = None  # the scope of a person's (or remembered) decision
+    batch: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +38,8 @@ class Outcome:
             "reason": self.reason,
             "rule": self.rule,
             "critical": self.critical,
+            "scope": self.scope,
+            "batch": self.batch,
         }
 
 
@@ -46,6 +50,8 @@ class Answer:
     allow: bool
     by: str = "person"
     reason: str = ""
+    scope: str | None = None  # once / session / workspace / always, for a person's decision
+    batch: str | None = None
 
 
 # The service's callbacks: every decided event goes to `on_event`; unknown destinations
@@ -63,7 +69,7 @@ class SecretBinding:
     domain: str
     header: str
     env: str
-    secret: str
+    secret: str | None  # None: not in the keyring, so every request to the domain is refused
     placeholder: str = field(default_factory=lambda: "sandgate-" + secrets.token_urlsafe(24))
 
 
@@ -79,7 +85,17 @@ class SessionNet:
     canaries: dict[str, set[bytes]]
     on_event: OnEvent
     ask: Ask
+    canary_source: Callable[[], Sequence[str]] | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def canary_forms(self) -> dict[str, set[bytes]]:
+        """Canary → its encoded forms; canaries from `canary_source` join as they appear
+        (the decoys that carry them are written after the proxy session opens)."""
+        if self.canary_source is not None:
+            for canary in self.canary_source():
+                if canary and canary not in self.canaries:
+                    self.canaries[canary] = canary_patterns(canary)
+        return self.canaries
 
     @classmethod
     def build(
@@ -90,7 +106,7 @@ class SessionNet:
         resolve: Mapping[str, str],
         ask_timeout: float,
         bindings: Sequence[SecretBinding],
-        canaries: Sequence[str],
+        canaries: Sequence[str] | Callable[[], Sequence[str]],
         on_event: OnEvent,
         ask: Ask,
     ) -> SessionNet:
@@ -101,7 +117,8 @@ class SessionNet:
             resolve=resolve_map(resolve),
             ask_timeout=ask_timeout,
             bindings={normalise_host(b.domain): b for b in bindings},
-            canaries={c: canary_patterns(c) for c in canaries if c},
+            canaries={} if callable(canaries) else {c: canary_patterns(c) for c in canaries if c},
             on_event=on_event,
             ask=ask,
+            canary_source=canaries if callable(canaries) else None,
         )

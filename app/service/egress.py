@@ -1,0 +1,140 @@
+"""The service side of the egress proxy: one `EgressProxy`, a session hook, and recording.
+
+Each session that has a network section gets a proxy session: its events are triaged
+and stored with the decision and the rule or person that made it; requests no rule
+decides are held in the `DecisionQueue` until someone answers `sandgate decide`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.service.egress_credentials import CredentialIndex, default_env, secret_for
+from sandbox.proxy.engine import EgressProxy
+from sandbox.proxy.session import Answer, Event, Outcome, SecretBinding
+
+if TYPE_CHECKING:
+    from app.service.queue import DecisionQueue
+    from app.service.runtime import Parts
+    from sandbox.proxy.plan import NetworkPlan
+
+logger = logging.getLogger(__name__)
+
+
+def credentials_file(config_dir: Path) -> Path:
+    return config_dir / "credentials.json"
+
+
+class Egress:
+    """A `SessionHook`: opens and closes proxy sessions as sandboxes come and go."""
+
+    def __init__(self, parts: Parts, queue: DecisionQueue, proxy: EgressProxy) -> None:
+        self.parts = parts
+        self.queue = queue
+        self.proxy = proxy
+        self.index = CredentialIndex(credentials_file(parts.paths.config))
+        self._verdicts: dict[str, dict[str, Any]] = {}
+
+    async def opening(self, session: str, workspace: Path, policy: Any) -> NetworkPlan | None:
+        network = getattr(policy, "network", None)
+        if network is None:
+            return None
+        loop = asyncio.get_running_loop()
+        bindings = await loop.run_in_executor(None, self._bindings, policy)
+        return await self.proxy.open_session(
+            session,
+            network,
+            bindings,
+            canaries=partial(self._canaries, session),
+            on_event=partial(self._on_event, session),
+            ask=partial(self._ask, session, str(workspace), float(network.ask_timeout)),
+        )
+
+    async def closing(self, session: str) -> None:
+        self.queue.session_closed(session)
+        await self.proxy.close_session(session)
+
+    async def stop(self) -> None:
+        self.queue.deny_all()
+        await self.proxy.stop()
+
+    def _bindings(self, policy: Any) -> list[SecretBinding]:
+        """The policy's credentials, then those added with `sandgate credential add`."""
+        found: dict[str, SecretBinding] = {}
+        for entry in self.index.load().values():
+            found[entry.name] = SecretBinding(
+                entry.name, entry.domain, entry.header, entry.env, secret_for(entry.name)
+            )
+        for cred in getattr(policy, "credentials", ()):
+            env = getattr(cred, "env", None) or default_env(cred.name)
+            found[cred.name] = SecretBinding(
+                cred.name, cred.domain, cred.header, env, secret_for(cred.name)
+            )
+        return list(found.values())
+
+    def _canaries(self, session: str) -> list[str]:
+        live = self.parts.sessions.live.get(session)
+        if live is None:
+            return []
+        return [d.canary for d in live.prepared.decoys]
+
+    def _verdict(self, session: str, event: Event) -> dict[str, Any]:
+        key = str(event["id"])
+        if key not in self._verdicts:
+            verdict = self.parts.triage.score_dict({**event, "session": session}).to_dict()
+            self._verdicts[key] = dict(verdict)
+        return self._verdicts[key]
+
+    async def _ask(self, session: str, workspace: str, timeout: float, event: Event) -> Answer:
+        verdict = self._verdict(session, event)
+        return await self.queue.ask(session, workspace, event, verdict, timeout)
+
+    async def _on_event(self, session: str, event: Event, outcome: Outcome) -> None:
+        verdict = self._verdict(session, event)
+        self._verdicts.pop(str(event["id"]), None)
+        db = self.parts.db
+        event_id = await db.call(db.store.add_event, session, event, verdict, event.get("ts"))
+        if outcome.by == "person":
+            by = "user"
+        elif outcome.rule:
+            by = f"{outcome.by}:{outcome.rule}"
+        else:
+            by = outcome.by
+        await db.call(
+            db.store.add_decision,
+            outcome.action,
+            outcome.scope or "once",
+            by,
+            events_=[event_id],
+            batch=outcome.batch,
+        )
+
+    def on_decided(
+        self, batch: str, decision: str, scope: str, expires: float | None, _events: list[str]
+    ) -> None:
+        """A person's decision on a batch, recorded once for the batch itself."""
+        db = self.parts.db
+        task = asyncio.ensure_future(
+            db.call(db.store.add_decision, decision, scope, "user", batch=batch, expires=expires)
+        )
+        task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("recording a decision failed", exc_info=task.exception())
+
+
+async def install_egress(parts: Parts, queue: DecisionQueue) -> Egress:
+    """Start the proxy and join the service: session hook, decision records, stop."""
+    proxy = EgressProxy(parts.paths.data, parts.paths.runtime)
+    await proxy.start()
+    egress = Egress(parts, queue, proxy)
+    queue.on_decided = egress.on_decided
+    parts.sessions.hooks.append(egress)
+    parts.on_stop.append(egress.stop)
+    return egress

@@ -1,0 +1,336 @@
+"""The decision queue: requests that no rule decides wait here for a person.
+
+A held request joins the pending batch of its triage signature; the first decision on
+a batch releases every request in it. A decision has a scope — `once` (this batch),
+`session`, `workspace`, `always` — and an optional expiry; the wider scopes are
+remembered and decide later requests of the same signature without asking. `always`
+is refused for a critical batch, and allowing a critical batch needs `confirm`, a
+deliberate second step. A request nobody answers is denied when its timeout passes;
+its batch stays in the inbox, listed as expired, and can still be decided for the
+requests that come after.
+
+The operations `queue` and `decide` are registered on the service socket, which is
+never bound into a sandbox: nothing inside can decide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sandbox.proxy.session import Answer
+
+if TYPE_CHECKING:
+    from app.service.runtime import Parts
+    from app.service.server import Request
+
+logger = logging.getLogger(__name__)
+
+SCOPES = ("once", "session", "workspace", "always")
+DEFAULT_TIMEOUT = 60.0
+KEEP_EXPIRED = 200  # expired batches kept in the inbox, newest first
+
+
+class QueueError(ValueError):
+    """A decision the queue refuses (unknown batch, bad scope, critical without confirm)."""
+
+
+@dataclass
+class Member:
+    """One held (or formerly held) request of a batch."""
+
+    event: dict[str, Any]
+    verdict: dict[str, Any]
+    session: str
+    workspace: str | None
+    future: asyncio.Future[Answer] | None
+    timer: asyncio.TimerHandle | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.future is not None and not self.future.done()
+
+    def to_dict(self) -> dict[str, Any]:
+        event = self.event
+        if event.get("kind") == "net.request":
+            summary = f"{event.get('method', '')} {event.get('url', '')}"
+        else:
+            summary = f"{event.get('host', '')}:{event.get('port', '')}"
+        return {
+            "event": event.get("id"),
+            "session": self.session,
+            "kind": event.get("kind"),
+            "summary": summary,
+            "score": self.verdict.get("score", 0),
+            "band": self.verdict.get("band", "low"),
+            "reasons": self.verdict.get("reasons", []),
+            "waiting": self.waiting,
+        }
+
+
+_BANDS = ("low", "medium", "high", "critical")
+
+
+@dataclass
+class Batch:
+    id: str
+    signature: str
+    created: float
+    members: list[Member] = field(default_factory=list)
+
+    @property
+    def band(self) -> str:
+        found = [m.verdict.get("band", "low") for m in self.members]
+        return max(found, key=lambda b: _BANDS.index(b) if b in _BANDS else 0, default="low")
+
+    @property
+    def score(self) -> int:
+        return max((int(m.verdict.get("score", 0)) for m in self.members), default=0)
+
+    @property
+    def state(self) -> str:
+        return "pending" if any(m.waiting for m in self.members) else "expired"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.id,
+            "signature": self.signature,
+            "state": self.state,
+            "band": self.band,
+            "score": self.score,
+            "created": self.created,
+            "members": [m.to_dict() for m in self.members],
+        }
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """A decision with a scope wider than once, applied to later requests."""
+
+    signature: str
+    decision: str
+    scope: str
+    batch: str
+    session: str | None = None
+    workspace: str | None = None
+    expires: float | None = None
+
+    def applies(self, signature: str, session: str, workspace: str | None, now: float) -> bool:
+        if signature != self.signature or (self.expires is not None and now >= self.expires):
+            return False
+        if self.scope == "session":
+            return session == self.session
+        if self.scope == "workspace":
+            return workspace is not None and workspace == self.workspace
+        return self.scope == "always"
+
+
+# Told of every decision a person makes: (batch, decision, scope, expires, event ids).
+OnDecided = Callable[[str, str, str, float | None, list[str]], Any]
+
+
+class DecisionQueue:
+    """Held requests grouped by signature, released by a person's decision or a timeout."""
+
+    def __init__(
+        self, clock: Callable[[], float] = time.time, on_decided: OnDecided | None = None
+    ) -> None:
+        self.clock = clock
+        self.on_decided = on_decided
+        self.batches: dict[str, Batch] = {}
+        self.remembered: list[Remembered] = []
+        self._ids = itertools.count(1)
+
+    async def ask(
+        self,
+        session: str,
+        workspace: str | None,
+        event: dict[str, Any],
+        verdict: dict[str, Any],
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Answer:
+        """Hold `event` until its batch is decided, a remembered rule applies, or `timeout`."""
+        signature = str(verdict.get("signature") or _fallback_signature(event))
+        rule = self.remembered_for(signature, session, workspace)
+        if rule is not None:
+            return Answer(
+                rule.decision == "allow",
+                "remembered",
+                f"{rule.decision} ({rule.scope}) decided on batch {rule.batch}",
+                scope=rule.scope,
+                batch=rule.batch,
+            )
+        batch = self._batch_for(signature)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Answer] = loop.create_future()
+        member = Member(event, verdict, session, workspace, future)
+        member.timer = loop.call_later(max(timeout, 0.0), self._expire, member)
+        batch.members.append(member)
+        try:
+            return await asyncio.shield(future)
+        finally:
+            member.timer.cancel()
+
+    def remembered_for(
+        self, signature: str, session: str, workspace: str | None
+    ) -> Remembered | None:
+        """The newest remembered decision that applies, if any; drops expired ones."""
+        now = self.clock()
+        self.remembered = [r for r in self.remembered if r.expires is None or r.expires > now]
+        for rule in reversed(self.remembered):
+            if rule.applies(signature, session, workspace, now):
+                return rule
+        return None
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Pending batches first, then expired ones, each oldest first."""
+        ordered = sorted(self.batches.values(), key=lambda b: (b.state != "pending", b.created))
+        return [b.to_dict() for b in ordered]
+
+    def decide(
+        self,
+        batch_id: str,
+        decision: str,
+        scope: str = "once",
+        for_seconds: float | None = None,
+        confirm: bool = False,
+    ) -> int:
+        """Decide a batch; return how many held requests it released."""
+        batch = self.batches.get(batch_id)
+        if batch is None:
+            raise QueueError(f"no batch {batch_id!r} in the queue")
+        if decision not in ("allow", "deny"):
+            raise QueueError("decision must be 'allow' or 'deny'")
+        if scope not in SCOPES:
+            raise QueueError(f"scope must be one of {', '.join(SCOPES)}")
+        if for_seconds is not None and for_seconds <= 0:
+            raise QueueError("'for' must be a positive number of seconds")
+        critical = batch.band == "critical"
+        if critical and decision == "allow":
+            if scope == "always":
+                raise QueueError("a critical batch can never be allowed always")
+            if not confirm:
+                raise QueueError(
+                    f"batch {batch_id} is critical: allowing it needs confirmation "
+                    "(repeat with --confirm)"
+                )
+        expires = self.clock() + for_seconds if for_seconds is not None else None
+        if scope != "once":
+            self._remember(batch, decision, scope, expires)
+        reason = f"{decision} ({scope}) by a person"
+        released = 0
+        for member in batch.members:
+            if member.waiting:
+                assert member.future is not None
+                member.future.set_result(
+                    Answer(decision == "allow", "person", reason, scope=scope, batch=batch.id)
+                )
+                released += 1
+        del self.batches[batch_id]
+        if self.on_decided is not None:
+            events = [str(m.event.get("id")) for m in batch.members]
+            self.on_decided(batch.id, decision, scope, expires, events)
+        return released
+
+    def session_closed(self, session: str) -> None:
+        """Deny what a closed session still waits for; its batches stay listed as expired."""
+        for batch in self.batches.values():
+            for member in batch.members:
+                if member.session == session and member.waiting:
+                    assert member.future is not None
+                    member.future.set_result(
+                        Answer(False, "closed", "the session ended while the request waited")
+                    )
+
+    def deny_all(self, reason: str = "the Sandgate service stopped") -> None:
+        """Fail closed: deny every held request (the service is stopping)."""
+        for batch in self.batches.values():
+            for member in batch.members:
+                if member.waiting:
+                    assert member.future is not None
+                    member.future.set_result(Answer(False, "closed", reason))
+
+    # --- service operations ------------------------------------------------------------
+
+    def install(self, service: Any) -> None:
+        """Register the `queue` and `decide` operations on the service socket."""
+        service.register("queue", self._op_queue)
+        service.register("decide", self._op_decide)
+
+    async def _op_queue(self, request: Request) -> dict[str, Any]:
+        return {"batches": self.listing()}
+
+    async def _op_decide(self, request: Request) -> dict[str, Any]:
+        from app.service.server import RequestError
+        from app.service.server import field as get
+
+        try:
+            released = self.decide(
+                get(request, "batch", str),
+                get(request, "decision", str),
+                get(request, "scope", str, "once"),
+                get(request, "for", (int, float), None),
+                bool(get(request, "confirm", bool, False)),
+            )
+        except QueueError as exc:
+            raise RequestError(str(exc)) from exc
+        return {"released": released}
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _batch_for(self, signature: str) -> Batch:
+        for batch in self.batches.values():
+            if batch.signature == signature:
+                return batch
+        batch = Batch(id=f"b{next(self._ids)}", signature=signature, created=self.clock())
+        self.batches[batch.id] = batch
+        self._prune()
+        return batch
+
+    def _expire(self, member: Member) -> None:
+        if member.waiting:
+            assert member.future is not None
+            member.future.set_result(
+                Answer(False, "timeout", "no decision in time: a timeout is not consent")
+            )
+
+    def _remember(self, batch: Batch, decision: str, scope: str, expires: float | None) -> None:
+        if scope == "always":
+            keys: set[tuple[str | None, str | None]] = {(None, None)}
+        elif scope == "session":
+            keys = {(m.session, None) for m in batch.members}
+        else:
+            keys = {(None, m.workspace) for m in batch.members if m.workspace}
+        for session, workspace in sorted(keys, key=str):
+            self.remembered.append(
+                Remembered(batch.signature, decision, scope, batch.id, session, workspace, expires)
+            )
+
+    def _prune(self) -> None:
+        expired = [b for b in self.batches.values() if b.state == "expired"]
+        for batch in sorted(expired, key=lambda b: b.created)[
+            : max(0, len(expired) - KEEP_EXPIRED)
+        ]:
+            del self.batches[batch.id]
+
+
+def _fallback_signature(event: dict[str, Any]) -> str:
+    if event.get("kind") == "net.request":
+        from urllib.parse import urlsplit
+
+        return f"net.request {event.get('method', '')} {urlsplit(str(event.get('url'))).hostname}"
+    return f"{event.get('kind')} {event.get('host', '')}:{event.get('port', '')}"
+
+
+async def install(parts: Parts) -> None:
+    """The service extension: the decision queue, and the egress proxy that feeds it."""
+    from app.service.egress import install_egress
+
+    queue = DecisionQueue()
+    queue.install(parts.service)
+    await install_egress(parts, queue)
