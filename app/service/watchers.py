@@ -34,20 +34,26 @@ class Watchers:
         self._folders: dict[Path, tuple[Any, dict[Path, dict[str, Callback]]]] = {}
 
     def watch(self, owner: str, file: Path, callback: Callback) -> bool:
-        """Call `callback(event_type)` for events on `file`; False if its folder is missing."""
+        """Call `callback(event_type)` for events on `file`; False if its folder is missing.
+
+        `watch` and `unwatch` are called from the loop only. Watchdog's own lock is
+        never taken while ours is held: its thread holds it while it calls our handler,
+        which takes ours.
+        """
         folder = file.parent
         if not folder.is_dir():
             return False
-        with self._lock:
-            if folder not in self._folders:
-                handler = _Handler(self._loop, self._targets_of(folder))
-                watch = self._observer.schedule(handler, str(folder))
+        if folder not in self._folders:
+            watch = self._observer.schedule(_Handler(self._loop, self._targets_of(folder)), folder)
+            with self._lock:
                 self._folders[folder] = (watch, {})
+        with self._lock:
             self._folders[folder][1].setdefault(file, {})[owner] = callback
         return True
 
     def unwatch(self, owner: str) -> None:
         """Drop every subscription of `owner`; folders nobody watches any more are released."""
+        released = []
         with self._lock:
             for folder in list(self._folders):
                 watch, files = self._folders[folder]
@@ -57,7 +63,9 @@ class Watchers:
                         del files[file]
                 if not files:
                     del self._folders[folder]
-                    self._observer.unschedule(watch)
+                    released.append(watch)
+        for watch in released:
+            self._observer.unschedule(watch)
 
     def stop(self) -> None:
         self._observer.stop()

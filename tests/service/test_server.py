@@ -15,7 +15,6 @@ from app.service.runtime import AlreadyRunning, start_in_thread
 from app.service.server import Service
 
 
-
 def test_ping_answers_with_the_pid(running: Any) -> None:
     with running.client() as client:
         assert client.request("ping") == {"ok": True, "pid": os.getpid()}
