@@ -135,7 +135,7 @@ def test_close_quarantines_protected_files_the_session_made(running: Any, worksp
 def test_a_bad_policy_refuses_the_session_with_its_message(
     running: Any, workspace: Path, tmp_path: Path
 ) -> None:
-    with running.client() as client, pytest.raises(ServiceError, match="bad.yaml:1"):
+    with running.client() as client, pytest.raises(ServiceError, match=r"bad\.yaml:1"):
         _open(client, workspace, policy_file=str(tmp_path / "bad.yaml"))
     assert list(running.paths.sessions.iterdir()) == []
 
