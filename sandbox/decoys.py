@@ -55,6 +55,14 @@ class Decoy:
     credential_id: str
     canary: str
 
+    @property
+    def host(self) -> Path:
+        return self.host_file
+
+    @property
+    def credential(self) -> str:
+        return self.credential_id
+
 
 def load_catalogue(path: Path) -> tuple[CredentialLocation, ...]:
     """Read the credential catalogue (see docs/contracts.md for its schema)."""

@@ -35,7 +35,14 @@ from sandbox.bwrap import (
     system_mounts,
     within,
 )
-from sandbox.decoys import CanaryFactory, CredentialLocation, Decoy, found_credentials, write_decoys
+from sandbox.decoys import (
+    CanaryFactory,
+    CredentialLocation,
+    Decoy,
+    found_credentials,
+    load_catalogue,
+    write_decoys,
+)
 from sandbox.environment import clean_environment
 from sandbox.memory import memory_paths
 from sandbox.patterns import expand, expand_home, has_magic
@@ -98,7 +105,7 @@ def build_plan(
     canary_factory: CanaryFactory,
     network: NetworkPlan | None = None,
     *,
-    catalogue: Sequence[CredentialLocation] = (),
+    catalogue: Sequence[CredentialLocation] | None = None,
     tty: bool = False,
     private_paths: Sequence[Path] = (),
     bwrap: str | None = None,
@@ -106,9 +113,10 @@ def build_plan(
     """Plan one session: the bwrap command line, its environment, the decoys written
     into `session_dir`, the memory files to watch and a snapshot of the protected files.
 
-    `catalogue` is the credential catalogue (see `sandbox.decoys.load_catalogue`); `tty`
-    says whether the agent keeps the caller's terminal; `private_paths` are Sandgate's
-    own folders (config, state, socket), hidden even inside trusted paths.
+    `catalogue` is the credential catalogue (None: the shipped one); `tty` says whether
+    the agent keeps the caller's terminal (False gives it a new session); `private_paths`
+    are Sandgate's own folders, hidden even inside trusted paths (the XDG ones found
+    from `env` and `home` are always added).
     """
     if not command:
         raise PlanError("no command to run")
@@ -152,8 +160,11 @@ def build_plan(
             masks += _existing(absolute[:-3])
         else:
             masks += expand(absolute, limit=1000)
-    masks += [Path(os.path.abspath(p)) for p in private_paths if os.path.lexists(p)]
+    private = [*private_paths, *_sandgate_folders(env, home)]
+    masks += [Path(os.path.abspath(p)) for p in private if os.path.lexists(p)]
     masks += _sockets_in([d for d, _ in mounts.visible.items() if within(d, h)])
+    if catalogue is None:
+        catalogue = shipped_catalogue()
     found = found_credentials(catalogue, home)
     masks += [path for entry, path in found if entry.format == "none" or not path.is_file()]
     for path in sorted(set(masks), key=lambda p: depth(str(p))):
@@ -228,6 +239,34 @@ def _check_workspace(workspace: Path, home: Path) -> Path:
         if within(str(real), system):
             raise PlanError(f"the workspace {real} is a system folder")
     return real
+
+
+def shipped_catalogue() -> tuple[CredentialLocation, ...]:
+    """The catalogue in resources/catalogues/credentials.yaml (empty if not there)."""
+    from resources import resources_dir
+
+    path = resources_dir() / "catalogues" / "credentials.yaml"
+    return load_catalogue(path) if path.exists() else ()
+
+
+def _sandgate_folders(env: Mapping[str, str], home: Path) -> list[Path]:
+    """Sandgate's own XDG folders for this environment: its policy, database, sessions,
+    quarantine and socket must never be reachable from inside."""
+    out: list[Path] = []
+    for variable, default in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ):
+        out.append(home / default / "sandgate")
+        value = env.get(variable)
+        if value and os.path.isabs(value):
+            out.append(Path(value) / "sandgate")
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime):
+        out.append(Path(runtime) / "sandgate")
+    return out
 
 
 def _existing(path: str) -> list[Path]:

@@ -46,7 +46,7 @@ _NARROWING = {
 _STR = "tag:yaml.org,2002:str"
 
 
-class PolicyError(Exception):
+class PolicyError(ValueError):
     """A policy file that cannot be used: `file:line: problem`."""
 
     def __init__(self, file: Path | str, line: int | None, problem: str) -> None:

@@ -115,6 +115,9 @@ def changed_protected(before: ProtectedSnapshot, workspace: Path | None = None) 
     return sorted(Path(p) for p, fp in now.items() if before.entries.get(p) != fp)
 
 
+changed_protected_files = changed_protected
+
+
 @dataclass(frozen=True)
 class Quarantined:
     """One file held for review: where it was, and where it is kept now."""

@@ -1,0 +1,207 @@
+"""`sandgate run [options] -- CMD [ARGS...]`: run an agent inside the sandbox.
+
+The service plans the session (`session.open` gives the bwrap command line and its
+environment); this command shows unreviewed memory-file changes and starts nothing
+until they are accepted, runs the sandbox as its child on the same terminal, forwards
+the exit status (128+N for a signal), and closes the session (which quarantines
+protected files created or changed inside).
+
+Signals: the child stays in this process group, so the terminal's own job control
+(Ctrl-Z, `fg`, window-size changes) reaches the agent directly. Ctrl-C and Ctrl-\\
+are ignored here and by bwrap's outer process (which would otherwise die and take the
+sandbox with it); the agent gets them at their defaults again. SIGTERM and SIGHUP sent
+to this process are passed on to the agent.
+
+Everything imported before the agent starts is standard library, and little of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+FORWARDED = (signal.SIGTERM, signal.SIGHUP)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", type=Path, default=None, help="default: current folder")
+    parser.add_argument("--profile", help="agent profile (default: chosen by the command name)")
+    parser.add_argument("--policy", type=Path, help="an extra policy file for this session")
+    parser.add_argument(
+        "--accept-memory",
+        action="store_true",
+        help="accept unreviewed changes to memory files (CLAUDE.md, AGENTS.md, ...)",
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+
+
+def main(args: argparse.Namespace) -> int:
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        print("sandgate run: give the command after --, e.g. sandgate run -- claude",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    from sandbox.preflight import SandboxUnavailable, check_bwrap
+
+    try:
+        check_bwrap()
+    except SandboxUnavailable as exc:
+        print(f"sandgate: {exc}", file=sys.stderr)
+        return 1
+    from app.client import ServiceError, connect_or_start
+    from app.paths import Paths
+
+    paths = Paths.from_environment().ensure()
+    workspace = (args.workspace or Path.cwd()).resolve()
+    fields: dict[str, Any] = {
+        "workspace": str(workspace),
+        "command": command,
+        "env": dict(os.environ),
+        "tty": sys.stdin.isatty(),
+        "agent": os.path.basename(command[0]),
+    }
+    if args.profile:
+        fields["profile"] = args.profile
+    if args.policy:
+        fields["policy_file"] = str(args.policy.resolve())
+    try:
+        client = connect_or_start(paths)
+        opened = client.request("session.open", **fields)
+    except ServiceError as exc:
+        print(f"sandgate: {exc}", file=sys.stderr)
+        return 1
+    session = str(opened["session"])
+    for line in opened.get("notice") or []:
+        print(f"sandgate: {line}" if not str(line).startswith("sandgate") else line,
+              file=sys.stderr)  # fmt: skip
+    review = opened.get("memory_review") or []
+    if review and not review_memory(review, args.accept_memory):
+        _close(client, session, None)
+        print("sandgate: not started: memory files changed since they were last reviewed "
+              "(rerun with --accept-memory once you have read them)", file=sys.stderr)  # fmt: skip
+        return 1
+    if review:
+        try:
+            client.request("memory.accept", workspace=str(workspace))
+        except ServiceError as exc:
+            print(f"sandgate: {exc}", file=sys.stderr)
+            _close(client, session, None)
+            return 1
+    code = spawn(opened["argv"], opened["env"])
+    quarantined = _close(client, session, code)
+    if quarantined:
+        print("sandgate: protected files created or changed in the session are held for "
+              "review (not in your workspace any more):", file=sys.stderr)  # fmt: skip
+        for path in quarantined:
+            print(f"  {visible(str(path))}", file=sys.stderr)
+    return code
+
+
+def _close(client: Any, session: str, code: int | None) -> list[str]:
+    fields: dict[str, Any] = {"session": session}
+    if code is not None:
+        fields["exit_code"] = code
+    try:
+        closed = client.request("session.close", **fields)
+    except Exception as exc:  # the agent's exit status matters more than the close
+        print(f"sandgate: could not close the session: {exc}", file=sys.stderr)
+        return []
+    return [str(p) for p in closed.get("quarantined") or []]
+
+
+def review_memory(review: Sequence[Mapping[str, Any]], accepted: bool) -> bool:
+    """Show each unreviewed memory change; True if accepted (flag, or a yes on a TTY)."""
+    err = sys.stderr
+    print("sandgate: agent memory files changed since you last reviewed them:", file=err)
+    for item in review:
+        print(f"\n== {visible(str(item.get('path', '?')))}", file=err)
+        print(visible(str(item.get("diff", ""))), file=err)
+    if accepted:
+        return True
+    if not (sys.stdin.isatty() and err.isatty()):
+        return False
+    try:
+        answer = input("Accept these changes and start the agent? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def visible(text: str) -> str:
+    """Agent-written text with control and bidirectional-override characters escaped."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in "\n\t":
+            out.append(char)
+        elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or _is_format(code):
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _is_format(code: int) -> bool:
+    # Bidirectional overrides and isolates, zero-width characters, BOM.
+    return (
+        0x200B <= code <= 0x200F
+        or 0x202A <= code <= 0x202E
+        or 0x2066 <= code <= 0x2069
+        or (code == 0xFEFF)
+    )
+
+
+def spawn(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """Run the sandbox as a child on this terminal and return its exit status
+    (128+N when it ended by signal N)."""
+    ignored = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGQUIT)}
+    pid = 0
+    previous: dict[int, Any] = {}
+
+    def forward(signum: int, _frame: object) -> None:
+        if pid:
+            _deliver(pid, signum)
+
+    try:
+        for sig in FORWARDED:
+            previous[sig] = signal.signal(sig, forward)
+        # SIG_IGN of SIGINT/SIGQUIT is inherited on purpose (see the module docstring);
+        # SIGPIPE and SIGXFSZ, which Python ignores, go back to their defaults.
+        pid = os.posix_spawnp(
+            argv[0], list(argv), dict(env), setsigdef=(signal.SIGPIPE, signal.SIGXFSZ)
+        )
+        _, status = os.waitpid(pid, 0)
+    finally:
+        for sig, handler in (*ignored.items(), *previous.items()):
+            signal.signal(sig, handler)
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(x) for x in handle.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _deliver(bwrap_pid: int, signum: int) -> None:
+    """Signal the agent: bwrap -> the namespace's init -> the agent. If it cannot be
+    found, signal bwrap itself (which then ends the whole sandbox)."""
+    target = bwrap_pid
+    for init in _children(bwrap_pid):
+        agents = _children(init)
+        if agents:
+            target = agents[0]
+            break
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(target, signum)
