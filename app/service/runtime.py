@@ -103,7 +103,12 @@ async def start(
         db,
         triage if triage is not None else default_triage(resources),
         watchers,
-        sandbox or SandboxAdapter(resources / "policy" / "default.yaml", paths.user_policy),
+        sandbox
+        or SandboxAdapter(
+            resources / "policy" / "default.yaml",
+            paths.user_policy,
+            private_paths=(paths.config, paths.data, paths.state, paths.runtime),
+        ),
     )
     sessions.install(service)
     parts = Parts(paths, service, sessions, db, sessions.triage)

@@ -44,6 +44,7 @@ class OpenRequest:
     env: Mapping[str, str]
     profile: str | None
     policy_file: Path | None
+    tty: bool = False  # the agent keeps the caller's terminal
 
 
 class SandboxPort(Protocol):
@@ -56,6 +57,9 @@ class SandboxPort(Protocol):
     def protected_changes(self, prepared: Prepared, workspace: Path) -> Sequence[Path]:
         """Protected files that appeared or changed in `workspace` during the session."""
 
+    def hold(self, files: Sequence[Path], workspace: Path, folder: Path) -> list[tuple[Path, Path]]:
+        """Move `files` out of the workspace into `folder`; (original, stored) pairs."""
+
 
 def new_canary(*_args: object) -> str:
     """A fresh canary token; the arguments (credential id, format) do not matter."""
@@ -63,24 +67,27 @@ def new_canary(*_args: object) -> str:
 
 
 class SandboxAdapter:
-    """The real sandbox, read from the user's files each time (no restart after edits)."""
+    """The real sandbox. The policy files are read afresh for each session, so an edit
+    to the user's policy applies to the next session without a restart."""
 
-    def __init__(self, default_policy: Path, user_policy: Path) -> None:
+    def __init__(
+        self, default_policy: Path, user_policy: Path, private_paths: Sequence[Path] = ()
+    ) -> None:
         self.default_policy = default_policy
         self.user_policy = user_policy
+        self.private_paths = tuple(private_paths)
 
     def load_policy(self, request: OpenRequest) -> Any:
-        from sandbox.policy import load_policy
+        from sandbox.policy import load_policy, policy_files
 
-        files = [self.default_policy]
-        if self.user_policy.exists():
-            files.append(self.user_policy)
-        if request.policy_file is not None:
-            files.append(request.policy_file)
-        kwargs: dict[str, Any] = {"workspace": request.workspace}
-        if request.profile is not None:
-            kwargs["profile"] = request.profile
-        return load_policy(*files, **kwargs)
+        extra = [request.policy_file] if request.policy_file is not None else []
+        return load_policy(
+            *policy_files(self.default_policy, self.user_policy, extra),
+            workspace=request.workspace,
+            profile=request.profile,
+            command=request.command,
+            home=request.home,
+        )
 
     def prepare(self, request: OpenRequest, policy: Any, network: Any) -> Prepared:
         from sandbox.plan import build_plan
@@ -90,17 +97,19 @@ class SandboxAdapter:
             request.workspace,
             request.home,
             request.session_dir,
-            list(request.command),
-            dict(request.env),
+            request.command,
+            request.env,
             new_canary,
-            network=network,
+            network,
+            tty=request.tty,
+            private_paths=self.private_paths,
         )
         decoys = tuple(
             Decoy(
-                host=Path(d.host),
+                host=d.host_file,
                 shown=str(d.sandbox_path),
-                credential=str(d.credential),
-                canary=str(d.canary),
+                credential=d.credential_id,
+                canary=d.canary,
             )
             for d in plan.decoys
         )
@@ -108,13 +117,17 @@ class SandboxAdapter:
             argv=tuple(plan.argv),
             env=dict(plan.env),
             decoys=decoys,
-            memory_files=tuple(Path(p) for p in plan.memory_files),
+            memory_files=tuple(plan.memory_files),
             plan=plan,
+            notices=tuple(plan.notices),
         )
 
     def protected_changes(self, prepared: Prepared, workspace: Path) -> Sequence[Path]:
-        from sandbox.protect import changed_protected_files
+        from sandbox.protect import changed_protected
 
-        return [
-            Path(p) for p in changed_protected_files(prepared.plan.protected_snapshot, workspace)
-        ]
+        return changed_protected(prepared.plan.protected_snapshot, workspace)
+
+    def hold(self, files: Sequence[Path], workspace: Path, folder: Path) -> list[tuple[Path, Path]]:
+        from sandbox.protect import quarantine
+
+        return [(q.original, q.stored) for q in quarantine(files, workspace, folder)]

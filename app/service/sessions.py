@@ -14,10 +14,10 @@ return the network plan for it) and when it closes.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import secrets
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,9 +29,9 @@ from app.service.server import Request, RequestError, Service
 from app.service.server import field as get
 from app.service.store import BANDS
 from app.service.watchers import Watchers
+from sandbox.memory import MAX_BYTES, memory_diff
 
 MEMORY_SETTLE = 0.2  # seconds a memory file must be quiet before its diff is taken
-MEMORY_READ_LIMIT = 1024 * 1024
 
 
 class SessionHook(Protocol):
@@ -49,7 +49,7 @@ class Live:
     id: str
     workspace: Path
     prepared: Prepared
-    memory: dict[Path, str]  # last recorded content of each memory file
+    memory: dict[Path, str]  # last recorded text of each existing memory file
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     settling: dict[Path, asyncio.TimerHandle] = field(default_factory=dict)
 
@@ -115,6 +115,7 @@ class Sessions:
             env=env,
             profile=get(request, "profile", str, None),
             policy_file=Path(policy_file) if policy_file else None,
+            tty=get(request, "tty", bool, False),
         )
         loop = asyncio.get_running_loop()
         try:
@@ -145,7 +146,8 @@ class Sessions:
                 "bound": {},
             },
         )
-        live = Live(session, workspace, prepared, {p: _read(p) for p in prepared.memory_files})
+        texts = {p: _read(p) for p in prepared.memory_files}
+        live = Live(session, workspace, prepared, {p: t for p, t in texts.items() if t is not None})
         self.live[session] = live
         for decoy in prepared.decoys:
             self.watchers.watch(session, decoy.host, self._on_decoy(live, decoy))
@@ -195,7 +197,7 @@ class Sessions:
         changed = await loop.run_in_executor(
             None, self.sandbox.protected_changes, live.prepared, live.workspace
         )
-        held = [await self._quarantine(live, path) for path in changed]
+        held = await self._quarantine(live, changed)
         await self.db.call(self.db.store.end_session, session, exit_code)
         return {"quarantined": held}
 
@@ -244,19 +246,14 @@ class Sessions:
         self._spawn(live, self._memory_changed(live, path))
 
     async def _memory_changed(self, live: Live, path: Path) -> None:
-        old, new = live.memory.get(path, ""), _read(path)
+        old, new = live.memory.get(path), _read(path)
         if old == new:
             return
-        live.memory[path] = new
-        name = str(_relative(path, live.workspace))
-        diff = "".join(
-            difflib.unified_diff(
-                old.splitlines(keepends=True),
-                new.splitlines(keepends=True),
-                fromfile=f"a/{name}",
-                tofile=f"b/{name}",
-            )
-        )
+        if new is None:
+            live.memory.pop(path, None)
+        else:
+            live.memory[path] = new
+        diff = memory_diff({} if old is None else {path: old}, {} if new is None else {path: new})
         await self.record(live.id, {"kind": "memory.write", "path": str(path), "diff": diff})
         await self.db.call(
             self.db.store.add_memory_change, str(live.workspace), str(path), diff, live.id
@@ -269,17 +266,24 @@ class Sessions:
 
     # quarantine -------------------------------------------------------------------------
 
-    async def _quarantine(self, live: Live, path: Path) -> str:
-        """Move a protected file the session made out of the workspace; return its path."""
-        stored = self.paths.quarantine / live.id / _relative(path, live.workspace)
-        stored.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        shutil.move(path, stored)
-        await self.db.call(
-            self.db.store.add_quarantined, live.id, str(live.workspace), str(path), str(stored)
-        )
-        event = {"kind": "file.write", "path": str(path), "quarantined": str(stored)}
-        await self.record(live.id, event)
-        return str(path)
+    async def _quarantine(self, live: Live, files: Sequence[Path]) -> list[str]:
+        """Move protected files the session made out of the workspace; record each."""
+        if not files:
+            return []
+        loop = asyncio.get_running_loop()
+        folder = self.paths.quarantine / live.id
+        held = await loop.run_in_executor(None, self.sandbox.hold, files, live.workspace, folder)
+        for original, stored in held:
+            await self.db.call(
+                self.db.store.add_quarantined,
+                live.id,
+                str(live.workspace),
+                str(original),
+                str(stored),
+            )
+            event = {"kind": "file.write", "path": str(original), "quarantined": str(stored)}
+            await self.record(live.id, event)
+        return [str(original) for original, _ in held]
 
 
 def bands_for(band: str | None) -> list[str] | None:
@@ -291,13 +295,10 @@ def bands_for(band: str | None) -> list[str] | None:
     return [band]
 
 
-def _relative(path: Path, workspace: Path) -> Path:
-    return path.relative_to(workspace) if path.is_relative_to(workspace) else Path(path.name)
-
-
-def _read(path: Path) -> str:
+def _read(path: Path) -> str | None:
+    """The text of a memory file (cut at MAX_BYTES), or None if there is none."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(MEMORY_READ_LIMIT)
+        with open(path, "rb") as handle:
+            return handle.read(MAX_BYTES).decode("utf-8", errors="replace")
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return ""
+        return None

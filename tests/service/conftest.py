@@ -69,6 +69,15 @@ class FakeSandbox:
     def protected_changes(self, prepared: Prepared, workspace: Path) -> Sequence[Path]:
         return [p for p in self.protected if p.exists()]
 
+    def hold(self, files: Sequence[Path], workspace: Path, folder: Path) -> list[tuple[Path, Path]]:
+        held = []
+        for file in files:
+            stored = folder / file.relative_to(workspace)
+            stored.parent.mkdir(parents=True)
+            file.rename(stored)
+            held.append((file, stored))
+        return held
+
 
 @dataclass
 class Running:
