@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any
 
 import bashlex
@@ -251,6 +251,8 @@ _WELL_KNOWN = (
     ".boto",
     ".s3cfg",
 )
+_PLAIN = re.compile(r"[\w./~@%+=:,\- \t*?]*")
+_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=")
 _HOME_PREFIX = re.compile(r"^(?:~|/home/[^/]+|/Users/[^/]+|/root)(?=/|$)")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _VAR_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -357,7 +359,22 @@ def analyse(command: str, is_credential: IsCredential) -> ShellAnalysis:
 
     ``is_credential(path)`` answers whether a path (starting with ``~`` for the home, or
     absolute, or relative as written) is a credential location, with its credential id.
+    It must be a pure function: answers are memoised per ``(command, is_credential)``.
     """
+    try:
+        return _memo(command, is_credential)
+    except TypeError:  # an unhashable is_credential: no memo
+        return _analyse(command, is_credential)
+
+
+@lru_cache(maxsize=4096)
+def _memo(command: str, is_credential: IsCredential) -> ShellAnalysis:
+    # Agents repeat commands (``pytest -q`` after every edit); the answer is a pure
+    # function of the command and the catalogue, so it is kept.
+    return _analyse(command, is_credential)
+
+
+def _analyse(command: str, is_credential: IsCredential) -> ShellAnalysis:
     walker = _Walker(is_credential)
     error = walker.run(command, _EMPTY)
     found = walker.found
@@ -409,6 +426,10 @@ class _Walker:
         if len(source) > MAX_PARSE_CHARS:
             _scan(self, source)
             return f"command longer than {MAX_PARSE_CHARS} characters; token scan used"
+        if _PLAIN.fullmatch(source):
+            # Plain words only (``pytest -q``): exactly what bashlex would give, much faster.
+            self.plain(source.split(), stdin)
+            return None
         source = _prepare(source)
         self._source_text = source
         try:
@@ -500,6 +521,17 @@ class _Walker:
             if part.kind not in ("reservedword", "operator", "word"):
                 out = out | self.node(part, stdin)
         return out
+
+    def plain(self, words: list[str], stdin: _Flow) -> _Flow:
+        """A simple command of plain words, without parsing."""
+        index = 0
+        while index < len(words) and _ASSIGNMENT.match(words[index]):
+            name, _, value = words[index].partition("=")
+            self.vars[name] = _Var(self.expand(value), _EMPTY)
+            index += 1
+        args = [_Arg(w, self.expand(w), _EMPTY) for w in words[index:]]
+        args, via_xargs = _strip_wrappers(args)
+        return self.simple(args, stdin, via_xargs, []) if args else _EMPTY
 
     def word(self, node: Any) -> _Arg:
         """Evaluate a word: expand the variables we know, collect its substitutions' data."""
@@ -649,7 +681,7 @@ class _Walker:
             if net:
                 self.found.add(self.found.dests, net.group(2).lower())
                 self.sink("/dev/" + net.group(1), out)
-                if rtype == "<>" or self.depth >= 0:
+                if source_fd not in (0, 1, 2):
                     self.net_fds.add(source_fd)
                 if source_fd == 1 or rtype in ("&>", "&>>"):
                     to_stdout = _EMPTY
@@ -1286,10 +1318,7 @@ def _url_basename(url: str) -> str:
 def _scan(walker: _Walker, source: str) -> _Flow:
     """Token scan for what bashlex cannot parse: every read may flow into every sink."""
     text = re.sub(r"\$\(|`|<\(|>\(|\)|\|\||&&|[|;&\n]", " ; ", source)
-    try:
-        tokens = shlex.split(text, comments=False, posix=True)
-    except ValueError:
-        tokens = text.split()
+    tokens = text.replace("'", "").replace('"', "").split()
     segments: list[list[str]] = [[]]
     for token in tokens:
         if token == ";":
