@@ -210,7 +210,8 @@ def build_plan(
             # command line that any caller can execute.
             prefix = ["/bin/sh", "-c", 'exec 3<"$0" && exec "$@"', str(bpf)]
             flags += ["--seccomp", "3"]
-    argv = [*prefix, bwrap_path, *flags, *mounts.args, "--chdir", str(cwd), "--",
+    # Last: the root itself read-only, so only the mounts made writable above are.
+    argv = [*prefix, bwrap_path, *flags, *mounts.args, "--remount-ro", "/", "--chdir", str(cwd), "--",
             *_inner(command, network)]  # fmt: skip
     return SandboxPlan(
         argv=tuple(argv),

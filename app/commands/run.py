@@ -164,7 +164,7 @@ def spawn(argv: Sequence[str], env: Mapping[str, str]) -> int:
     (128+N when it ended by signal N)."""
     ignored = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGQUIT)}
     pid = 0
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
 
     def forward(signum: int, _frame: object) -> None:
         if pid:
