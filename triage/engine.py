@@ -1,0 +1,517 @@
+"""The triage engine: events in, verdicts out, with per-session memory.
+
+`Triage.score(event)` resolves the event into `Facts` (paths against the session's
+home and workspace, hosts against the destination catalogue, payloads through one
+linear scan, shell commands through triage/shell.py), runs every rule of the registry
+in order, and sums the points of those that fire (clamped to 0–100). Then it updates
+the session: credentials read, destinations contacted.
+
+Deterministic: the only inputs are the catalogues and the events, in order.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from triage.catalogues import Catalogues, normalise_path
+from triage.events import (
+    Event,
+    EventError,
+    Exec,
+    FileAccess,
+    MemoryWrite,
+    NetConnect,
+    NetRequest,
+    SessionStart,
+    ToolCall,
+    parse_event,
+)
+from triage.facts import Facts, Host
+from triage.payload import NOTHING, Findings, canary_variants, scan
+from triage.rules.base import Rule
+from triage.rules.registry import RULES
+from triage.shell import ShellAnalysis, analyse
+from triage.verdict import Reason, Verdict, band_of
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+# Header and query names that carry credentials.
+_CREDENTIAL_NAME = re.compile(
+    r"(?i)^(?:authorization|proxy-authorization|cookie)$"
+    r"|(?:^|[-_])(?:api[-_]?key|apikey|key|token|auth|secret|password|passwd|credential|"
+    r"access[-_]?token|session)(?:$|[-_])"
+)
+_AUTH_SCHEME = re.compile(r"(?i)^(?:bearer|token|basic|apikey|key)\s+")
+_TEXT_PATH = re.compile(
+    r"(?:~|\$HOME|\$\{HOME\}|/home/[^/\s]+|/Users/[^/\s]+|/root)/[^\s'\"`<>()\[\]{},;|&*]+"
+)
+_SHELL_CACHE_SIZE = 4096
+_HOST_CACHE_SIZE = 4096
+_FILE_TOOLS_READ = {"Read": "file_path", "NotebookRead": "notebook_path", "Grep": "path"}
+_FILE_TOOLS_WRITE = {
+    "Write": "file_path",
+    "Edit": "file_path",
+    "MultiEdit": "file_path",
+    "NotebookEdit": "notebook_path",
+}
+
+
+@dataclass
+class _Session:
+    """What triage remembers about one agent session (mutable, engine-private)."""
+
+    workspace: str | None = None
+    home: str | None = None
+    canaries: tuple[tuple[bytes, str], ...] = ()
+    bound: Mapping[str, str] = field(default_factory=dict)
+    placeholders: frozenset[bytes] = frozenset()
+    seen: set[str] = field(default_factory=set)
+    credentials_read: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _HostInfo:
+    klass: Any
+    metadata: bool
+    private: bool
+    ip: bool
+    punycode: bool
+
+
+class Triage:
+    """Scores events. One instance holds the state of every session it has seen."""
+
+    def __init__(self, catalogues: Catalogues, rules: tuple[Rule, ...] = RULES) -> None:
+        self.catalogues = catalogues
+        self.rules = rules
+        self._sessions: dict[str, _Session] = {}
+        self._shell_cache: dict[tuple[str, str | None, str | None], ShellAnalysis] = {}
+        self._host_cache: dict[str, _HostInfo] = {}
+
+    # -- public -------------------------------------------------------------------------
+
+    def score_dict(self, obj: Any) -> Verdict:
+        """Parse an events.md object and score it; a bad event gives an error verdict."""
+        try:
+            event = parse_event(obj)
+        except EventError as exc:
+            return Verdict.failed(exc.event_id, str(exc))
+        return self.score(event)
+
+    def score(self, event: Event) -> Verdict:
+        """Score one event and remember what it tells about its session."""
+        session = self._sessions.get(event.session)
+        if isinstance(event, SessionStart):
+            self._sessions[event.session] = self._start(event)
+            return Verdict(event.id, signature="session.start [low]", session=event.session)
+        if session is None:
+            session = self._sessions[event.session] = _Session()
+        facts = self._facts(event, session)
+        reasons = []
+        total = 0
+        for r in self.rules:
+            why = r.check(facts)
+            if why is not None:
+                reasons.append(Reason(r.id, r.points, why))
+                total += r.points
+        score = max(0, min(100, total))
+        band = band_of(score)
+        self._remember(facts, session)
+        signature = f"{self._subject(event, facts, session)} [{band}]"
+        return Verdict(event.id, score, band, tuple(reasons), signature, event.session)
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def _start(self, event: SessionStart) -> _Session:
+        home = posixpath.normpath(event.home) if event.home else None
+        workspace = normalise_path(event.workspace, home) if event.workspace else None
+        variants: list[tuple[bytes, str]] = []
+        for canary in event.canaries:
+            variants.extend(canary_variants(canary))
+        return _Session(
+            workspace=workspace,
+            home=home,
+            canaries=tuple(variants),
+            bound=dict(event.bound),
+            placeholders=frozenset(v.encode() for v in event.bound.values() if v),
+            seen=set(event.bound),
+        )
+
+    def _remember(self, f: Facts, session: _Session) -> None:
+        found: list[str] = []
+        if f.kind == "file.read" and f.credential is not None:
+            found.append(f.credential.id)
+        if f.shell is not None:
+            found.extend(f.shell.credential_reads)
+        for cid in found:
+            title = self.catalogues.credential_titles.get(cid, cid)
+            if title not in session.credentials_read:
+                session.credentials_read.append(title)
+        if f.host is not None:
+            session.seen.add(f.host.name)
+        for h in f.shell_hosts:
+            session.seen.add(h.name)
+
+    # -- facts --------------------------------------------------------------------------
+
+    def _facts(self, event: Event, s: _Session) -> Facts:
+        prior = tuple(s.credentials_read)
+        if isinstance(event, FileAccess):
+            return self._file(event.kind, event.path, s, prior, None, None)
+        if isinstance(event, NetRequest):
+            return self._request(event, s, prior, None)
+        if isinstance(event, NetConnect):
+            return Facts(
+                kind="net.connect",
+                host=self._host(event.host, event.port, s),
+                credentials_read=prior,
+            )
+        if isinstance(event, Exec):
+            return self._exec(event.command, event.cwd, s, prior, None)
+        if isinstance(event, MemoryWrite):
+            text = event.content or ""
+            if event.diff is not None:
+                text += "\n" + _added_lines(event.diff)
+            return self._file("memory.write", event.path, s, prior, None, text)
+        if isinstance(event, ToolCall):
+            return self._tool(event, s, prior)
+        raise AssertionError(f"unhandled kind {event.kind}")  # parse_event guards this
+
+    def _file(
+        self,
+        kind: str,
+        raw: str,
+        s: _Session,
+        prior: tuple[str, ...],
+        tool: str | None,
+        text: str | None,
+    ) -> Facts:
+        cat = self.catalogues
+        path = normalise_path(raw, s.home)
+        ws = s.workspace
+        inside = ws is not None and (path == ws or path.startswith(ws + "/"))
+        memory = cat.match_memory(path)
+        writing = kind in ("file.write", "memory.write")
+        text_payload = NOTHING
+        text_creds: tuple[str, ...] = ()
+        if text is not None:
+            text_payload = scan(
+                text.encode("utf-8", "surrogatepass"), cat, s.canaries, s.placeholders
+            )
+            text_creds = self._credentials_named(text, s)
+        return Facts(
+            kind=kind,
+            tool=tool,
+            path=path,
+            credential=cat.match_credential(path),
+            in_workspace=inside,
+            outside_workspace=ws is not None and not inside,
+            protected=cat.match_protected(path) if writing else None,
+            memory_file=memory,
+            text=text,
+            text_payload=text_payload,
+            text_credentials=text_creds,
+            credentials_read=prior,
+        )
+
+    def _credentials_named(self, text: str, s: _Session) -> tuple[str, ...]:
+        found: list[str] = []
+        for m in _TEXT_PATH.finditer(text):
+            candidate = m.group(0).rstrip(".:")
+            for prefix in ("${HOME}", "$HOME"):
+                if candidate.startswith(prefix):
+                    candidate = "~" + candidate[len(prefix) :]
+            entry = self.catalogues.match_credential(candidate, s.home)
+            if entry is not None and entry.id not in found:
+                found.append(entry.id)
+        return tuple(found)
+
+    def _request(
+        self, event: NetRequest, s: _Session, prior: tuple[str, ...], tool: str | None
+    ) -> Facts:
+        try:
+            parts = urlsplit(event.url)
+            port = parts.port
+        except ValueError:
+            parts = urlsplit("")
+            port = None
+        hostname = parts.hostname or ""
+        if port is not None and port == _DEFAULT_PORTS.get(parts.scheme.lower()):
+            port = None
+        host = self._host(hostname, port, s)
+        head = [event.url.encode("utf-8", "surrogatepass")]
+        head += [f"{k}: {v}".encode("utf-8", "surrogatepass") for k, v in event.headers]
+        payload = _merge(
+            scan(b"\n".join(head), self.catalogues, s.canaries, s.placeholders),
+            scan(event.body, self.catalogues, s.canaries, s.placeholders),
+        )
+        foreign: tuple[str, ...] = ()
+        if host.bound is not None:
+            foreign = self._foreign(event, parts.query, s.bound[host.bound], payload)
+        return Facts(
+            kind="net.request",
+            tool=tool,
+            method=event.method,
+            host=host,
+            payload=payload,
+            foreign_credentials=foreign,
+            credentials_read=prior,
+        )
+
+    def _foreign(
+        self, event: NetRequest, query: str, placeholder: str, payload: Findings
+    ) -> tuple[str, ...]:
+        """Where a request to a bound domain carries a credential other than its placeholder."""
+        where: list[str] = []
+        for name, value in event.headers:
+            if _CREDENTIAL_NAME.search(name) and not _is_placeholder(value, placeholder):
+                where.append(f"header {name}")
+        for name, value in parse_qsl(query, keep_blank_values=False):
+            if _CREDENTIAL_NAME.search(name) and not _is_placeholder(value, placeholder):
+                where.append(f"query parameter {name}")
+        for hit in payload.secrets:
+            where.append(f"a {hit.title} in the request")
+        return tuple(dict.fromkeys(where))
+
+    def _exec(
+        self,
+        command: str,
+        cwd: str | None,
+        s: _Session,
+        prior: tuple[str, ...],
+        tool: str | None,
+    ) -> Facts:
+        analysis = self._analyse(command, cwd, s)
+        hosts = tuple(self._host(_strip_port(d), None, s) for d in analysis.destinations)
+        return Facts(
+            kind="exec",
+            tool=tool,
+            command=command,
+            shell=analysis,
+            shell_hosts=hosts,
+            shell_credentials=tuple(
+                self.catalogues.credential_titles.get(c, c) for c in analysis.credential_reads
+            ),
+            command_payload=scan(
+                command.encode("utf-8", "surrogatepass"),
+                self.catalogues,
+                s.canaries,
+                s.placeholders,
+            ),
+            credentials_read=prior,
+        )
+
+    def _analyse(self, command: str, cwd: str | None, s: _Session) -> ShellAnalysis:
+        key = (command, s.home, cwd)
+        cached = self._shell_cache.get(key)
+        if cached is not None:
+            return cached
+        cat = self.catalogues
+        home = s.home
+
+        def is_credential(path: str) -> str | None:
+            if cwd and not path.startswith(("/", "~")):
+                path = cwd.rstrip("/") + "/" + path
+            entry = cat.match_credential(path, home)
+            return entry.id if entry is not None else None
+
+        result = analyse(command, is_credential)
+        if len(self._shell_cache) >= _SHELL_CACHE_SIZE:
+            self._shell_cache.clear()
+        self._shell_cache[key] = result
+        return result
+
+    def _tool(self, event: ToolCall, s: _Session, prior: tuple[str, ...]) -> Facts:
+        tool, data = event.tool, event.input
+        if tool == "Bash" and isinstance(data.get("command"), str):
+            cwd = data.get("cwd")
+            return self._exec(
+                data["command"], cwd if isinstance(cwd, str) else None, s, prior, tool
+            )
+        if tool in _FILE_TOOLS_READ and isinstance(data.get(_FILE_TOOLS_READ[tool]), str):
+            return self._file("file.read", data[_FILE_TOOLS_READ[tool]], s, prior, tool, None)
+        if tool in _FILE_TOOLS_WRITE and isinstance(data.get(_FILE_TOOLS_WRITE[tool]), str):
+            path = data[_FILE_TOOLS_WRITE[tool]]
+            text = (
+                _written_text(data)
+                if self.catalogues.match_memory(normalise_path(path, s.home))
+                else None
+            )
+            return self._file("file.write", path, s, prior, tool, text)
+        if tool == "WebFetch" and isinstance(data.get("url"), str):
+            request = NetRequest(event.id, event.session, "net.request", url=data["url"])
+            return self._request(request, s, prior, tool)
+        if tool.startswith("mcp__"):
+            body = json.dumps(dict(data), sort_keys=True, ensure_ascii=False, default=str)
+            return Facts(
+                kind="tool.mcp",
+                tool=tool,
+                payload=scan(
+                    body.encode("utf-8", "surrogatepass"),
+                    self.catalogues,
+                    s.canaries,
+                    s.placeholders,
+                ),
+                credentials_read=prior,
+            )
+        return Facts(kind="tool.other", tool=tool, credentials_read=prior)
+
+    # -- hosts --------------------------------------------------------------------------
+
+    def _host(self, name: str, port: int | None, s: _Session) -> Host:
+        name = name.strip().rstrip(".").lower()
+        if name.startswith("[") and name.endswith("]"):
+            name = name[1:-1]
+        info = self._host_cache.get(name)
+        if info is None:
+            info = self._classify(name)
+            if len(self._host_cache) >= _HOST_CACHE_SIZE:
+                self._host_cache.clear()
+            self._host_cache[name] = info
+        bound = None
+        for domain in s.bound:
+            if name == domain or name.endswith("." + domain):
+                bound = domain
+                break
+        return Host(
+            name=name,
+            port=port,
+            klass=info.klass,
+            metadata=info.metadata,
+            private=info.private,
+            ip=info.ip,
+            punycode=info.punycode,
+            new=name not in s.seen,
+            bound=bound,
+        )
+
+    def _classify(self, name: str) -> _HostInfo:
+        dest = self.catalogues.destination(name)
+        address = _ip(name)
+        private = name == "localhost" or name.endswith(".localhost")
+        metadata = dest.metadata
+        if address is not None:
+            private = private or (
+                address.is_private
+                or address.is_loopback
+                or address.is_link_local
+                or address.is_unspecified
+                or address.is_reserved
+            )
+            metadata = metadata or str(address) in self.catalogues.metadata_addresses
+        punycode = not name.isascii() or any(label.startswith("xn--") for label in name.split("."))
+        return _HostInfo(dest.klass, metadata, private, address is not None, punycode)
+
+    # -- signatures ---------------------------------------------------------------------
+
+    def _subject(self, event: Event, f: Facts, s: _Session) -> str:
+        """The signature without its band: see triage/batches.py for the format."""
+        if f.kind in ("file.read", "file.write", "memory.write") and f.path is not None:
+            subject = f"{f.kind} {self._path_pattern(f, s)}"
+        elif f.kind == "net.request" and f.host is not None:
+            subject = f"{f.kind} {f.method} {_hostport(f.host)}"
+        elif f.kind == "net.connect" and f.host is not None:
+            subject = f"net.connect {f.host.name}:{f.host.port}"
+        elif f.kind == "exec" and f.command is not None:
+            subject = f"exec {_program(f.command)}"
+            if f.shell_hosts:
+                subject += " -> " + ",".join(sorted({h.name for h in f.shell_hosts}))
+        else:
+            subject = event.kind
+        if isinstance(event, ToolCall):
+            rest = subject.split(" ", 1)[1] if " " in subject and f.kind != "tool.mcp" else ""
+            return f"tool.call {event.tool} {rest}".rstrip()
+        return subject
+
+    def _path_pattern(self, f: Facts, s: _Session) -> str:
+        path = f.path or ""
+        if f.credential is not None:
+            return f"cred:{f.credential.id}"
+        if s.workspace and f.in_workspace:
+            path = "$WORKSPACE" + path[len(s.workspace) :]
+        if f.kind == "memory.write" or f.memory_file is not None:
+            return path
+        folder, name = posixpath.split(path)
+        ext = posixpath.splitext(name)[1] if not name.startswith(".") else ""
+        return f"{folder}/*{ext}" if folder != "/" else f"/*{ext}"
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _merge(a: Findings, b: Findings) -> Findings:
+    if a is NOTHING:
+        return b
+    if b is NOTHING:
+        return a
+    secrets = {h.format: h for h in (*a.secrets, *b.secrets)}
+    blob, length = (
+        (a.blob, a.blob_length) if a.blob_length >= b.blob_length else (b.blob, b.blob_length)
+    )
+    return Findings(tuple(secrets[k] for k in sorted(secrets)), a.canary or b.canary, blob, length)
+
+
+def _is_placeholder(value: str, placeholder: str) -> bool:
+    value = _AUTH_SCHEME.sub("", value.strip())
+    return not value or value == placeholder or placeholder in value
+
+
+def _ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not name or not (name[0].isdigit() or ":" in name):
+        return None
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        pass
+    try:  # 2130706433 and 0x7f000001 are 127.0.0.1 to most resolvers
+        return ipaddress.ip_address(int(name, 0))
+    except ValueError:
+        return None
+
+
+def _strip_port(destination: str) -> str:
+    if destination.startswith("["):
+        return destination[1 : destination.find("]")] if "]" in destination else destination
+    if destination.count(":") == 1:
+        return destination.split(":", 1)[0]
+    return destination
+
+
+def _hostport(host: Host) -> str:
+    return f"{host.name}:{host.port}" if host.port is not None else host.name
+
+
+def _program(command: str) -> str:
+    for word in command.split():
+        if "=" in word and not word.startswith(("-", "/", ".")):
+            continue  # VAR=value before the command
+        return posixpath.basename(word) or word
+    return "(empty)"
+
+
+def _added_lines(diff: str) -> str:
+    return "\n".join(
+        line[1:]
+        for line in diff.splitlines()
+        if line.startswith("+") and not line.startswith("+++")
+    )
+
+
+def _written_text(data: Mapping[str, Any]) -> str | None:
+    """The new text a Write/Edit/MultiEdit/NotebookEdit call puts into a file."""
+    parts: list[str] = []
+    for key in ("content", "new_string", "new_source"):
+        if isinstance(data.get(key), str):
+            parts.append(data[key])
+    edits = data.get("edits")
+    if isinstance(edits, list):
+        for edit in edits:
+            if isinstance(edit, dict) and isinstance(edit.get("new_string"), str):
+                parts.append(edit["new_string"])
+    return "\n".join(parts) if parts else None

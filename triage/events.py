@@ -1,0 +1,241 @@
+"""The event model of `events.md`: what triage reads, as frozen records.
+
+`parse_event` is the only way in from JSON: it checks every field the contract names
+and raises `EventError` naming the field and the problem. Unknown extra fields are
+ignored, an unknown `kind` is an error. Paths are kept as written (a leading `~` is
+resolved later against the session's home, which only the engine knows).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+KINDS = (
+    "session.start",
+    "file.read",
+    "file.write",
+    "net.connect",
+    "net.request",
+    "exec",
+    "tool.call",
+    "memory.write",
+)
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class EventError(ValueError):
+    """An event that breaks the contract. `field` names the culprit (None: the whole event)."""
+
+    def __init__(self, field: str | None, problem: str, event_id: str | None = None) -> None:
+        self.field = field
+        self.problem = problem
+        self.event_id = event_id
+        super().__init__(f"field {field!r}: {problem}" if field else problem)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Fields common to every kind."""
+
+    id: str
+    session: str
+    kind: str
+    ts: float | None = None
+    agent: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionStart(Event):
+    workspace: str | None = None
+    home: str | None = None
+    canaries: tuple[str, ...] = ()
+    bound: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True)
+class FileAccess(Event):
+    """`file.read` or `file.write`."""
+
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class NetConnect(Event):
+    host: str = ""
+    port: int = 0
+
+
+@dataclass(frozen=True)
+class NetRequest(Event):
+    method: str = "GET"
+    url: str = ""
+    headers: tuple[tuple[str, str], ...] = ()  # (lower-cased name, value), input order
+    body: bytes = b""  # `body` as UTF-8, or `body_b64` decoded
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, by case-insensitive name."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Exec(Event):
+    command: str = ""
+    cwd: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolCall(Event):
+    tool: str = ""
+    input: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True)
+class MemoryWrite(Event):
+    path: str = ""
+    content: str | None = None
+    diff: str | None = None
+
+
+def _get(obj: Mapping[str, Any], name: str, kind: type | tuple[type, ...], required: bool) -> Any:
+    if name not in obj or obj[name] is None:
+        if required:
+            raise EventError(name, "is required")
+        return None
+    value = obj[name]
+    # bool is an int in Python, never a number or a port in JSON.
+    if isinstance(value, bool) or not isinstance(value, kind):
+        expected = (
+            kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        )
+        raise EventError(name, f"must be {_json_type(expected)}, got {_json_name(value)}")
+    return value
+
+
+def _json_type(python: str) -> str:
+    return {
+        "str": "a string",
+        "int": "an integer",
+        "float": "a number",
+        "int or float": "a number",
+        "list": "a list",
+        "dict": "an object",
+    }.get(python, python)
+
+
+def _json_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return _json_type(type(value).__name__)
+
+
+def _string_map(obj: Mapping[str, Any], name: str) -> dict[str, str]:
+    raw = _get(obj, name, dict, False) or {}
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise EventError(name, f"value of {key!r} must be a string, got {_json_name(value)}")
+    return dict(raw)
+
+
+def parse_event(obj: Any) -> Event:
+    """Validate one decoded JSON value against events.md and build its frozen Event.
+
+    Raises EventError naming the field and the problem; `event_id` is set when known.
+    """
+    if not isinstance(obj, dict):
+        raise EventError(None, f"an event must be a JSON object, got {_json_name(obj)}")
+    event_id = obj.get("id") if isinstance(obj.get("id"), str) else None
+    try:
+        return _parse(obj)
+    except EventError as exc:
+        exc.event_id = event_id
+        raise
+
+
+def _parse(obj: dict[str, Any]) -> Event:
+    common: dict[str, Any] = {
+        "id": _get(obj, "id", str, True),
+        "session": _get(obj, "session", str, True),
+        "kind": _get(obj, "kind", str, True),
+        "ts": _get(obj, "ts", (int, float), False),
+        "agent": _get(obj, "agent", str, False),
+    }
+    if common["ts"] is not None:
+        common["ts"] = float(common["ts"])
+    kind = common["kind"]
+    if kind == "session.start":
+        canaries = _get(obj, "canaries", list, False) or []
+        for i, canary in enumerate(canaries):
+            if not isinstance(canary, str):
+                raise EventError("canaries", f"item {i} must be a string")
+        bound = _string_map(obj, "bound")
+        return SessionStart(
+            **common,
+            workspace=_get(obj, "workspace", str, False),
+            home=_get(obj, "home", str, False),
+            canaries=tuple(c for c in canaries if c),
+            bound=MappingProxyType({k.lower(): v for k, v in bound.items()}),
+        )
+    if kind in ("file.read", "file.write"):
+        return FileAccess(**common, path=_nonempty(obj, "path"))
+    if kind == "net.connect":
+        port = _get(obj, "port", int, True)
+        if not 0 <= port <= 65535:
+            raise EventError("port", f"must be between 0 and 65535, got {port}")
+        return NetConnect(**common, host=_nonempty(obj, "host"), port=port)
+    if kind == "net.request":
+        return _parse_request(obj, common)
+    if kind == "exec":
+        return Exec(
+            **common, command=_get(obj, "command", str, True), cwd=_get(obj, "cwd", str, False)
+        )
+    if kind == "tool.call":
+        tool_input = _get(obj, "input", dict, False) or {}
+        return ToolCall(**common, tool=_nonempty(obj, "tool"), input=MappingProxyType(tool_input))
+    if kind == "memory.write":
+        content = _get(obj, "content", str, False)
+        diff = _get(obj, "diff", str, False)
+        if content is None and diff is None:
+            raise EventError("content", "memory.write needs `content` or `diff`")
+        return MemoryWrite(**common, path=_nonempty(obj, "path"), content=content, diff=diff)
+    raise EventError("kind", f"unknown kind {kind!r} (expected one of: {', '.join(KINDS)})")
+
+
+def _nonempty(obj: Mapping[str, Any], name: str) -> str:
+    value: str = _get(obj, name, str, True)
+    if not value:
+        raise EventError(name, "must not be empty")
+    return value
+
+
+def _parse_request(obj: dict[str, Any], common: dict[str, Any]) -> NetRequest:
+    headers = _string_map(obj, "headers")
+    body = _get(obj, "body", str, False)
+    body_b64 = _get(obj, "body_b64", str, False)
+    if body is not None and body_b64 is not None:
+        raise EventError("body_b64", "give `body` or `body_b64`, not both")
+    if body_b64 is not None:
+        try:
+            raw = base64.b64decode(body_b64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise EventError("body_b64", f"is not valid base64 ({exc})") from None
+    else:
+        raw = body.encode("utf-8", "surrogatepass") if body else b""
+    return NetRequest(
+        **common,
+        method=_nonempty(obj, "method").upper(),
+        url=_nonempty(obj, "url"),
+        headers=tuple((k.lower(), v) for k, v in headers.items()),
+        body=raw,
+    )

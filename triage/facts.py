@@ -1,0 +1,79 @@
+"""Facts: everything rules may look at about one event, computed once by the engine.
+
+Rules are pure functions of a `Facts`. The engine resolves paths against the session,
+classifies hosts, scans payloads and analyses shell commands before any rule runs, so a
+rule is a few attribute reads and never repeats another rule's work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from triage.catalogues import CredentialEntry, DestinationClass
+from triage.payload import NOTHING, Findings
+from triage.shell import ShellAnalysis
+
+
+@dataclass(frozen=True)
+class Host:
+    """A destination as the rules see it."""
+
+    name: str  # lower-case, no port, IDN as written
+    port: int | None
+    klass: DestinationClass | None
+    metadata: bool = False
+    private: bool = False  # loopback, private range, link-local
+    ip: bool = False  # written as an address rather than a name
+    punycode: bool = False  # an xn-- label or non-ASCII characters
+    new: bool = False  # not contacted before in this session
+    bound: str | None = None  # the bound domain it falls under, if any
+
+    @property
+    def low(self) -> bool:
+        return self.klass is not None and self.klass.risk == "low"
+
+    @property
+    def high(self) -> bool:
+        return self.klass is not None and self.klass.risk == "high"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """One event, resolved. `kind` is what the event does (a `tool.call` Read is a
+    `file.read`); `tool` keeps the tool's name when it came from a tool call."""
+
+    kind: str
+    tool: str | None = None
+    # files
+    path: str | None = None  # normalised, `~/…` under the session's home
+    credential: CredentialEntry | None = None
+    in_workspace: bool = False
+    outside_workspace: bool = False  # False when the session has no workspace
+    protected: str | None = None  # the protected-file glob it matches
+    memory_file: str | None = None  # the agent-memory glob it matches
+    # egress
+    method: str | None = None
+    host: Host | None = None
+    payload: Findings = NOTHING  # of URL, headers and body (or a tool's input)
+    foreign_credentials: tuple[str, ...] = ()  # where a non-placeholder credential sits
+    # shell
+    command: str | None = None
+    shell: ShellAnalysis | None = None
+    shell_hosts: tuple[Host, ...] = ()
+    shell_credentials: tuple[str, ...] = ()  # titles of the credentials the command reads
+    command_payload: Findings = NOTHING
+    # memory
+    text: str | None = None  # the new instruction text (added lines of a diff)
+    text_payload: Findings = NOTHING  # canaries and secrets in that text
+    text_credentials: tuple[str, ...] = ()  # credential ids of paths the text names
+    # session history before this event
+    credentials_read: tuple[str, ...] = ()  # credential titles, in order of first read
+
+    @property
+    def egress(self) -> bool:
+        """Does this event send anything out of the sandbox?"""
+        if self.kind in ("net.request", "net.connect"):
+            return True
+        if self.shell is not None:
+            return bool(self.shell.network_sinks or self.shell.destinations)
+        return self.kind == "tool.mcp"

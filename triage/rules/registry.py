@@ -1,0 +1,18 @@
+"""The ordered list of every rule. Order is the order of reasons in a verdict.
+
+Adding a rule means adding it here, by hand: no import scanning, no plugins. Rule ids
+are published; an id is never reused for a different meaning.
+"""
+
+from __future__ import annotations
+
+from triage.rules import cred, egress, exec, file, memory
+from triage.rules.base import Rule
+
+RULES: tuple[Rule, ...] = (
+    *egress.RULES,
+    *exec.RULES,
+    *cred.RULES,
+    *file.RULES,
+    *memory.RULES,
+)
