@@ -27,6 +27,9 @@ class Client:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._reader = sock.makefile("rb")
+        # The service this process started for itself (connect_or_start), if any: it
+        # has a `stop()`, and ends with the process anyway.
+        self.embedded: Any = None
 
     def request(self, op: str, **fields: Any) -> dict[str, Any]:
         """Send one request and return the response; raise ServiceError on `ok: false`."""
@@ -77,13 +80,15 @@ def connect_or_start(paths: Paths, wait: float = 10.0) -> Client:
         return client
     from app.service.runtime import AlreadyRunning, start_in_thread
 
+    embedded = None
     # Someone else holding the instance lock is starting a service: wait for its socket.
     with contextlib.suppress(AlreadyRunning):
-        start_in_thread(paths)
+        embedded = start_in_thread(paths)
     deadline = time.monotonic() + wait
     while True:
         client = connect(paths)
         if client is not None:
+            client.embedded = embedded
             return client
         if time.monotonic() > deadline:
             raise ServiceError(f"no Sandgate service answered at {paths.socket}")
