@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import lru_cache
 from typing import Any
 
 import bashlex
@@ -359,22 +358,7 @@ def analyse(command: str, is_credential: IsCredential) -> ShellAnalysis:
 
     ``is_credential(path)`` answers whether a path (starting with ``~`` for the home, or
     absolute, or relative as written) is a credential location, with its credential id.
-    It must be a pure function: answers are memoised per ``(command, is_credential)``.
     """
-    try:
-        return _memo(command, is_credential)
-    except TypeError:  # an unhashable is_credential: no memo
-        return _analyse(command, is_credential)
-
-
-@lru_cache(maxsize=4096)
-def _memo(command: str, is_credential: IsCredential) -> ShellAnalysis:
-    # Agents repeat commands (``pytest -q`` after every edit); the answer is a pure
-    # function of the command and the catalogue, so it is kept.
-    return _analyse(command, is_credential)
-
-
-def _analyse(command: str, is_credential: IsCredential) -> ShellAnalysis:
     walker = _Walker(is_credential)
     error = walker.run(command, _EMPTY)
     found = walker.found
