@@ -30,7 +30,7 @@ from mitmproxy.connection import Client
 from mitmproxy.proxy import server_hooks
 from mitmproxy.tls import ClientHelloData
 
-from sandbox.proxy.inspect import RequestView, find_canary, foreign_credential
+from sandbox.proxy.inspect import MISSING_PREFIX, RequestView, find_canary, foreign_credential
 from sandbox.proxy.rules import Decision, IPAddress, normalise_host, parse_address
 from sandbox.proxy.session import Answer, Event, Outcome, SessionNet
 
@@ -151,7 +151,9 @@ class PolicyAddon:
                 why = f"{host} is bound to a credential: HTTPS only"
                 outcome = Outcome("deny", "credential", why)
             elif foreign := foreign_credential(view, binding.header, binding.placeholder):
-                outcome = Outcome("deny", "credential", foreign, critical=True)
+                missing = foreign.startswith(MISSING_PREFIX)
+                reason = foreign.removeprefix(MISSING_PREFIX)
+                outcome = Outcome("deny", "credential", reason, critical=not missing)
             else:
                 outcome = Outcome(
                     "allow",
@@ -229,6 +231,7 @@ class PolicyAddon:
         """Wait for the service's answer; the session closing or a stuck service deny."""
         asking = asyncio.ensure_future(session.ask(event))
         closing = asyncio.ensure_future(session.closed.wait())
+        session.waiting += 1
         try:
             done, _ = await asyncio.wait(
                 {asking, closing},
@@ -236,6 +239,7 @@ class PolicyAddon:
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
+            session.waiting -= 1
             closing.cancel()
         if asking in done and not asking.cancelled() and asking.exception() is None:
             return asking.result()

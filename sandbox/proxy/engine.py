@@ -183,6 +183,12 @@ class EgressProxy:
         listener.server.close()
         with contextlib.suppress(FileNotFoundError):
             listener.path.unlink()
+        # Let held requests deliver their refusal before their connections are cut.
+        for _ in range(100):
+            if listener.session.waiting == 0:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
         for writer in list(listener.writers):
             writer.close()
         await asyncio.sleep(0)

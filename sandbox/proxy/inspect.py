@@ -89,6 +89,11 @@ _JSON_CREDENTIAL = re.compile(
 )
 
 
+# A request with no credential at all is refused, but it carries nothing foreign: the
+# caller ranks it lower than a request that does.
+MISSING_PREFIX = "missing: "
+
+
 def foreign_credential(view: RequestView, header: str, placeholder: str) -> str | None:
     """Why the request carries a credential other than the session's placeholder, or None.
 
@@ -111,8 +116,6 @@ def foreign_credential(view: RequestView, header: str, placeholder: str) -> str 
             lname in _CREDENTIAL_HEADERS or _CREDENTIAL_WORDS.search(lname)
         ) and value.strip() not in ("", placeholder):
             return f"header {name} carries another credential"
-    if not seen_bound:
-        return f"header {header} is missing: requests here must carry the session's placeholder"
     query = view.url.partition("?")[2].partition("#")[0]
     for place, pairs in (("query", query), ("body", _form_body(view.body))):
         for key, value in parse_qsl(pairs, keep_blank_values=False):
@@ -125,6 +128,11 @@ def foreign_credential(view: RequestView, header: str, placeholder: str) -> str 
     for match in _JSON_CREDENTIAL.finditer(view.body):
         if match.group(2) != placeholder.encode():
             return f"body field {match.group(1).decode(errors='replace')!r} carries a credential"
+    if not seen_bound:
+        return (
+            MISSING_PREFIX
+            + f"header {header} is missing: requests here must carry the session's placeholder"
+        )
     return None
 
 

@@ -87,6 +87,7 @@ class SessionNet:
     ask: Ask
     canary_source: Callable[[], Sequence[str]] | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: int = 0  # requests held for an answer right now
 
     def canary_forms(self) -> dict[str, set[bytes]]:
         """Canary → its encoded forms; canaries from `canary_source` join as they appear

@@ -1,0 +1,404 @@
+"""Fixtures for the egress proxy: a test CA, HTTP and HTTPS servers on loopback that
+record what reaches them, and the real proxy engine on its own event loop.
+
+Nothing leaves the machine: every name the tests use is mapped to 127.0.0.1 through
+the policy's `resolve` section, and the servers listen on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import http.server
+import inspect
+import ipaddress
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from app.service.queue import DecisionQueue
+from sandbox.proxy.engine import EgressProxy
+from sandbox.proxy.plan import NetworkPlan
+from sandbox.proxy.session import Answer, Outcome, SecretBinding
+
+NAMES = (
+    "api.example.test",
+    "example.test",
+    "evilexample.test",
+    "deep.api.example.test",
+    "outside.test",
+    "unknown.test",
+    "sneaky.test",
+)
+
+
+# --- certificates ---------------------------------------------------------------------
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+@dataclass
+class TestPKI:
+    ca_pem: Path
+    cert_pem: Path
+    key_pem: Path
+
+
+def make_pki(folder: Path) -> TestPKI:
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Sandgate test upstream CA"))
+        .issuer_name(_name("Sandgate test upstream CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in NAMES]
+    sans.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("api.example.test"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    pki = TestPKI(folder / "ca.pem", folder / "server.pem", folder / "server-key.pem")
+    pki.ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    pki.cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pki.key_pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return pki
+
+
+# --- servers that record what reaches them ----------------------------------------------
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    host: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: RecordingServer
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.seen.append(
+            Seen(
+                self.command,
+                self.path,
+                self.headers.get("Host", ""),
+                {k.lower(): v for k, v in self.headers.items()},
+                body,
+            )
+        )
+        if self.path.startswith("/big/"):
+            size = int(self.path.split("/")[2])
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            chunk = b"x" * 65536
+            sent = 0
+            while sent < size:
+                part = chunk[: size - sent]
+                self.wfile.write(part)
+                sent += len(part)
+            return
+        if self.path.startswith("/repo.git/") and self.server.git_root is not None:
+            target = self.server.git_root / self.path[len("/repo.git/") :].split("?")[0]
+            if target.is_file():
+                data = target.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        payload = f"hello from {self.headers.get('Host', '')} {self.path}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+class RecordingServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.seen: list[Seen] = []
+        self.git_root: Path | None = None
+        self.tls = tls
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.port = self.server_address[1]
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        return super().get_request()
+
+    def paths(self) -> list[str]:
+        return [s.path for s in self.seen]
+
+
+@dataclass
+class Servers:
+    http: RecordingServer
+    https: RecordingServer
+    pki: TestPKI
+
+    def clear(self) -> None:
+        self.http.seen.clear()
+        self.https.seen.clear()
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    pki = make_pki(tmp_path_factory.mktemp("pki"))
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(pki.cert_pem, pki.key_pem)
+    plain, secure = RecordingServer(), RecordingServer(tls)
+    for server in (plain, secure):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield Servers(plain, secure, pki)
+    for server in (plain, secure):
+        server.shutdown()
+        server.server_close()
+
+
+# --- the proxy engine on its own loop ----------------------------------------------------
+
+
+class ProxyThread:
+    """The real `EgressProxy`, on an event loop in a thread, driven from blocking tests."""
+
+    def __init__(self, folder: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.proxy = EgressProxy(folder / "data", folder / "run")
+        self.call(self.proxy.start())
+        self.queue = DecisionQueue()
+
+    def call(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def decide(self, batch: str, decision: str, scope: str = "once", **kw: Any) -> int:
+        """Decide a batch on the loop, as the service's `decide` operation does."""
+
+        async def decide() -> int:
+            return self.queue.decide(batch, decision, scope, **kw)
+
+        return int(self.call(decide()))
+
+    def pending(self) -> list[dict[str, Any]]:
+        return [b for b in self.queue.listing() if b["state"] == "pending"]
+
+    def stop(self) -> None:
+        self.call(self.proxy.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyThread]:
+    runner = ProxyThread(tmp_path_factory.mktemp("engine"))
+    yield runner
+    runner.stop()
+
+
+@dataclass
+class Net:
+    """Shaped like `sandbox.policy.NetworkPolicy`."""
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    resolve: dict[str, str] = field(default_factory=lambda: {n: "127.0.0.1" for n in NAMES})
+    upstream_ca: Path | None = None
+    ask_timeout: float = 2.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ProxySession:
+    id: str
+    plan: NetworkPlan
+    port: int
+    events: list[tuple[dict[str, Any], Outcome]]
+    bundle: Path  # system CAs + Sandgate's CA + the test upstream CA, for clients
+    relay: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in self.plan.env.items()}
+        for key in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+            env[key] = self.url
+        for key in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "GIT_SSL_CAINFO", "CURL_CA_BUNDLE"):
+            env[key] = str(self.bundle)
+        env["NODE_EXTRA_CA_CERTS"] = str(self.bundle)
+        return env
+
+    def outcomes(self, kind: str | None = None) -> list[Outcome]:
+        return [o for e, o in self.events if kind is None or e["kind"] == kind]
+
+    def wait_events(self, count: int, timeout: float = 5) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.events) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+AskPolicy = Callable[[dict[str, Any]], Any]
+
+
+@pytest.fixture
+def open_session(
+    engine: ProxyThread, servers: Servers, tmp_path: Path
+) -> Iterator[Callable[..., ProxySession]]:
+    """Open a proxy session with a socat relay on a loopback port, like the one inside."""
+    opened: list[ProxySession] = []
+
+    def opener(
+        net: Net | None = None,
+        *,
+        credentials: tuple[SecretBinding, ...] = (),
+        canaries: tuple[str, ...] = (),
+        ask: AskPolicy | None = None,
+        relay: bool = True,
+    ) -> ProxySession:
+        net = net or Net()
+        if net.upstream_ca is None:
+            net.upstream_ca = servers.pki.ca_pem
+        session_id = f"t{len(opened)}-{tmp_path.name[-12:]}"
+        events: list[tuple[dict[str, Any], Outcome]] = []
+
+        async def on_event(event: dict[str, Any], outcome: Outcome) -> None:
+            events.append((event, outcome))
+
+        async def asker(event: dict[str, Any]) -> Answer:
+            if ask is not None:
+                answer = ask(event)
+                return await answer if inspect.isawaitable(answer) else answer
+            verdict = {"signature": None, "band": "medium", "score": 30, "reasons": []}
+            return await engine.queue.ask(
+                session_id, str(tmp_path), event, verdict, net.ask_timeout
+            )
+
+        plan = engine.call(
+            engine.proxy.open_session(session_id, net, credentials, canaries, on_event, asker)
+        )
+        bundle = tmp_path / f"{session_id}-bundle.pem"
+        bundle.write_text(Path(plan.ca_bundle).read_text() + servers.pki.ca_pem.read_text())
+        session = ProxySession(session_id, plan, free_port(), events, bundle)
+        if relay:
+            session.relay = subprocess.Popen(
+                [
+                    "socat",
+                    f"TCP-LISTEN:{session.port},bind=127.0.0.1,fork,reuseaddr",
+                    f"UNIX-CONNECT:{plan.host_socket}",
+                ]
+            )
+            _wait_listening(session.port)
+        opened.append(session)
+        return session
+
+    yield opener
+    for session in opened:
+        if session.relay is not None:
+            session.relay.terminate()
+            session.relay.wait(5)
+        engine.call(engine.proxy.close_session(session.id))
+
+
+def _wait_listening(port: int, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.01)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def curl(
+    session: ProxySession, *args: str, timeout: float = 15
+) -> subprocess.CompletedProcess[str]:
+    """Run curl through the session's relay, with the session's CA bundle."""
+    return subprocess.run(
+        ["curl", "-sS", "--max-time", str(timeout), "-x", session.url,
+         "--cacert", str(session.bundle), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout + 5,
+    )  # fmt: skip
+
+
+needs = pytest.mark.skipif
+
+
+def have(program: str) -> bool:
+    return shutil.which(program) is not None
