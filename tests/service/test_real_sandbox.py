@@ -1,79 +1,112 @@
-"""The service with the real sandbox: real policy files, real bwrap, real decoys."""
+"""The service with the real sandbox side: real policy files, real bwrap, real triage."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.client import Client, ServiceError, connect
+from app.client import ServiceError, connect
 from app.paths import Paths
 from app.service.runtime import start_in_thread
-
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
-
-
-@pytest.fixture
-def client(paths: Paths, triage: Any) -> Iterator[Client]:
-    thread = start_in_thread(paths, triage=triage, extensions=())
-    client = connect(paths)
-    assert client is not None
-    yield client
-    client.close()
-    thread.stop()
+from app.service.sandboxing import OpenRequest, Prepared, SandboxAdapter
+from resources import resources_dir
 
 
-def _open(client: Client, workspace: Path, home: Path) -> dict[str, Any]:
-    return client.request(
-        "session.open",
-        workspace=str(workspace),
-        command=["cat", str(home / ".aws" / "credentials")],
-        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
-    )
+class RealPolicyOnly(SandboxAdapter):
+    """The real policy loader; the plan just lists the trusted patterns (no bwrap)."""
 
+    def prepare(self, request: OpenRequest, policy: Any, network: Any) -> Prepared:
+        return Prepared(argv=tuple(t.pattern for t in policy.trusted), env={})
 
-def test_a_decoy_read_inside_bwrap_is_recorded_with_its_canary(
-    client: Client, isolated_env: Path, workspace: Path
-) -> None:
-    secret = isolated_env / ".aws" / "credentials"
-    secret.parent.mkdir()
-    secret.write_text("[default]\naws_secret_access_key = REALSECRET\n")
-    opened = _open(client, workspace, isolated_env)
-    run = subprocess.run(opened["argv"], env=opened["env"], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert "REALSECRET" not in run.stdout
-    [start] = [
-        r
-        for r in client.request("history", session=opened["session"])["rows"]
-        if r["kind"] == "session.start"
-    ]
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
-        rows = client.request("history", session=opened["session"], band="high")["rows"]
-        if rows:
-            break
-        time.sleep(0.02)
-    [row] = rows
-    assert (row["kind"], row["path"]) == ("file.read", str(secret))
-    client.request("session.close", session=opened["session"], exit_code=run.returncode)
-    assert start["session"] == opened["session"]
+    def protected_changes(self, prepared: Prepared, workspace: Path) -> Sequence[Path]:
+        return []
 
 
 def test_an_edit_to_the_user_policy_applies_to_the_next_session(
-    client: Client, paths: Paths, isolated_env: Path, workspace: Path
+    paths: Paths, triage: Any, workspace: Path
 ) -> None:
-    notes = isolated_env / "notes"
-    notes.mkdir()
-    first = _open(client, workspace, isolated_env)
-    assert str(notes) not in first["argv"]
-    paths.user_policy.write_text("version: 1\ntrusted:\n  - ~/notes\n")
-    second = _open(client, workspace, isolated_env)
-    assert str(notes) in second["argv"]
-    paths.user_policy.write_text("version: 1\ntrusted: [\n")
-    with pytest.raises(ServiceError, match=r"policy\.yaml"):
-        _open(client, workspace, isolated_env)
+    port = RealPolicyOnly(resources_dir() / "policy" / "default.yaml", paths.user_policy)
+    thread = start_in_thread(paths, sandbox=port, triage=triage, extensions=())
+    client = connect(paths)
+    assert client is not None
+    fields: dict[str, Any] = {"workspace": str(workspace), "command": ["sh"], "env": {}}
+    try:
+        assert "~/notes" not in client.request("session.open", **fields)["argv"]
+        paths.user_policy.write_text("version: 1\ntrusted:\n  - ~/notes\n")
+        assert "~/notes" in client.request("session.open", **fields)["argv"]
+        paths.user_policy.write_text("version: 1\ntrusted: [\n")
+        with pytest.raises(ServiceError, match=r"policy\.yaml:\d"):
+            client.request("session.open", **fields)
+    finally:
+        client.close()
+        thread.stop()
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_sandgate_run_cat_aws_credentials_shows_the_canary_and_history_has_the_read(
+    isolated_env: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A short runtime folder: the proxy's per-session sockets must fit AF_UNIX's limit,
+    # which pytest's long temporary paths exceed (a real XDG_RUNTIME_DIR is /run/user/N).
+    runtime = Path(tempfile.mkdtemp(prefix="sg"))
+    runtime.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    paths = Paths.from_environment().ensure()
+    secret = isolated_env / ".aws" / "credentials"
+    secret.parent.mkdir()
+    secret.write_text("[default]\naws_secret_access_key = REALSECRET\n")
+    thread = start_in_thread(paths)  # the real service: triage, sandbox, egress
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "app.cli", "run", "--", "cat", str(secret)],
+            cwd=workspace,
+            env=dict(os.environ),  # isolated_env's HOME and XDG_* reach the service socket
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        assert "REALSECRET" not in run.stdout
+        assert "sgc" in run.stdout  # the decoy's canary
+        deadline = time.monotonic() + 1.0
+        rows: list[dict[str, Any]] = []
+        while not rows and time.monotonic() < deadline:
+            out = subprocess.run(
+                [sys.executable, "-m", "app.cli", "history", "--json", "--band", "high+"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            rows = [r for r in map(_json, out.splitlines()) if r["kind"] == "file.read"]
+            time.sleep(0.05)
+        [row] = rows
+        assert row["path"] == str(secret)
+        assert any(r["rule"].startswith("cred.") for r in row["reasons"])
+        canary = next(w for w in run.stdout.split() if w.startswith("sgc"))
+        client = connect(paths)
+        assert client is not None
+        [start] = [
+            r
+            for r in client.request("history", session=row["session"])["rows"]
+            if r["kind"] == "session.start"
+        ]
+        client.close()
+        assert start["session"] == row["session"] and canary
+    finally:
+        thread.stop()
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _json(line: str) -> dict[str, Any]:
+    import json
+
+    return dict(json.loads(line))
