@@ -16,9 +16,19 @@ from pathlib import Path
 # Shown read-only at the same place when they exist on the host. Everything else of
 # the host's root (/home, /root, /mnt, /media, /run, /var, /srv, ...) is absent.
 SYSTEM_DIRS: tuple[str, ...] = (
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt",
-    "/nix", "/gnu", "/snap",
-)  # fmt: skip
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/opt",
+    "/nix",
+    "/gnu",
+    "/snap",
+)
 
 SANDBOX_SOCKET_DIR = "/run/sandgate"
 SANDBOX_PROXY_SOCKET = "/run/sandgate/proxy.sock"

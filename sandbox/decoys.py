@@ -23,9 +23,19 @@ import yaml
 from sandbox.patterns import expand, expand_home
 
 FORMATS = frozenset(
-    {"aws-ini", "ssh-private-key", "netrc", "git-credentials", "json", "yaml", "ini", "env",
-     "text", "none"}
-)  # fmt: skip
+    {
+        "aws-ini",
+        "ssh-private-key",
+        "netrc",
+        "git-credentials",
+        "json",
+        "yaml",
+        "ini",
+        "env",
+        "text",
+        "none",
+    }
+)
 
 CanaryFactory = Callable[[str], str]
 """Given a credential id, returns a fresh canary token (letters, digits, `-`, `_`)."""

@@ -191,8 +191,16 @@ def build_plan(
         notices.append("not passed into the sandbox: " + ", ".join(clean.removed))
 
     bwrap_path = bwrap or shutil.which("bwrap") or "bwrap"
-    flags = ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
-             "--die-with-parent", "--hostname", "sandgate"]  # fmt: skip
+    flags = [
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--cap-drop",
+        "ALL",
+        "--die-with-parent",
+        "--hostname",
+        "sandgate",
+    ]
     prefix: list[str] = []
     if not tty:
         flags.append("--new-session")
@@ -211,8 +219,18 @@ def build_plan(
             prefix = ["/bin/sh", "-c", 'exec 3<"$0" && exec "$@"', str(bpf)]
             flags += ["--seccomp", "3"]
     # Last: the root itself read-only, so only the mounts made writable above are.
-    argv = [*prefix, bwrap_path, *flags, *mounts.args, "--remount-ro", "/", "--chdir", str(cwd), "--",
-            *_inner(command, network)]  # fmt: skip
+    argv = [
+        *prefix,
+        bwrap_path,
+        *flags,
+        *mounts.args,
+        "--remount-ro",
+        "/",
+        "--chdir",
+        str(cwd),
+        "--",
+        *_inner(command, network),
+    ]
     return SandboxPlan(
         argv=tuple(argv),
         env=child_env,
@@ -325,8 +343,12 @@ def _sockets_in(folders: Sequence[str], limit: int = 3000) -> list[Path]:
 def _env_default_signal() -> bool:
     """Whether /usr/bin/env can reset signals (coreutils 8.31+)."""
     try:
-        done = subprocess.run(["/usr/bin/env", "--default-signal=INT", "true"],
-                              capture_output=True, timeout=5, check=False)  # fmt: skip
+        done = subprocess.run(
+            ["/usr/bin/env", "--default-signal=INT", "true"],
+            capture_output=True,
+            timeout=5,
+            check=False,
+        )
     except OSError:
         return False
     return done.returncode == 0

@@ -180,14 +180,15 @@ def load_policy(
         acc.add(reader, keys, home)
         if "profiles" in keys:
             node = keys["profiles"][1]
-            for name, (key_node, body) in reader.mapping(node, None, "profiles").items():
+            for name, (_, body) in reader.mapping(node, None, "profiles").items():
                 if not isinstance(body, yaml.MappingNode):
                     raise reader.error(body, f"profile {name!r} must be a mapping of sections")
                 profile_keys = reader.mapping(body, _PROFILE_KEYS, f"profile {name!r}")
                 for cmd in reader.strings(profile_keys, "commands"):
                     commands.setdefault(cmd, name)
+                # Checked now, chosen or not: a mistake should not wait for its agent.
+                _Accumulator().add(reader, profile_keys, home)
                 profiles.setdefault(name, []).append((reader, body))
-                del key_node
     chosen = profile
     if chosen is None and command:
         chosen = commands.get(os.path.basename(command[0]))

@@ -72,8 +72,18 @@ def read_sysctls() -> dict[str, int]:
 
 def trial_run(bwrap: str) -> str | None:
     """Start a minimal sandbox; None when it works, else bwrap's error text."""
-    argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
-            "--ro-bind", "/", "/", "--", "/bin/true"]  # fmt: skip
+    argv = [
+        bwrap,
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--",
+        "/bin/true",
+    ]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -18,8 +18,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     check.add_argument("file", nargs="?", type=Path, help="an extra policy file to check")
     check.add_argument("--workspace", type=Path, default=None, help="default: current folder")
     check.add_argument("--profile", help="the agent profile (e.g. claude-code, codex)")
-    check.add_argument("--command", dest="agent_command", metavar="CMD",
-                       help="choose the profile as for this command (e.g. claude)")  # fmt: skip
+    check.add_argument(
+        "--command",
+        dest="agent_command",
+        metavar="CMD",
+        help="choose the profile as for this command (e.g. claude)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

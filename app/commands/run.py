@@ -46,8 +46,9 @@ def main(args: argparse.Namespace) -> int:
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        print("sandgate run: give the command after --, e.g. sandgate run -- claude",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "sandgate run: give the command after --, e.g. sandgate run -- claude", file=sys.stderr
+        )
         return 2
     from sandbox.preflight import SandboxUnavailable, check_bwrap
 
@@ -80,13 +81,17 @@ def main(args: argparse.Namespace) -> int:
         return 1
     session = str(opened["session"])
     for line in opened.get("notice") or []:
-        print(f"sandgate: {line}" if not str(line).startswith("sandgate") else line,
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"sandgate: {line}" if not str(line).startswith("sandgate") else line, file=sys.stderr
+        )
     review = opened.get("memory_review") or []
     if review and not review_memory(review, args.accept_memory):
         _close(client, session, None)
-        print("sandgate: not started: memory files changed since they were last reviewed "
-              "(rerun with --accept-memory once you have read them)", file=sys.stderr)  # fmt: skip
+        print(
+            "sandgate: not started: memory files changed since they were last reviewed "
+            "(rerun with --accept-memory once you have read them)",
+            file=sys.stderr,
+        )
         return 1
     if review:
         try:
@@ -98,8 +103,11 @@ def main(args: argparse.Namespace) -> int:
     code = spawn(opened["argv"], opened["env"])
     quarantined = _close(client, session, code)
     if quarantined:
-        print("sandgate: protected files created or changed in the session are held for "
-              "review (not in your workspace any more):", file=sys.stderr)  # fmt: skip
+        print(
+            "sandgate: protected files created or changed in the session are held for "
+            "review (not in your workspace any more):",
+            file=sys.stderr,
+        )
         for path in quarantined:
             print(f"  {visible(str(path))}", file=sys.stderr)
     return code

@@ -26,16 +26,34 @@ def _git_repo(workspace: Path) -> None:
     (workspace / "README").write_text("hello\n")
     subprocess.run(["git", "-C", str(workspace), "add", "README"], check=True)
     subprocess.run(
-        ["git", "-C", str(workspace), "-c", "user.name=T", "-c", "user.email=t@example.com",
-         "commit", "-qm", "first"], check=True,
-    )  # fmt: skip
+        [
+            "git",
+            "-C",
+            str(workspace),
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-qm",
+            "first",
+        ],
+        check=True,
+    )
 
 
 def test_6_protected_files_are_read_only_and_git_still_works(box: Box) -> None:
     _git_repo(box.workspace)
     ws = box.workspace
-    for relative in (".envrc", ".mcp.json", ".gitmodules", ".claude/settings.json",
-                     ".vscode/tasks.json", ".idea/workspace.xml", ".bashrc"):  # fmt: skip
+    for relative in (
+        ".envrc",
+        ".mcp.json",
+        ".gitmodules",
+        ".claude/settings.json",
+        ".vscode/tasks.json",
+        ".idea/workspace.xml",
+        ".bashrc",
+    ):
         (ws / relative).parent.mkdir(parents=True, exist_ok=True)
         (ws / relative).write_text("original\n")
     (ws / ".claude" / "commands").mkdir()
