@@ -7,6 +7,7 @@ and one near miss that does not (`Near miss:`). A meta-test holds every rule to 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +27,8 @@ class Rule:
 
     @property
     def doc(self) -> str:
-        return (self.check.__doc__ or "").strip()
+        """The rule's documentation, dedented."""
+        return inspect.cleandoc(self.check.__doc__ or "")
 
 
 def rule(id: str, title: str, points: int) -> Callable[[Check], Rule]:

@@ -154,7 +154,7 @@ def raw_ip(f: Facts) -> str | None:
     """Contacts a public IP address written as a number instead of a name; ordinary
     tools use names, hand-rolled exfiltration often does not.
 
-    Fires: `POST http://203.0.113.7/upload`.
+    Fires: `POST http://45.33.32.156/upload`.
     Near miss: `POST https://upload.example.com/upload`.
     """
     if f.host is not None and f.host.ip and not f.host.private and not f.host.metadata:

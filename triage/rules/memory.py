@@ -82,7 +82,7 @@ def fetch(f: Facts) -> str | None:
     Near miss: "Documentation: https://docs.example.com" (a link, no instruction).
     """
     quote = _line(_FETCH.search(f.text)) if f.text else None
-    return f"tells agents to fetch from the web: “{quote}”" if quote else None
+    return f'tells agents to fetch from the web: "{quote}"' if quote else None
 
 
 @rule("memory.run", "Instruction file tells agents to run outside code", 45)
@@ -95,7 +95,7 @@ def run(f: Facts) -> str | None:
     Near miss: "Run `make test` before committing."
     """
     quote = _line(_RUN.search(f.text)) if f.text else None
-    return f"tells agents to run code from outside the project: “{quote}”" if quote else None
+    return f'tells agents to run code from outside the project: "{quote}"' if quote else None
 
 
 @rule("memory.encode", "Instruction file tells agents to encode data", 45)
@@ -107,7 +107,7 @@ def encode(f: Facts) -> str | None:
     Near miss: "Encode filenames as UTF-8."
     """
     quote = _line(_ENCODE.search(f.text)) if f.text else None
-    return f"tells agents to encode data: “{quote}”" if quote else None
+    return f'tells agents to encode data: "{quote}"' if quote else None
 
 
 @rule("memory.send", "Instruction file tells agents to send data out", 45)
@@ -119,7 +119,7 @@ def send(f: Facts) -> str | None:
     Near miss: "Open pull requests against main."
     """
     quote = _line(_SEND.search(f.text)) if f.text else None
-    return f"tells agents to send data out: “{quote}”" if quote else None
+    return f'tells agents to send data out: "{quote}"' if quote else None
 
 
 @rule("memory.credential-path", "Instruction file points at credentials", 40)
@@ -146,7 +146,7 @@ def conceal(f: Facts) -> str | None:
     Near miss: "Do not commit generated files."
     """
     quote = _line(_CONCEAL.search(f.text)) if f.text else None
-    return f"asks agents to act out of the user's sight: “{quote}”" if quote else None
+    return f'asks agents to act out of the user\'s sight: "{quote}"' if quote else None
 
 
 @rule("memory.hidden-text", "Instruction file holds invisible characters", 30)

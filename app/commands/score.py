@@ -1,0 +1,77 @@
+"""`sandgate score [FILE|-] [--rank]`: score JSON Lines events, print verdicts.
+
+One verdict per input line, in input order, as JSON Lines (see ../shared/events.md).
+A bad line gives `{"id": ..., "error": "line N: ..."}` and the run goes on; the exit
+status is then 1. With `--rank`, the verdicts are grouped into batches and printed
+highest score first, one JSON object per batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from typing import IO, Any
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "file", nargs="?", default="-", help="JSON Lines events to score ('-' or none: stdin)"
+    )
+    parser.add_argument(
+        "--rank", action="store_true", help="print batches of similar verdicts, highest first"
+    )
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    for number, line in enumerate(stream, start=1):
+        if line.strip():
+            yield number, line
+
+
+def _dump(obj: dict[str, Any]) -> str:
+    # ASCII-only output: identical bytes whatever the terminal's encoding.
+    return json.dumps(obj)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Score every event of the input; exit 1 when any line was not a valid event."""
+    from resources import resources_dir
+    from triage.batches import group
+    from triage.catalogues import load_catalogues
+    from triage.engine import Triage
+    from triage.verdict import Verdict
+
+    triage = Triage(load_catalogues(resources_dir() / "catalogues"))
+    try:
+        stream: IO[bytes] = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    except OSError as exc:
+        print(f"sandgate score: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    out = sys.stdout
+    failed = False
+    verdicts: list[Verdict] = []
+    with stream:
+        for number, line in _lines(stream):
+            try:
+                obj = json.loads(line)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                verdict = Verdict.failed(None, f"line {number}: not valid JSON ({exc})")
+            else:
+                verdict = triage.score_dict(obj)
+                if verdict.error is not None:
+                    verdict = Verdict.failed(verdict.id, f"line {number}: {verdict.error}")
+            failed = failed or verdict.error is not None
+            if args.rank:
+                verdicts.append(verdict)
+            else:
+                out.write(_dump(verdict.to_dict()) + "\n")
+    if args.rank:
+        for verdict in verdicts:
+            if verdict.error is not None:
+                out.write(_dump(verdict.to_dict()) + "\n")
+        for batch in group(verdicts):
+            out.write(_dump(batch.to_dict()) + "\n")
+    out.flush()
+    return 1 if failed else 0

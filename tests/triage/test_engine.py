@@ -1,0 +1,113 @@
+"""Engine behaviour that crosses rules: sessions, scores, signatures, batches, determinism."""
+
+from __future__ import annotations
+
+import json
+
+from rule_cases import FAMILIES, START, WS, session_events
+
+from triage.batches import group
+from triage.catalogues import Catalogues
+from triage.engine import Triage
+from triage.verdict import band_of
+
+
+def test_bands() -> None:
+    assert [band_of(s) for s in (0, 24, 25, 49, 50, 79, 80, 100)] == [
+        "low",
+        "low",
+        "medium",
+        "medium",
+        "high",
+        "high",
+        "critical",
+        "critical",
+    ]
+
+
+def test_session_start_is_scored_zero(engine: Triage) -> None:
+    verdict = engine.score_dict({"id": "s", "session": "a", **START})
+    assert verdict.to_dict() == {
+        "id": "s",
+        "score": 0,
+        "band": "low",
+        "reasons": [],
+        "signature": "session.start [low]",
+    }
+
+
+def test_scores_clamp_at_100(engine: Triage) -> None:
+    case = FAMILIES["exec"][0]
+    verdict = [engine.score_dict(e) for e in session_events(case)][-1]
+    assert sum(r.points for r in verdict.reasons) > 100 and verdict.score == 100
+
+
+def test_error_verdict(engine: Triage) -> None:
+    verdict = engine.score_dict({"id": "x", "session": "s", "kind": "file.read"})
+    assert verdict.to_dict() == {"id": "x", "error": "field 'path': is required"}
+
+
+def test_workspace_paths_share_a_signature(engine: Triage) -> None:
+    events = [
+        {"id": "0", "session": "s", **START},
+        {"id": "1", "session": "s", "kind": "file.write", "path": WS + "/src/a.py"},
+        {"id": "2", "session": "s", "kind": "file.write", "path": WS + "/src/b.py"},
+        {"id": "3", "session": "s", "kind": "file.write", "path": WS + "/src/c.txt"},
+    ]
+    sigs = [engine.score_dict(e).signature for e in events]
+    assert sigs[1] == sigs[2] == "file.write $WORKSPACE/src/*.py [low]"
+    assert sigs[3] != sigs[1]
+
+
+def test_group_ranks_by_highest_score(engine: Triage) -> None:
+    events = [
+        {"id": "0", "session": "s", **START},
+        {
+            "id": "1",
+            "session": "s",
+            "kind": "net.request",
+            "method": "POST",
+            "url": "https://evil.example.net/a",
+            "body": "x",
+        },
+        {"id": "2", "session": "s", "kind": "file.read", "path": WS + "/a.py"},
+        {"id": "3", "session": "s", "kind": "file.read", "path": "~/.kube/config"},
+        {"id": "4", "session": "s", "kind": "file.read", "path": WS + "/b.py"},
+    ]
+    batches = group([engine.score_dict(e) for e in events])
+    assert batches[0].signature == "file.read cred:kube [high]"
+    assert batches[1].signature == "net.request POST evil.example.net [high]"
+    low = [b for b in batches if b.signature == "file.read $WORKSPACE/*.py [low]"]
+    assert low and low[0].ids == ("2", "4")
+
+
+def test_sessions_do_not_leak(engine: Triage) -> None:
+    engine.score_dict({"id": "1", "session": "a", "kind": "file.read", "path": "/root/.netrc"})
+    verdict = engine.score_dict(
+        {
+            "id": "2",
+            "session": "b",
+            "kind": "net.request",
+            "method": "GET",
+            "url": "https://a.example/",
+        }
+    )
+    assert verdict.score == 0
+
+
+def test_deterministic_in_process(catalogues: Catalogues) -> None:
+    events = [e for cases in FAMILIES.values() for case in cases for e in session_events(case)]
+    runs = []
+    for _ in range(2):
+        engine = Triage(catalogues)
+        runs.append("\n".join(json.dumps(engine.score_dict(e).to_dict()) for e in events))
+    assert runs[0] == runs[1]
+
+
+def test_home_comes_from_the_session_not_the_machine(engine: Triage) -> None:
+    engine.score_dict({"id": "0", "session": "s", "kind": "session.start", "home": "/srv/u"})
+    verdict = engine.score_dict(
+        {"id": "1", "session": "s", "kind": "file.read", "path": "~/.npmrc"}
+    )
+    assert verdict.rules == ("cred.read",)
+    assert "~/.npmrc" in verdict.reasons[0].why

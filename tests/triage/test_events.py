@@ -1,0 +1,82 @@
+"""The event model: what parses, and errors that name the field."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from triage.events import EventError, FileAccess, NetRequest, SessionStart, ToolCall, parse_event
+
+
+def ev(**fields: Any) -> dict[str, Any]:
+    return {"id": "e1", "session": "s", **fields}
+
+
+def test_parses_each_kind() -> None:
+    start = parse_event(ev(kind="session.start", home="/h", canaries=["c"], bound={"A.com": "p"}))
+    assert isinstance(start, SessionStart) and start.bound == {"a.com": "p"}
+    assert isinstance(parse_event(ev(kind="file.read", path="~/x")), FileAccess)
+    req = parse_event(
+        ev(kind="net.request", method="post", url="https://a/", headers={"X-Key": "v"}, body="hé")
+    )
+    assert isinstance(req, NetRequest)
+    assert req.method == "POST" and req.header("x-key") == "v" and req.body == "hé".encode()
+    b64 = parse_event(
+        ev(
+            kind="net.request",
+            method="PUT",
+            url="https://a/",
+            body_b64=base64.b64encode(b"\0\1").decode(),
+        )
+    )
+    assert isinstance(b64, NetRequest) and b64.body == b"\0\1"
+    tool = parse_event(ev(kind="tool.call", tool="Bash", input={"command": "ls"}))
+    assert isinstance(tool, ToolCall) and tool.input["command"] == "ls"
+
+
+def test_unknown_fields_are_ignored() -> None:
+    event = parse_event(ev(kind="file.read", path="/x", colour="blue", ts=12, agent="codex"))
+    assert event.ts == 12.0 and event.agent == "codex"
+
+
+@pytest.mark.parametrize(
+    ("obj", "field", "words"),
+    [
+        ({"session": "s", "kind": "file.read", "path": "/x"}, "id", "required"),
+        (ev(kind="file.read"), "path", "required"),
+        (ev(kind="file.read", path=3), "path", "must be a string"),
+        (ev(kind="nope"), "kind", "unknown kind"),
+        (ev(kind="net.connect", host="h", port="443"), "port", "integer"),
+        (ev(kind="net.connect", host="h", port=True), "port", "boolean"),
+        (ev(kind="net.connect", host="h", port=70000), "port", "between"),
+        (
+            ev(kind="net.request", method="GET", url="u", body="a", body_b64="YQ=="),
+            "body_b64",
+            "not both",
+        ),
+        (ev(kind="net.request", method="GET", url="u", body_b64="***"), "body_b64", "base64"),
+        (ev(kind="net.request", method="GET", url="u", headers={"a": 1}), "headers", "string"),
+        (ev(kind="session.start", canaries=[1]), "canaries", "string"),
+        (ev(kind="memory.write", path="/w/CLAUDE.md"), "content", "content"),
+        (ev(kind="file.read", path="/x", ts="now"), "ts", "number"),
+    ],
+)
+def test_errors_name_the_field(obj: dict[str, Any], field: str, words: str) -> None:
+    with pytest.raises(EventError) as info:
+        parse_event(obj)
+    assert info.value.field == field
+    assert words in str(info.value)
+    assert info.value.event_id == obj.get("id")
+
+
+def test_not_an_object() -> None:
+    with pytest.raises(EventError, match="JSON object"):
+        parse_event([1, 2])
+
+
+def test_events_are_frozen() -> None:
+    event = parse_event(ev(kind="file.read", path="/x"))
+    with pytest.raises(AttributeError):
+        event.path = "/y"  # type: ignore[misc]
