@@ -38,6 +38,17 @@ class Egress:
         self.proxy = proxy
         self.index = CredentialIndex(credentials_file(parts.paths.config))
         self._verdicts: dict[str, dict[str, Any]] = {}
+        self._started = False
+        self._starting = asyncio.Lock()
+
+    async def ensure_started(self) -> EgressProxy:
+        """Start the proxy on first use: a service whose sessions have no network (and
+        the service's own tests) never pays for the CA or mitmproxy."""
+        async with self._starting:
+            if not self._started:
+                await self.proxy.start()
+                self._started = True
+        return self.proxy
 
     async def opening(self, session: str, workspace: Path, policy: Any) -> NetworkPlan | None:
         network = getattr(policy, "network", None)
@@ -45,6 +56,7 @@ class Egress:
             return None
         loop = asyncio.get_running_loop()
         bindings = await loop.run_in_executor(None, self._bindings, policy)
+        await self.ensure_started()
         return await self.proxy.open_session(
             session,
             network,
@@ -60,7 +72,8 @@ class Egress:
 
     async def stop(self) -> None:
         self.queue.deny_all()
-        await self.proxy.stop()
+        if self._started:
+            await self.proxy.stop()
 
     def _bindings(self, policy: Any) -> list[SecretBinding]:
         """The policy's credentials, then those added with `sandgate credential add`."""
@@ -130,10 +143,8 @@ def _log_failure(task: asyncio.Future[Any]) -> None:
 
 
 async def install_egress(parts: Parts, queue: DecisionQueue) -> Egress:
-    """Start the proxy and join the service: session hook, decision records, stop."""
-    proxy = EgressProxy(parts.paths.data, parts.paths.runtime)
-    await proxy.start()
-    egress = Egress(parts, queue, proxy)
+    """Join the service: session hook, decision records, stop (the proxy starts lazily)."""
+    egress = Egress(parts, queue, EgressProxy(parts.paths.data, parts.paths.runtime))
     queue.on_decided = egress.on_decided
     parts.sessions.hooks.append(egress)
     parts.on_stop.append(egress.stop)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from mitmproxy import hooks, options
+from mitmproxy import ctx, hooks, options
 from mitmproxy.addons import next_layer, proxyserver, tlsconfig
 from mitmproxy.master import Master
 from mitmproxy.proxy import layers, mode_specs
@@ -221,6 +221,8 @@ class EgressProxy:
         self, listener: _Listener, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         assert self._master is not None
+        # mitmproxy's addons read one process-wide context; this engine is the one serving.
+        ctx.master, ctx.options = self._master, self._master.options
         peer = ("127.0.0.1", next(self._peer_ports) % 65535 + 1)
         handler = ProxyConnectionHandler(  # type: ignore[no-untyped-call]
             self._master, reader, _PeerWriter(writer, peer), self._master.options, self._mode

@@ -1,0 +1,82 @@
+"""`sandgate credential` with a keyring of the test's own (a file in tmp): never the real one."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+
+class FileKeyring(KeyringBackend):
+    """A plain JSON file: good enough for a test, never for secrets."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def _load(self) -> dict[str, str]:
+        return json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._load().get(f"{service}/{username}")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        data = self._load()
+        data[f"{service}/{username}"] = password
+        self.path.write_text(json.dumps(data))
+
+    def delete_password(self, service: str, username: str) -> None:
+        data = self._load()
+        if data.pop(f"{service}/{username}", None) is None:
+            raise PasswordDeleteError(username)
+        self.path.write_text(json.dumps(data))
+
+
+@pytest.fixture
+def test_keyring(isolated_env: Path, tmp_path: Path):
+    previous = keyring.get_keyring()
+    backend = FileKeyring(tmp_path / "keyring.json")
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def test_add_list_remove(test_keyring: FileKeyring, monkeypatch, capsys) -> None:
+    from app.cli import main
+    from app.paths import Paths
+    from app.service.egress import credentials_file
+    from app.service.egress_credentials import secret_for
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("sk-ant-api03-THESECRET\n"))
+    code = main(
+        ["credential", "add", "anthropic", "--domain", "API.anthropic.com", "--header", "x-api-key"]
+    )
+    assert code == 0
+    assert "ANTHROPIC_API_KEY" in capsys.readouterr().out
+    assert secret_for("anthropic") == "sk-ant-api03-THESECRET"
+    index = credentials_file(Paths.from_environment().config)
+    assert index.stat().st_mode & 0o777 == 0o600
+    assert "THESECRET" not in index.read_text()  # the index holds no secret
+    assert main(["credential", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "anthropic  domain api.anthropic.com  header x-api-key" in listed
+    assert "THESECRET" not in listed
+    assert main(["credential", "remove", "anthropic"]) == 0
+    assert secret_for("anthropic") is None
+    assert main(["credential", "remove", "anthropic"]) == 1
+
+
+def test_add_refuses_empty_secret_and_bad_names(test_keyring, monkeypatch, capsys) -> None:
+    from app.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    assert main(["credential", "add", "x", "--domain", "a.test", "--header", "h"]) == 2
+    monkeypatch.setattr("sys.stdin", io.StringIO("s\n"))
+    assert main(["credential", "add", "../x", "--domain", "a.test", "--header", "h"]) == 2
