@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,13 +46,29 @@ class HostProbe:
 
 def bwrap_version(bwrap: str) -> tuple[int, ...] | None:
     """The version of a bwrap binary, e.g. (0, 8, 0), or None if it does not say."""
+    # posix_spawn and a pipe rather than subprocess: this runs before every agent
+    # start, and importing subprocess costs more than running bwrap --version.
+    import os
+
+    read_end, write_end = os.pipe()
     try:
-        out = subprocess.run(
-            [bwrap, "--version"], capture_output=True, text=True, timeout=5, check=False
-        ).stdout
+        pid = os.posix_spawn(
+            bwrap,
+            [bwrap, "--version"],
+            {"PATH": "/usr/bin:/bin"},
+            file_actions=[(os.POSIX_SPAWN_DUP2, write_end, 1)],
+        )
     except OSError:
+        os.close(read_end)
+        os.close(write_end)
         return None
-    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", out)
+    os.close(write_end)
+    chunks: list[bytes] = []
+    while chunk := os.read(read_end, 4096):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", b"".join(chunks).decode(errors="replace"))
     if not match:
         return None
     return tuple(int(part or 0) for part in match.groups())
@@ -72,6 +87,8 @@ def read_sysctls() -> dict[str, int]:
 
 def trial_run(bwrap: str) -> str | None:
     """Start a minimal sandbox; None when it works, else bwrap's error text."""
+    import subprocess
+
     argv = [
         bwrap,
         "--unshare-all",

