@@ -197,6 +197,27 @@ _SSH_VALUE = _names(
     """
 )
 
+# Commands that print a stored credential, and the store they read it from; the store's
+# path is put to ``is_credential`` like any other read.
+_CREDENTIAL_COMMANDS = {
+    ("gh", "auth token"): "~/.config/gh/hosts.yml",
+    ("git", "credential fill"): "~/.git-credentials",
+    ("aws", "configure export-credentials"): "~/.aws/credentials",
+    ("aws", "sts get-session-token"): "~/.aws/credentials",
+    ("gcloud", "auth print-access-token"): "~/.config/gcloud/credentials.db",
+    ("gcloud", "auth application-default print-access-token"): (
+        "~/.config/gcloud/application_default_credentials.json"
+    ),
+    ("az", "account get-access-token"): "~/.azure/msal_token_cache.json",
+    ("security", "find-generic-password"): "~/Library/Keychains/login.keychain-db",
+    ("security", "find-internet-password"): "~/Library/Keychains/login.keychain-db",
+    ("secret-tool", "lookup"): "~/.local/share/keyrings/login.keyring",
+    ("pass", "show"): "~/.password-store/entry.gpg",
+    ("pass", ""): "~/.password-store/entry.gpg",
+    ("vault", "print token"): "~/.vault-token",
+}
+_ECHO_SUBST = re.compile(r"\$\(\s*(?:echo|printf)\s+(?:-[neE]+\s+)?([^()`;|&]*?)\s*\)")
+
 # Well-known credential files, relative to a home. A folder or a glob that a command reads
 # is expanded against these (without I/O) and each match is put to ``is_credential``.
 _WELL_KNOWN = (
@@ -264,6 +285,7 @@ _SOCAT_ADDR = re.compile(
     r"tcp6-connect|socks4a?|proxy):([^:,]+)",
     re.IGNORECASE,
 )
+_SOCAT_FILE = re.compile(r"^(?:file|open|gopen|readline|create):([^,]+)", re.IGNORECASE)
 _HOSTLIKE = re.compile(
     r"^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)+)$"
 )
@@ -525,6 +547,9 @@ class _Walker:
             flow = flow | self.word_part(part, out_procs)
         text = str(node.word)
         alts = self.expand(text)
+        echoed = _ECHO_SUBST.fullmatch(text)
+        if echoed:  # ``$(echo PATH)`` names PATH
+            alts = alts + self.expand(echoed.group(1).strip("'\""))
         for name in _var_names(text):
             var = self.vars.get(name)
             if var is not None:
@@ -717,6 +742,11 @@ class _Walker:
                 if not word.startswith("-") and re.fullmatch(r"[A-Za-z_]\w*", word):
                     self.vars[word] = _Var((), stdin)
             return _EMPTY
+
+        secret_source = _credential_command(name, words)
+        if secret_source is not None:
+            # The command prints a stored credential: it reads that store.
+            stdin = stdin | self.read_path((secret_source,))
 
         if name in _ENCODERS or (name == "python" and "base64" in words):
             found.add(found.encoders, name)
@@ -1211,6 +1241,9 @@ def _path_operands(alts: Iterable[str]) -> list[str]:
             paths.append(text.split("=", 1)[1])
         if "@" in text[1:] and not text.startswith("@"):
             paths.append(text.rsplit("@", 1)[1])  # --data-urlencode name@file
+        socat = _SOCAT_FILE.match(text)
+        if socat:
+            paths.append(socat.group(1))
     return paths
 
 
@@ -1247,6 +1280,22 @@ def _write_targets(name: str, words: Sequence[str]) -> set[int]:
         if operands:
             targets.add(operands[0])
     return targets
+
+
+def _credential_command(name: str, words: Sequence[str]) -> str | None:
+    """The credential store a command prints from (``gh auth token``), as a path."""
+    head = " ".join(w for w in words[:4] if not w.startswith("-"))
+    if name == "aws" and head.startswith("configure get"):
+        # ``aws configure get region`` is harmless; the key names are not.
+        return "~/.aws/credentials" if any("aws_" in w for w in words) else None
+    if name == "kubectl" and head.startswith("config view"):
+        return "~/.kube/config" if "--raw" in words else None  # redacted otherwise
+    for (tool, starts), path in _CREDENTIAL_COMMANDS.items():
+        if name == tool and head.startswith(starts):
+            return path
+    if name.startswith("docker-credential-") and "get" in words:
+        return "~/.docker/config.json"
+    return None
 
 
 def _carries_out(name: str, words: Sequence[str]) -> bool:
