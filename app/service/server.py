@@ -51,6 +51,7 @@ class Service:
         self.socket_path = socket_path
         self._handlers: dict[str, Handler] = {}
         self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
         self.register("ping", self._ping)
 
     def register(self, op: str, handler: Handler) -> None:
@@ -74,6 +75,8 @@ class Service:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for writer in list(self._connections):  # clients still connected see EOF
+                writer.close()
             await self._server.wait_closed()
             self._server = None
         self.socket_path.unlink(missing_ok=True)
@@ -99,6 +102,7 @@ class Service:
         return {"ok": True, **fields}
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections.add(writer)
         try:
             while True:
                 try:
@@ -114,6 +118,7 @@ class Service:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._connections.discard(writer)
             writer.close()
 
     @staticmethod

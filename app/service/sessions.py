@@ -184,6 +184,8 @@ class Sessions:
         live = self.live.pop(session, None)
         if live is None:
             raise RequestError(f"no open session {session!r}")
+        # A decoy read just before the agent exited may still be on watchdog's thread.
+        await self.watchers.flush(session, {d.host.parent for d in live.prepared.decoys})
         self.watchers.unwatch(session)
         for handle in live.settling.values():
             handle.cancel()

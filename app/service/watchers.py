@@ -10,6 +10,7 @@ callbacks never run on watchdog's thread. Several sessions may watch the same fi
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -66,6 +67,33 @@ class Watchers:
                     released.append(watch)
         for watch in released:
             self._observer.unschedule(watch)
+
+    async def flush(self, owner: str, folders: Iterable[Path], timeout: float = 1.0) -> None:
+        """Wait until events that happened in `folders` so far have reached the loop.
+
+        A sentinel file is made and removed in each folder; inotify keeps one folder's
+        events in order, so once the sentinel is seen, every earlier event (a decoy read
+        just before the agent exited) has been handed to its callback. Only for folders
+        Sandgate owns: the sentinel is briefly visible there.
+        """
+        loop = asyncio.get_running_loop()
+        waits: list[asyncio.Future[None]] = []
+        key = f"{owner}\0flush"
+        for folder in folders:
+            sentinel = folder / f".sandgate-flush-{secrets.token_hex(4)}"
+            seen: asyncio.Future[None] = loop.create_future()
+
+            def arrived(_event_type: str, seen: asyncio.Future[None] = seen) -> None:
+                if not seen.done():
+                    seen.set_result(None)
+
+            if self.watch(key, sentinel, arrived):
+                sentinel.touch()
+                sentinel.unlink()
+                waits.append(seen)
+        if waits:
+            await asyncio.wait(waits, timeout=timeout)
+        self.unwatch(key)
 
     def stop(self) -> None:
         self._observer.stop()

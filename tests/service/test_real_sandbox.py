@@ -88,6 +88,7 @@ def test_sandgate_run_cat_aws_credentials_shows_the_canary_and_history_has_the_r
             ).stdout
             rows = [r for r in map(_json, out.splitlines()) if r["kind"] == "file.read"]
             time.sleep(0.05)
+        assert len(rows) == 1, _all(paths)
         [row] = rows
         assert row["path"] == str(secret)
         assert any(r["rule"].startswith("cred.") for r in row["reasons"])
@@ -104,6 +105,14 @@ def test_sandgate_run_cat_aws_credentials_shows_the_canary_and_history_has_the_r
     finally:
         thread.stop()
         shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _all(paths: Paths) -> list[dict[str, Any]]:
+    client = connect(paths)
+    assert client is not None
+    rows = client.request("history")["rows"]
+    client.close()
+    return [{k: r[k] for k in ("session", "kind", "path", "band")} for r in rows]
 
 
 def _json(line: str) -> dict[str, Any]:

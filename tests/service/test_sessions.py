@@ -59,6 +59,16 @@ def test_a_decoy_read_is_a_file_read_event_within_a_second(running: Any, workspa
     assert row["reasons"][0]["rule"] == "cred.read"
 
 
+def test_a_decoy_read_right_before_close_is_not_lost(running: Any, workspace: Path) -> None:
+    with running.client() as client:
+        for _ in range(5):
+            session = _open(client, workspace)["session"]
+            (running.sandbox.opened[-1].session_dir / "decoys" / "credentials").read_text()
+            client.request("session.close", session=session, exit_code=0)
+            rows = client.request("history", session=session)["rows"]
+            assert [r["kind"] for r in rows] == ["session.start", "file.read"]
+
+
 def test_memory_write_records_a_diff_and_asks_for_review_next_time(
     running: Any, workspace: Path
 ) -> None:
