@@ -175,6 +175,9 @@ class Catalogues:
         self.secret_regex = re.compile(
             "|".join(f"(?P<s{i}>{s.pattern})" for i, s in tokens).encode()
         )
+        # The same alternation for searching inside a run (each pattern asserts its own
+        # left boundary, so a match may start anywhere).
+        self.search_regex = self.secret_regex
         self.secret_prefixes = tuple(p.encode() for _, s in tokens for p in s.prefixes)
         self.anywhere_secrets = tuple(
             (tuple(p.encode() for p in s.prefixes), re.compile(f"(?P<s{i}>{s.pattern})".encode()))

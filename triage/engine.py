@@ -34,8 +34,8 @@ from triage.events import (
     parse_event,
 )
 from triage.facts import Facts, Host
-from triage.payload import NOTHING, Findings, canary_variants, scan
-from triage.rules.base import Rule
+from triage.payload import NO_CANARIES, NOTHING, Canaries, Findings, canaries_of, scan
+from triage.rules.base import KINDS, Rule
 from triage.rules.registry import RULES
 from triage.shell import ShellAnalysis, analyse
 from triage.verdict import Reason, Verdict, band_of
@@ -68,7 +68,7 @@ class _Session:
 
     workspace: str | None = None
     home: str | None = None
-    canaries: tuple[tuple[bytes, str], ...] = ()
+    canaries: Canaries = NO_CANARIES
     bound: Mapping[str, str] = field(default_factory=dict)
     placeholders: frozenset[bytes] = frozenset()
     seen: set[str] = field(default_factory=set)
@@ -90,6 +90,7 @@ class Triage:
     def __init__(self, catalogues: Catalogues, rules: tuple[Rule, ...] = RULES) -> None:
         self.catalogues = catalogues
         self.rules = rules
+        self._by_kind = {kind: tuple(r for r in rules if kind in r.kinds) for kind in KINDS}
         self._sessions: dict[str, _Session] = {}
         self._shell_cache: dict[tuple[str, str | None, str | None], ShellAnalysis] = {}
         self._host_cache: dict[str, _HostInfo] = {}
@@ -115,7 +116,7 @@ class Triage:
         facts = self._facts(event, session)
         reasons = []
         total = 0
-        for r in self.rules:
+        for r in self._by_kind[facts.kind]:
             why = r.check(facts)
             if why is not None:
                 reasons.append(Reason(r.id, r.points, why))
@@ -131,13 +132,10 @@ class Triage:
     def _start(self, event: SessionStart) -> _Session:
         home = posixpath.normpath(event.home) if event.home else None
         workspace = normalise_path(event.workspace, home) if event.workspace else None
-        variants: list[tuple[bytes, str]] = []
-        for canary in event.canaries:
-            variants.extend(canary_variants(canary))
         return _Session(
             workspace=workspace,
             home=home,
-            canaries=tuple(variants),
+            canaries=canaries_of(event.canaries),
             bound=dict(event.bound),
             placeholders=frozenset(v.encode() for v in event.bound.values() if v),
             seen=set(event.bound),

@@ -1,10 +1,18 @@
 """Linear scans of outgoing data: canaries, secret formats, generic secrets, blobs.
 
-The scan never runs a regex over the whole payload. It first maps every byte to one of
-two symbols with `bytes.translate` (C speed), finds the runs of token characters long
-enough to hold a secret, and runs the compiled secret patterns only inside those runs.
-Plain prose has almost no such runs, so large bodies cost little more than the
-translate; a single giant run is an encoded blob and is not searched for formats.
+No regex ever walks the whole payload. `bytes.translate` (C speed) maps every byte to
+"token character" or "space"; `bytes.find` then jumps from one long run of token
+characters to the next, and only those runs are looked at. Prose has almost no long
+runs, so a large body costs little more than the translate; a giant run is an encoded
+blob and is reported as such instead of being searched.
+
+Two paths, same findings:
+- small payloads (under 64 KiB) are cut into tokens ([A-Za-z0-9_.-]); a token that
+  starts with a secret prefix is matched against the formats from its first byte;
+- large payloads are cut into wider runs (base64, hex and percent characters too), the
+  same translate also finds blobs, and canaries are only looked for inside runs long
+  enough to hold them. A payload with very many runs (dense JSON, minified code) falls
+  back to one `find` per secret prefix over the whole payload: slower, but bounded.
 """
 
 from __future__ import annotations
@@ -17,24 +25,49 @@ from dataclasses import dataclass
 
 from triage.catalogues import Catalogues
 
-# Two views of the payload, each one `bytes.translate` away. WIDE marks everything an
-# encoding may use (base64 in both alphabets, hex, percent-encoding) to find blobs;
-# NARROW marks token characters only, so each run is one candidate token.
-_WIDE_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-%"
-_NARROW_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
-_WIDE = bytes(0x61 if b in _WIDE_CHARS else 0x20 for b in range(256))
+_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_NARROW_CHARS = _LETTERS + b"_-."
+_WIDE_CHARS = _LETTERS + b"_-.+/=%"
 _NARROW = bytes(0x61 if b in _NARROW_CHARS else 0x20 for b in range(256))
-_B64ISH = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
+_WIDE = bytes(0x61 if b in _WIDE_CHARS else 0x20 for b in range(256))
+_B64ISH = _LETTERS + b"+/=_-"
 _HEX = b"0123456789abcdefABCDEF"
 # A run of encoding characters at least this long that looks encoded is a blob.
 BLOB_MIN = 512
 _BLOB_NEEDLE = b"a" * BLOB_MIN
+_BLOB_SAMPLE = 2048
+# Runs longer than this are not searched for secret formats (they are blobs or noise).
+_MAX_SEARCHED_RUN = 8192
 # The shortest token worth testing against the secret formats.
 _MIN_TOKEN = 16
 _TOKEN_NEEDLE = b"a" * _MIN_TOKEN
+# In large payloads: runs at least this long are candidates (the shortest format, an
+# AWS key id, has 20 characters; a longer needle makes `find` skip faster).
+_MIN_RUN = 20
+_RUN_NEEDLE = b"a" * _MIN_RUN
+LARGE = 64 * 1024
+# Past this many candidate runs a large payload is "dense" and scanned per prefix.
+_MAX_RUNS = 512
 # Generic secrets: how far before a token its field name may stand (`"api_key": "`).
 _KEY_WINDOW = 40
-_ASSIGN = (b":", b"=")
+_KEY_LEADS = b"\"' :="
+# Dense payloads: field names looked for directly, and how many hits each to examine.
+_KEY_WORDS = (
+    b"password",
+    b"Password",
+    b"PASSWORD",
+    b"secret",
+    b"Secret",
+    b"SECRET",
+    b"token",
+    b"Token",
+    b"TOKEN",
+    b"api_key",
+    b"apiKey",
+    b"API_KEY",
+    b"apikey",
+)
+_MAX_KEY_HITS = 64
 
 
 @dataclass(frozen=True)
@@ -52,11 +85,44 @@ class Findings:
 
 
 NOTHING = Findings()
+_GENERIC = SecretHit("generic", "random-looking value in a secret field")
+
+
+@dataclass(frozen=True)
+class Canaries:
+    """A session's canaries in every spelling. `bounded` needles consist of token
+    characters only, so they can only occur inside a long run; `free` ones can occur
+    anywhere."""
+
+    bounded: tuple[tuple[bytes, str], ...] = ()
+    free: tuple[tuple[bytes, str], ...] = ()
+
+    @property
+    def all(self) -> tuple[tuple[bytes, str], ...]:
+        return self.bounded + self.free
+
+
+NO_CANARIES = Canaries()
+
+
+def canaries_of(tokens: Iterable[str]) -> Canaries:
+    """Every spelling of each canary: plain, base64 at each alignment (both alphabets),
+    hex (both cases) and percent-encoded (both cases)."""
+    bounded: list[tuple[bytes, str]] = []
+    free: list[tuple[bytes, str]] = []
+    seen: set[bytes] = set()
+    for token in tokens:
+        for needle, how in canary_variants(token):
+            if needle in seen:
+                continue
+            seen.add(needle)
+            wide_only = len(needle) >= _MIN_RUN and not needle.translate(_WIDE).strip(b"a")
+            (bounded if wide_only else free).append((needle, how))
+    return Canaries(tuple(bounded), tuple(free))
 
 
 def canary_variants(canary: str) -> tuple[tuple[bytes, str], ...]:
-    """Every spelling of a canary to look for: plain, base64 at each alignment (both
-    alphabets), hex (both cases) and percent-encoded (both cases)."""
+    """One canary's spellings, each with the name of its encoding."""
     raw = canary.encode()
     out: list[tuple[bytes, str]] = [(raw, "plain")]
     for shift in range(3):
@@ -71,13 +137,7 @@ def canary_variants(canary: str) -> tuple[tuple[bytes, str], ...]:
     out += [(hexed, "hex"), (hexed.upper(), "hex")]
     percent = "".join(f"%{b:02X}" for b in raw).encode()
     out += [(percent, "percent-encoded"), (percent.lower(), "percent-encoded")]
-    seen: set[bytes] = set()
-    unique = []
-    for needle, how in out:
-        if needle not in seen:
-            seen.add(needle)
-            unique.append((needle, how))
-    return tuple(unique)
+    return tuple(dict.fromkeys(out))
 
 
 def _entropy(value: bytes) -> float:
@@ -89,6 +149,11 @@ def _entropy(value: bytes) -> float:
 
 
 def _blob_kind(run: bytes) -> str | None:
+    """ "hex", "percent-encoded", "base64", or None for a long run that is not encoded.
+    Long runs are judged on samples from their start, middle and end."""
+    if len(run) > 3 * _BLOB_SAMPLE:
+        middle = len(run) // 2
+        run = run[:_BLOB_SAMPLE] + run[middle : middle + _BLOB_SAMPLE] + run[-_BLOB_SAMPLE:]
     n = len(run)
     if not run.translate(None, _HEX):
         return "hex"
@@ -99,99 +164,158 @@ def _blob_kind(run: bytes) -> str | None:
     return None
 
 
+class _Scan:
+    """The findings of one scan as they accumulate."""
+
+    def __init__(self, catalogues: Catalogues, allowed: frozenset[bytes]) -> None:
+        self.catalogues = catalogues
+        self.allowed = allowed
+        self.secrets: dict[str, SecretHit] = {}
+        self.canary: str | None = None
+        self.blob: str | None = None
+        self.blob_length = 0
+
+    def note(self, m: re.Match[bytes] | None) -> None:
+        if m is None or m.lastgroup is None or m.group(0) in self.allowed:
+            return
+        fmt = self.catalogues.secrets[int(m.lastgroup[1:])]
+        self.secrets.setdefault(fmt.id, SecretHit(fmt.id, fmt.title))
+
+    def generic(self, window: bytes) -> None:
+        if "generic" in self.secrets:
+            return
+        g = self.catalogues.generic_regex.search(window)
+        if g is not None:
+            value = g.group(1)
+            if value not in self.allowed and _entropy(value) >= self.catalogues.generic_min_entropy:
+                self.secrets["generic"] = _GENERIC
+
+    def blob_run(self, data: bytes, start: int, end: int) -> bool:
+        """Record the run if it is an encoded blob; True if it is one."""
+        kind = _blob_kind(data[start:end])
+        if kind is None:
+            return False
+        if end - start > self.blob_length:
+            self.blob, self.blob_length = kind, end - start
+        return True
+
+    def findings(self) -> Findings:
+        if self.canary is None and not self.secrets and self.blob is None:
+            return NOTHING
+        ordered = tuple(self.secrets[k] for k in sorted(self.secrets))
+        return Findings(ordered, self.canary, self.blob, self.blob_length)
+
+
 def scan(
     data: bytes,
     catalogues: Catalogues,
-    canaries: Iterable[tuple[bytes, str]] = (),
+    canaries: Canaries = NO_CANARIES,
     allowed: frozenset[bytes] = frozenset(),
 ) -> Findings:
     """Look through outgoing `data` once. `allowed` values (the session's own
     placeholders) are never reported as secrets."""
     if not data:
         return NOTHING
-    canary = None
-    for needle, how in canaries:
-        if needle in data:
-            canary = how
-            break
-    secrets: dict[str, SecretHit] = {}
+    state = _Scan(catalogues, allowed)
     for anchors, pattern in catalogues.anywhere_secrets:
         # Formats such as key blocks hold spaces, so they are never one token.
         if any(a in data for a in anchors):
             for m in pattern.finditer(data):
-                _note(m, catalogues, secrets, allowed)
-    blob, blob_length, skip = _blobs(data)
+                state.note(m)
+    if len(data) < LARGE:
+        _scan_small(data, state, canaries)
+    else:
+        _scan_large(data, state, canaries)
+    return state.findings()
+
+
+def _scan_small(data: bytes, state: _Scan, canaries: Canaries) -> None:
+    for needle, how in canaries.all:
+        if needle in data:
+            state.canary = how
+            break
+    skip: list[tuple[int, int]] = []
+    if len(data) >= BLOB_MIN:
+        wide = data.translate(_WIDE)
+        pos = 0
+        while (start := wide.find(_BLOB_NEEDLE, pos)) >= 0:
+            end = wide.find(b" ", start)
+            end = len(data) if end < 0 else end
+            pos = end
+            if state.blob_run(data, start, end) and end - start > _MAX_SEARCHED_RUN:
+                skip.append((start, end))
     narrow = data.translate(_NARROW)
-    prefixes = catalogues.secret_prefixes
-    regex = catalogues.secret_regex
+    prefixes = state.catalogues.secret_prefixes
+    regex = state.catalogues.secret_regex
     size = len(data)
     pos = 0
-    spans = iter(skip)
-    next_skip = next(spans, None)
-    while True:
-        start = narrow.find(_TOKEN_NEEDLE, pos)
-        if start < 0:
-            break
+    while (start := narrow.find(_TOKEN_NEEDLE, pos)) >= 0:
         end = narrow.find(b" ", start)
-        if end < 0:
-            end = size
-        pos = end
-        while next_skip is not None and next_skip[1] <= start:
-            next_skip = next(spans, None)
-        if next_skip is not None and next_skip[0] <= start:
-            pos = max(end, next_skip[1])
+        pos = end = size if end < 0 else end
+        if skip and any(a <= start < b for a, b in skip):
+            pos = max(b for a, b in skip if a <= start < b)
             continue
         if data.startswith(prefixes, start):
-            hit = regex.match(data, start)
-            if hit is not None:
-                _note(hit, catalogues, secrets, allowed)
-        if "generic" not in secrets and start and data[start - 1 : start] in b"\"' :=":
-            window = data[max(0, start - _KEY_WINDOW) : end]
-            g = catalogues.generic_regex.search(window)
-            if g is not None:
-                value = g.group(1)
-                if value not in allowed and _entropy(value) >= catalogues.generic_min_entropy:
-                    secrets["generic"] = SecretHit(
-                        "generic", "random-looking value in a secret field"
-                    )
-    if canary is None and not secrets and blob is None:
-        return NOTHING
-    ordered = tuple(secrets[k] for k in sorted(secrets))
-    return Findings(ordered, canary, blob, blob_length)
+            state.note(regex.match(data, start))
+        if start and data[start - 1] in _KEY_LEADS:
+            state.generic(data[max(0, start - _KEY_WINDOW) : end])
 
 
-def _blobs(data: bytes) -> tuple[str | None, int, list[tuple[int, int]]]:
-    """The kind and length of the longest encoded blob, and every blob's span."""
-    if len(data) < BLOB_MIN:
-        return None, 0, []
+def _scan_large(data: bytes, state: _Scan, canaries: Canaries) -> None:
     wide = data.translate(_WIDE)
-    blob: str | None = None
-    longest = 0
-    spans: list[tuple[int, int]] = []
+    size = len(data)
+    runs: list[tuple[int, int]] = []
     pos = 0
-    while True:
-        start = wide.find(_BLOB_NEEDLE, pos)
-        if start < 0:
-            break
+    while (start := wide.find(_RUN_NEEDLE, pos)) >= 0:
         end = wide.find(b" ", start)
-        if end < 0:
-            end = len(data)
-        pos = end
-        kind = _blob_kind(data[start:end])
-        if kind is not None:
-            spans.append((start, end))
-            if end - start > longest:
-                blob, longest = kind, end - start
-    return blob, longest, spans
+        pos = end = size if end < 0 else end
+        runs.append((start, end))
+        if len(runs) > _MAX_RUNS:
+            _scan_dense(data, wide, pos, state, canaries)
+            return
+    for needle, how in canaries.free:
+        if needle in data:
+            state.canary = how
+            break
+    regex = state.catalogues.search_regex
+    for start, end in runs:
+        length = end - start
+        if state.canary is None:
+            for needle, how in canaries.bounded:
+                if len(needle) <= length and data.find(needle, start, end) >= 0:
+                    state.canary = how
+                    break
+        if (length >= BLOB_MIN and state.blob_run(data, start, end)) or length > _MAX_SEARCHED_RUN:
+            continue
+        for m in regex.finditer(data, start, end):
+            state.note(m)
+        if b"=" in data[start:end] or (start and data[start - 1] in _KEY_LEADS):
+            state.generic(data[max(0, start - _KEY_WINDOW) : end])
 
 
-def _note(
-    m: re.Match[bytes],
-    catalogues: Catalogues,
-    found: dict[str, SecretHit],
-    allowed: frozenset[bytes],
-) -> None:
-    if m.group(0) in allowed or m.lastgroup is None:
-        return
-    fmt = catalogues.secrets[int(m.lastgroup[1:])]
-    found.setdefault(fmt.id, SecretHit(fmt.id, fmt.title))
+def _scan_dense(data: bytes, wide: bytes, pos: int, state: _Scan, canaries: Canaries) -> None:
+    """Many runs: look for each canary spelling and each secret prefix directly."""
+    for needle, how in canaries.all:
+        if needle in data:
+            state.canary = how
+            break
+    start = 0
+    while (start := wide.find(_BLOB_NEEDLE, start)) >= 0:
+        end = wide.find(b" ", start)
+        end = len(data) if end < 0 else end
+        state.blob_run(data, start, end)
+        start = end
+    regex = state.catalogues.search_regex
+    for prefix in state.catalogues.secret_prefixes:
+        at = data.find(prefix)
+        while at >= 0:
+            state.note(regex.match(data, at))
+            at = data.find(prefix, at + 1)
+    lowered = data.lower()
+    for word in _KEY_WORDS:
+        at = lowered.find(word)
+        hits = 0
+        while at >= 0 and hits < _MAX_KEY_HITS and "generic" not in state.secrets:
+            state.generic(data[at : at + _KEY_WINDOW + 200])
+            at = lowered.find(word, at + 1)
+            hits += 1

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from triage.facts import Facts
-from triage.rules.base import rule
+from triage.rules.base import FILE_READ, FILE_WRITE, rule
 
 
-@rule("cred.read", "Reads a credential file", 70)
+@rule("cred.read", "Reads a credential file", 70, (FILE_READ,))
 def cred_read(f: Facts) -> str | None:
     """Reads a file at a known credential location: cloud keys, SSH keys, tokens,
     browser cookie stores, `.env` files. Inside the sandbox such a read gets a decoy,
@@ -20,7 +20,7 @@ def cred_read(f: Facts) -> str | None:
     return None
 
 
-@rule("cred.write", "Writes a credential file", 50)
+@rule("cred.write", "Writes a credential file", 50, (FILE_WRITE,))
 def cred_write(f: Facts) -> str | None:
     """Writes or replaces a file at a known credential location, which can swap a
     user's keys for an attacker's or plant a token that later commands trust.

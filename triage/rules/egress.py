@@ -8,7 +8,7 @@ resources/catalogues/destinations.yaml.
 from __future__ import annotations
 
 from triage.facts import Facts, Host
-from triage.rules.base import rule
+from triage.rules.base import EXEC, NET_CONNECT, NET_REQUEST, TOOL_MCP, rule
 
 _UPLOAD_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -19,7 +19,7 @@ def _where(f: Facts) -> str:
     return f"through {f.tool}" if f.tool else "out"
 
 
-@rule("egress.canary", "Sends this session's canary token", 90)
+@rule("egress.canary", "Sends this session's canary token", 90, (NET_REQUEST, TOOL_MCP))
 def canary(f: Facts) -> str | None:
     """Sends a canary token planted in this session's decoy credentials, plain or
     base64-, hex- or percent-encoded. Only something that read a decoy and re-emits its
@@ -33,7 +33,7 @@ def canary(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.foreign-credential", "Foreign credential on a bound domain", 90)
+@rule("egress.foreign-credential", "Foreign credential on a bound domain", 90, (NET_REQUEST,))
 def foreign_credential(f: Facts) -> str | None:
     """Sends a credential to a domain this session holds a placeholder for, and the
     credential is not that placeholder. This is the allowed-domain attack: the
@@ -53,7 +53,12 @@ def foreign_credential(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.after-credential-read", "Sends data after reading a credential", 80)
+@rule(
+    "egress.after-credential-read",
+    "Sends data after reading a credential",
+    80,
+    (NET_REQUEST, NET_CONNECT, TOOL_MCP, EXEC),
+)
 def after_credential_read(f: Facts) -> str | None:
     """Any egress, once this session has read a credential location. The classic theft
     is two steps, read then send; this rule joins them even when they are separate
@@ -67,7 +72,7 @@ def after_credential_read(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.secret", "Sends a secret", 60)
+@rule("egress.secret", "Sends a secret", 60, (NET_REQUEST, TOOL_MCP))
 def secret(f: Facts) -> str | None:
     """Sends something shaped like a secret in the URL, headers or body: an AWS key, a
     private key block, a GitHub, GitLab, Slack, Stripe, OpenAI, Anthropic, Google,
@@ -84,7 +89,7 @@ def secret(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.encoded-blob", "Sends a large encoded blob", 50)
+@rule("egress.encoded-blob", "Sends a large encoded blob", 50, (NET_REQUEST, TOOL_MCP))
 def encoded_blob(f: Facts) -> str | None:
     """Sends a long run (512 characters or more) of base64, hex or percent-encoded
     data. Encoding is how files are smuggled through text channels.
@@ -97,7 +102,7 @@ def encoded_blob(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.new-destination-upload", "Uploads to a new destination", 50)
+@rule("egress.new-destination-upload", "Uploads to a new destination", 50, (NET_REQUEST,))
 def new_destination_upload(f: Facts) -> str | None:
     """POST, PUT or PATCH to a host this session has not contacted before (its bound
     domains count as known). Sending data somewhere new deserves a look.
@@ -110,7 +115,12 @@ def new_destination_upload(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.risky-destination", "Contacts a paste, webhook, tunnel or file-drop host", 45)
+@rule(
+    "egress.risky-destination",
+    "Contacts a paste, webhook, tunnel or file-drop host",
+    45,
+    (NET_REQUEST, NET_CONNECT),
+)
 def risky_destination(f: Facts) -> str | None:
     """Contacts a host whose usual purpose is receiving data from strangers: paste
     sites, webhook catchers and request bins, tunnels, anonymous file drops.
@@ -123,7 +133,9 @@ def risky_destination(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.metadata-address", "Contacts a cloud metadata endpoint", 80)
+@rule(
+    "egress.metadata-address", "Contacts a cloud metadata endpoint", 80, (NET_REQUEST, NET_CONNECT)
+)
 def metadata_address(f: Facts) -> str | None:
     """Contacts a cloud instance metadata endpoint (169.254.169.254,
     metadata.google.internal, …), which hands out the machine's cloud credentials.
@@ -136,7 +148,12 @@ def metadata_address(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.private-address", "Contacts a private or loopback address", 40)
+@rule(
+    "egress.private-address",
+    "Contacts a private or loopback address",
+    40,
+    (NET_REQUEST, NET_CONNECT),
+)
 def private_address(f: Facts) -> str | None:
     """Contacts loopback, a private range or a link-local address: services on the
     user's machine or network that were never meant to be reachable from the agent.
@@ -149,7 +166,7 @@ def private_address(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.raw-ip", "Contacts a bare public IP address", 25)
+@rule("egress.raw-ip", "Contacts a bare public IP address", 25, (NET_REQUEST, NET_CONNECT))
 def raw_ip(f: Facts) -> str | None:
     """Contacts a public IP address written as a number instead of a name; ordinary
     tools use names, hand-rolled exfiltration often does not.
@@ -162,7 +179,7 @@ def raw_ip(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.punycode", "Contacts a look-alike (punycode) domain", 40)
+@rule("egress.punycode", "Contacts a look-alike (punycode) domain", 40, (NET_REQUEST, NET_CONNECT))
 def punycode(f: Facts) -> str | None:
     """Contacts a host whose name holds an `xn--` label or non-ASCII letters, the usual
     spelling of a look-alike domain (`gіthub.com` with a Cyrillic і).
@@ -175,7 +192,7 @@ def punycode(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.opaque-tunnel", "Opens a tunnel whose content is hidden", 15)
+@rule("egress.opaque-tunnel", "Opens a tunnel whose content is hidden", 15, (NET_CONNECT,))
 def opaque_tunnel(f: Facts) -> str | None:
     """Opens a connection whose content the proxy cannot see (`net.connect`) to a host
     that is not a known package registry, source host or documentation site.
@@ -188,7 +205,7 @@ def opaque_tunnel(f: Facts) -> str | None:
     return None
 
 
-@rule("egress.unusual-port", "Uses an unusual port", 15)
+@rule("egress.unusual-port", "Uses an unusual port", 15, (NET_REQUEST, NET_CONNECT))
 def unusual_port(f: Facts) -> str | None:
     """Connects to a port other than 80 or 443 (SSH, raw sockets, reverse shells).
 

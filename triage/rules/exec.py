@@ -4,10 +4,10 @@ analysis of triage/shell.py, never on a regex over the command line."""
 from __future__ import annotations
 
 from triage.facts import Facts
-from triage.rules.base import rule
+from triage.rules.base import EXEC, rule
 
 
-@rule("exec.exfil-pipeline", "Reads a credential and sends it out", 90)
+@rule("exec.exfil-pipeline", "Reads a credential and sends it out", 90, (EXEC,))
 def exfil_pipeline(f: Facts) -> str | None:
     """A command in which a credential's content flows into a network tool: through a
     pipe, a file, a variable, command substitution, an encoder (base64, xxd, gzip, tar)
@@ -23,7 +23,7 @@ def exfil_pipeline(f: Facts) -> str | None:
     return None
 
 
-@rule("exec.credential-read", "Command reads a credential", 70)
+@rule("exec.credential-read", "Command reads a credential", 70, (EXEC,))
 def credential_read(f: Facts) -> str | None:
     """A command that reads a known credential location (`cat ~/.ssh/id_rsa`,
     `cp ~/.aws/credentials .`). Naming the path is not enough: `ls ~/.ssh` is a near miss.
@@ -36,7 +36,7 @@ def credential_read(f: Facts) -> str | None:
     return None
 
 
-@rule("exec.download-and-run", "Downloads code and runs it", 60)
+@rule("exec.download-and-run", "Downloads code and runs it", 60, (EXEC,))
 def download_and_run(f: Facts) -> str | None:
     """A command that runs what it downloads (`curl … | sh`, `bash <(wget -qO- …)`),
     so what runs is decided by a server at that moment, not by anything reviewed.
@@ -49,7 +49,7 @@ def download_and_run(f: Facts) -> str | None:
     return None
 
 
-@rule("exec.canary", "Command carries this session's canary", 90)
+@rule("exec.canary", "Command carries this session's canary", 90, (EXEC,))
 def command_canary(f: Facts) -> str | None:
     """The command line itself holds a canary token of this session (plain or encoded),
     so the agent has read a decoy and is now using or sending its content.
@@ -62,7 +62,7 @@ def command_canary(f: Facts) -> str | None:
     return None
 
 
-@rule("exec.secret", "Command carries a secret", 45)
+@rule("exec.secret", "Command carries a secret", 45, (EXEC,))
 def command_secret(f: Facts) -> str | None:
     """The command line holds something shaped like a secret (an API key, a token, a
     private key), which the agent should never have had in the first place.
@@ -76,7 +76,7 @@ def command_secret(f: Facts) -> str | None:
     return None
 
 
-@rule("exec.encoded-send", "Encodes data and sends it", 40)
+@rule("exec.encoded-send", "Encodes data and sends it", 40, (EXEC,))
 def encoded_send(f: Facts) -> str | None:
     """A command that both encodes data (base64, xxd, gzip, openssl, …) and sends data
     out, even when no credential is involved: the shape of smuggling.
@@ -92,7 +92,7 @@ def encoded_send(f: Facts) -> str | None:
     return None
 
 
-@rule("exec.network-send", "Command sends data out", 20)
+@rule("exec.network-send", "Command sends data out", 20, (EXEC,))
 def network_send(f: Facts) -> str | None:
     """A command with a tool that sends data out (`curl -d`, `nc`, `scp`, `wget
     --post-file`, …) to a destination that is not a known registry or source host.
@@ -108,7 +108,7 @@ def network_send(f: Facts) -> str | None:
     return f"the command sends data out with {', '.join(shell.network_sinks)}"
 
 
-@rule("exec.risky-destination", "Command contacts a risky destination", 45)
+@rule("exec.risky-destination", "Command contacts a risky destination", 45, (EXEC,))
 def risky_destination(f: Facts) -> str | None:
     """A command that names a paste site, webhook catcher, tunnel, file drop or cloud
     metadata endpoint as its destination.
@@ -123,7 +123,7 @@ def risky_destination(f: Facts) -> str | None:
     return f"the command contacts {', '.join(parts)}"
 
 
-@rule("exec.unparsed", "Command could not be parsed", 25)
+@rule("exec.unparsed", "Command could not be parsed", 25, (EXEC,))
 def unparsed(f: Facts) -> str | None:
     """A command the shell parser could not read. It was judged by a conservative token
     scan instead; obfuscated commands land here.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from triage.facts import Facts
-from triage.rules.base import rule
+from triage.rules.base import FILE_WRITE, rule
 
 _SCRATCH = ("/tmp/", "/var/tmp/", "/dev/null", "/dev/stdout", "/dev/stderr")
 
 
-@rule("file.protected-write", "Writes a file that runs code later", 60)
+@rule("file.protected-write", "Writes a file that runs code later", 60, (FILE_WRITE,))
 def protected_write(f: Facts) -> str | None:
     """Writes a file that runs code or changes behaviour later: shell start-up files,
     git hooks and git config, autostart entries, SSH `authorized_keys`, system folders.
@@ -22,7 +22,7 @@ def protected_write(f: Facts) -> str | None:
     return None
 
 
-@rule("file.write-outside-workspace", "Writes outside the workspace", 25)
+@rule("file.write-outside-workspace", "Writes outside the workspace", 25, (FILE_WRITE,))
 def write_outside(f: Facts) -> str | None:
     """Writes a file outside the session's workspace (scratch folders such as `/tmp`
     excepted). Only judged when the session declared its workspace.
@@ -36,7 +36,7 @@ def write_outside(f: Facts) -> str | None:
     return None
 
 
-@rule("file.memory-write", "Rewrites an agent instruction file", 30)
+@rule("file.memory-write", "Rewrites an agent instruction file", 30, (FILE_WRITE,))
 def memory_file_write(f: Facts) -> str | None:
     """Writes a file that agents load as instructions or settings at start-up
     (`CLAUDE.md`, `AGENTS.md`, `.claude/settings.json`, …) without showing the new text.

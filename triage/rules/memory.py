@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from triage.facts import Facts
-from triage.rules.base import rule
+from triage.rules.base import FILE_WRITE, MEMORY_WRITE, rule
 
 _URL = r"(?:https?|ftp)://"
 _FETCH = re.compile(
@@ -60,7 +60,7 @@ def _line(m: re.Match[str] | None) -> str | None:
     return line if len(line) <= 100 else line[:97] + "..."
 
 
-@rule("memory.changed", "An agent instruction file changed", 10)
+@rule("memory.changed", "An agent instruction file changed", 10, (MEMORY_WRITE, FILE_WRITE))
 def changed(f: Facts) -> str | None:
     """Any change to a file agents load as instructions or settings at start-up. Low on
     its own; the rules below say what the new text asks for.
@@ -73,7 +73,12 @@ def changed(f: Facts) -> str | None:
     return None
 
 
-@rule("memory.fetch", "Instruction file tells agents to fetch from the web", 45)
+@rule(
+    "memory.fetch",
+    "Instruction file tells agents to fetch from the web",
+    45,
+    (MEMORY_WRITE, FILE_WRITE),
+)
 def fetch(f: Facts) -> str | None:
     """New instruction text that tells an agent to download or visit a URL, the way a
     poisoned memory file pulls in a second stage.
@@ -85,7 +90,12 @@ def fetch(f: Facts) -> str | None:
     return f'tells agents to fetch from the web: "{quote}"' if quote else None
 
 
-@rule("memory.run", "Instruction file tells agents to run outside code", 45)
+@rule(
+    "memory.run",
+    "Instruction file tells agents to run outside code",
+    45,
+    (MEMORY_WRITE, FILE_WRITE),
+)
 def run(f: Facts) -> str | None:
     """New instruction text that tells an agent to run downloaded or inline code: a
     pipe into a shell, `bash -c`, `eval`, `python -c`, `chmod +x`, or running something
@@ -98,7 +108,9 @@ def run(f: Facts) -> str | None:
     return f'tells agents to run code from outside the project: "{quote}"' if quote else None
 
 
-@rule("memory.encode", "Instruction file tells agents to encode data", 45)
+@rule(
+    "memory.encode", "Instruction file tells agents to encode data", 45, (MEMORY_WRITE, FILE_WRITE)
+)
 def encode(f: Facts) -> str | None:
     """New instruction text that tells an agent to encode data (base64, xxd, hex,
     openssl), which in an instruction file only serves to hide what is sent.
@@ -110,7 +122,9 @@ def encode(f: Facts) -> str | None:
     return f'tells agents to encode data: "{quote}"' if quote else None
 
 
-@rule("memory.send", "Instruction file tells agents to send data out", 45)
+@rule(
+    "memory.send", "Instruction file tells agents to send data out", 45, (MEMORY_WRITE, FILE_WRITE)
+)
 def send(f: Facts) -> str | None:
     """New instruction text that tells an agent to send, upload or post data to a URL,
     a webhook or a server (`curl -d`, `wget --post-file`, `nc host port`).
@@ -122,7 +136,12 @@ def send(f: Facts) -> str | None:
     return f'tells agents to send data out: "{quote}"' if quote else None
 
 
-@rule("memory.credential-path", "Instruction file points at credentials", 40)
+@rule(
+    "memory.credential-path",
+    "Instruction file points at credentials",
+    40,
+    (MEMORY_WRITE, FILE_WRITE),
+)
 def credential_path(f: Facts) -> str | None:
     """New instruction text that names a known credential location
     (`~/.aws/credentials`, `~/.ssh/id_rsa`, …): a project's instructions have no
@@ -136,7 +155,7 @@ def credential_path(f: Facts) -> str | None:
     return None
 
 
-@rule("memory.conceal", "Instruction file asks for secrecy", 30)
+@rule("memory.conceal", "Instruction file asks for secrecy", 30, (MEMORY_WRITE, FILE_WRITE))
 def conceal(f: Facts) -> str | None:
     """New instruction text that asks an agent to hide what it does or to drop its
     other instructions: "do not tell the user", "ignore previous instructions",
@@ -149,7 +168,12 @@ def conceal(f: Facts) -> str | None:
     return f'asks agents to act out of the user\'s sight: "{quote}"' if quote else None
 
 
-@rule("memory.hidden-text", "Instruction file holds invisible characters", 30)
+@rule(
+    "memory.hidden-text",
+    "Instruction file holds invisible characters",
+    30,
+    (MEMORY_WRITE, FILE_WRITE),
+)
 def hidden_text(f: Facts) -> str | None:
     """New instruction text with zero-width, bidirectional-override or Unicode tag
     characters: text an agent reads but a person reviewing the file does not see.
@@ -163,7 +187,7 @@ def hidden_text(f: Facts) -> str | None:
     return None
 
 
-@rule("memory.secret", "Instruction file plants a secret", 40)
+@rule("memory.secret", "Instruction file plants a secret", 40, (MEMORY_WRITE, FILE_WRITE))
 def planted_secret(f: Facts) -> str | None:
     """New instruction text that holds an API key or token. A key planted for the agent
     to use is how the allowed-domain attack sends data into an attacker's account.
@@ -176,7 +200,9 @@ def planted_secret(f: Facts) -> str | None:
     return None
 
 
-@rule("memory.canary", "Instruction file holds this session's canary", 80)
+@rule(
+    "memory.canary", "Instruction file holds this session's canary", 80, (MEMORY_WRITE, FILE_WRITE)
+)
 def canary(f: Facts) -> str | None:
     """New instruction text that holds this session's canary token: decoy content read
     by the agent is being written where every later session will load it.
