@@ -14,13 +14,13 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from sandbox.patterns import expand, expand_home
+from sandbox.patterns import compile_pattern, expand, expand_home, literal_prefix
 
 FORMATS = frozenset(
     {
@@ -100,19 +100,76 @@ def load_catalogue(path: Path) -> tuple[CredentialLocation, ...]:
 
 
 def found_credentials(
-    catalogue: Sequence[CredentialLocation], home: Path
+    catalogue: Sequence[CredentialLocation],
+    home: Path,
+    workspace: Path | None = None,
+    visible_roots: Sequence[str] = (),
 ) -> list[tuple[CredentialLocation, Path]]:
-    """The catalogue's locations that exist on this host, as (entry, host path)."""
+    """The catalogue's locations that exist on this host, as (entry, host path).
+
+    A relative pattern (`**/.env`) is looked for in the workspace. A `**` pattern that
+    would walk the whole home or the whole disk (`~/**/*.kdbx`) is looked for only
+    inside `visible_roots`, the host trees the sandbox shows: elsewhere it is hidden
+    anyway, and walking a home folder costs seconds. Every walk is bounded.
+    """
     seen: set[Path] = set()
     out: list[tuple[CredentialLocation, Path]] = []
+    wide_roots = {"", "/", str(home)}
     for entry in catalogue:
         for pattern in entry.paths:
-            for path in expand(expand_home(pattern, home), limit=200):
-                if path in seen:
+            if not pattern.startswith(("~", "/")):
+                if workspace is None:
                     continue
-                seen.add(path)
-                out.append((entry, path))
+                found = bounded_find([str(workspace)], os.path.join(str(workspace), pattern))
+            else:
+                absolute = expand_home(pattern, home)
+                if "**" in absolute and literal_prefix(absolute) in wide_roots:
+                    found = bounded_find(visible_roots, absolute)
+                else:
+                    found = expand(absolute, limit=200)
+            for path in found:
+                if path not in seen:
+                    seen.add(path)
+                    out.append((entry, path))
     return out
+
+
+# Folders a bounded walk does not enter: large, generated, and not where people keep
+# their secrets.
+SKIPPED = frozenset(
+    {
+        "node_modules",
+        ".git",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".cache",
+        "target",
+        "dist",
+        "build",
+        ".tox",
+        ".mypy_cache",
+    }
+)
+
+
+def bounded_find(roots: Iterable[str], pattern: str, limit: int = 20_000) -> list[Path]:
+    """Paths under `roots` matching an absolute pattern, looking at `limit` entries at
+    most and skipping generated folders (see SKIPPED)."""
+    regex = compile_pattern(pattern)
+    found: list[Path] = []
+    seen = 0
+    for root in roots:
+        for current, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in SKIPPED]
+            for name in (*files, *dirs):
+                seen += 1
+                candidate = os.path.join(current, name)
+                if regex.match(candidate):
+                    found.append(Path(candidate))
+            if seen > limit:
+                break
+    return found
 
 
 def write_decoys(

@@ -165,8 +165,15 @@ def build_plan(
     masks += _sockets_in([d for d, _ in mounts.visible.items() if within(d, h)])
     if catalogue is None:
         catalogue = shipped_catalogue()
-    found = found_credentials(catalogue, home)
-    masks += [path for entry, path in found if entry.format == "none" or not path.is_file()]
+    roots = [d for d, _ in mounts.visible.items() if within(d, h) or d == str(workspace)]
+    found = found_credentials(catalogue, home, workspace, roots)
+    # A credential file the policy trusts by its exact name is shown as it is.
+    named = {expand_home(t.pattern, home) for t in policy.trusted if not has_magic(t.pattern)}
+    shown = [(cred, path) for cred, path in found if str(path) in named]
+    found = [(cred, path) for cred, path in found if str(path) not in named]
+    for cred, path in shown:
+        notices.append(f"{path} ({cred.title}) is shown as it is: the policy trusts it by name")
+    masks += [path for cred, path in found if cred.format == "none" or not path.is_file()]
     for path in sorted(set(masks), key=lambda p: depth(str(p))):
         if mounts.shows(str(path)):
             if path.is_dir() and not path.is_symlink():

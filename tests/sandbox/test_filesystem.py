@@ -195,3 +195,28 @@ def test_5_symlinks_out_hard_links_out_and_mknod_fail(box: Box, tmp_path: Path) 
     assert target.read_text() == "original"
     assert (box.home / ".gitconfig").read_text() == "[user]\n"
     assert not (box.workspace / "hard3").exists()
+
+
+def test_4_wide_catalogue_patterns_look_only_where_the_sandbox_shows(box: Box) -> None:
+    from sandbox.decoys import CredentialLocation
+
+    box.catalogue = (
+        CredentialLocation("env-file", ".env", ("**/.env",), "env"),
+        CredentialLocation("vault", "KeePass", ("~/**/*.kdbx",), "none"),
+        CredentialLocation("claude", "Claude", ("~/.claude.json",), "json"),
+    )
+    (box.workspace / "app").mkdir()
+    (box.workspace / "app" / ".env").write_text("DB_PASSWORD=REALENV\n")
+    (box.home / "Private").mkdir()
+    (box.home / "Private" / "hidden.kdbx").write_text("REALVAULT-HIDDEN")
+    (box.home / "shared").mkdir()
+    (box.home / "shared" / "shown.kdbx").write_text("REALVAULT-SHOWN")
+    (box.home / ".claude.json").write_text('{"real": "REALCLAUDE"}')
+    box.policy_yaml = "trusted:\n  - ~/shared\n  - {path: ~/.claude.json, mode: rw}\n"
+    plan = box.plan(["/bin/true"])
+    assert [d.credential_id for d in plan.decoys] == ["env-file"]
+    assert any("trusts it by name" in notice for notice in plan.notices)
+    result = box.run("cat app/.env ~/shared/shown.kdbx ~/.claude.json; echo")
+    assert "REALENV" not in result.stdout and "API_KEY=sgc-env-file-" in result.stdout
+    assert "REALVAULT" not in result.stdout
+    assert "REALCLAUDE" in result.stdout  # trusted by name: the agent's own config
