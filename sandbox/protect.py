@@ -133,22 +133,53 @@ def changed_protected(
 DEEP_LIMIT = 200_000  # entries looked at by the deep walk, at most
 
 
+# Not entered by the deep look: large, generated, and not run by a shell or git on
+# their own. (A package's own scripts are a risk of a different kind: the workspace
+# is the agent's output, and only files that run by themselves are protected.)
+DEEP_SKIPPED = frozenset(
+    {
+        "node_modules",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".tox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "target",
+        ".gradle",
+        ".next",
+    }
+)
+# Inside a git folder only these can make git run something.
+GIT_KEPT = frozenset({"hooks", "modules", "worktrees", "info"})
+
+
 def _changed_deep(workspace: Path, patterns: Sequence[str], since: float) -> set[Path]:
     regexes = [compile_pattern(p) for p in (*patterns, ".git")]
+    # A path can only match if one of its parts is a pattern's first name; checking
+    # that first keeps the walk cheap (unless a pattern starts with a wildcard).
+    firsts = {p.split("/")[0] for p in (*patterns, ".git")}
+    anchors = None if any(has_magic(f) for f in firsts) else firsts
     found: set[Path] = set()
     seen = 0
     base = len(str(workspace)) + 1
     for current, dirs, files in os.walk(workspace):
         names = set(files)
+        is_git_dir = "HEAD" in names and "objects" in dirs
         # A new bare repository: HEAD, config, objects/ and refs/ side by side.
-        if {"HEAD", "config"} <= names and {"objects", "refs"} <= set(dirs):
+        if is_git_dir and "config" in names and "refs" in dirs:
             config = Path(current) / "config"
             if _changed_since(config, since):
                 found.add(config)
+        dirs[:] = [d for d in dirs if d not in DEEP_SKIPPED and (not is_git_dir or d in GIT_KEPT)]
+        parts_here = current[base:].split("/") if len(current) >= base else []
+        near = anchors is None or any(p in anchors for p in parts_here)
         for name in files:
             seen += 1
-            relative = os.path.join(current, name)[base:]
-            parts = relative.split("/")
+            if anchors is not None and not near and name not in anchors:
+                continue
+            parts = [*parts_here, name]
             if not any(r.match("/".join(parts[i:])) for i in range(len(parts)) for r in regexes):
                 continue
             path = Path(current) / name
