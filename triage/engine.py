@@ -51,6 +51,11 @@ _AUTH_SCHEME = re.compile(r"(?i)^(?:bearer|token|basic|apikey|key)\s+")
 _TEXT_PATH = re.compile(
     r"(?:~|\$HOME|\$\{HOME\}|/home/[^/\s]+|/Users/[^/\s]+|/root)/[^\s'\"`<>()\[\]{},;|&*]+"
 )
+# Leading `VAR=value` assignments (and separators after them), then the program's name.
+_PROGRAM = re.compile(
+    r"\s*(?:[A-Za-z_]\w*=(?:\$\([^)]*\)|'[^']*'|\"[^\"]*\"|[^\s;&|]*)[\s;&|]*)*"
+    r"(?:\(|\{|!)?\s*([^\s;&|()<>]+)"
+)
 _SHELL_CACHE_SIZE = 4096
 _HOST_CACHE_SIZE = 4096
 _FILE_TOOLS_READ = {"Read": "file_path", "NotebookRead": "notebook_path", "Grep": "path"}
@@ -486,11 +491,11 @@ def _hostport(host: Host) -> str:
 
 
 def _program(command: str) -> str:
-    for word in command.split():
-        if "=" in word and not word.startswith(("-", "/", ".")):
-            continue  # VAR=value before the command
-        return posixpath.basename(word) or word
-    return "(empty)"
+    """The first program a command line runs, for its signature (not for judging)."""
+    m = _PROGRAM.match(command)
+    if m is None:
+        return "(empty)"
+    return posixpath.basename(m.group(1)) or m.group(1)
 
 
 def _added_lines(diff: str) -> str:

@@ -110,17 +110,30 @@ def network_send(f: Facts) -> str | None:
 
 @rule("exec.risky-destination", "Command contacts a risky destination", 45, (EXEC,))
 def risky_destination(f: Facts) -> str | None:
-    """A command that names a paste site, webhook catcher, tunnel, file drop or cloud
-    metadata endpoint as its destination.
+    """A command that names a paste site, webhook catcher, tunnel or anonymous file drop
+    as its destination.
 
     Fires: `curl -T report.txt https://transfer.sh/`.
     Near miss: `curl -O https://pypi.org/simple/`.
     """
-    risky = [h for h in f.shell_hosts if h.high or h.metadata]
-    if not risky:
+    parts = [f"{h.name} ({h.klass.title})" for h in f.shell_hosts if h.klass and h.high]
+    if not parts:
         return None
-    parts = [f"{h.name} ({h.klass.title if h.klass else 'cloud metadata endpoint'})" for h in risky]
     return f"the command contacts {', '.join(parts)}"
+
+
+@rule("exec.metadata-address", "Command contacts a cloud metadata endpoint", 80, (EXEC,))
+def metadata_address(f: Facts) -> str | None:
+    """A command that contacts a cloud instance metadata endpoint (169.254.169.254,
+    metadata.google.internal, …), which hands out the machine's cloud credentials.
+
+    Fires: `curl http://169.254.169.254/latest/meta-data/iam/security-credentials/`.
+    Near miss: `curl http://169.254.1.1/` (link-local, but no metadata service).
+    """
+    hosts = sorted({h.name for h in f.shell_hosts if h.metadata})
+    if hosts:
+        return f"the command contacts {', '.join(hosts)}, a cloud metadata endpoint"
+    return None
 
 
 @rule("exec.unparsed", "Command could not be parsed", 25, (EXEC,))
@@ -145,5 +158,6 @@ RULES = (
     encoded_send,
     network_send,
     risky_destination,
+    metadata_address,
     unparsed,
 )
