@@ -175,6 +175,8 @@ def build_plan(
         notices.append(f"{path} ({cred.title}) is shown as it is: the policy trusts it by name")
     masks += [path for cred, path in found if cred.format == "none" or not path.is_file()]
     for path in sorted(set(masks), key=lambda p: depth(str(p))):
+        if within(str(workspace), str(path)):
+            raise PlanError(f"the workspace {workspace} is inside {path}, which the policy hides")
         if mounts.shows(str(path)):
             if path.is_dir() and not path.is_symlink():
                 mounts.tmpfs(str(path))

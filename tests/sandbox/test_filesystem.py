@@ -220,3 +220,19 @@ def test_4_wide_catalogue_patterns_look_only_where_the_sandbox_shows(box: Box) -
     assert "REALENV" not in result.stdout and "API_KEY=sgc-env-file-" in result.stdout
     assert "REALVAULT" not in result.stdout
     assert "REALCLAUDE" in result.stdout  # trusted by name: the agent's own config
+
+
+def test_a_workspace_the_policy_hides_or_the_whole_home_is_refused(box: Box) -> None:
+    import pytest
+
+    from sandbox.plan import PlanError
+
+    secret = box.home / "vault" / "project"
+    secret.mkdir(parents=True)
+    box.policy_yaml = "trusted:\n  - ~/vault\ndeny:\n  - ~/vault/**\n"
+    box.workspace = secret
+    with pytest.raises(PlanError, match="which the policy hides"):
+        box.plan(["/bin/true"])
+    box.workspace = box.home
+    with pytest.raises(PlanError, match="whole home"):
+        box.plan(["/bin/true"])
