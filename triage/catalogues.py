@@ -21,6 +21,15 @@ import yaml
 _ANY_HOME = r"(?:~|/home/[^/]+|/Users/[^/]+|/root|/var/root)"
 
 
+_HOME_ROOT = re.compile(r"^(?:/home/[^/]+|/Users/[^/]+|/root|/var/root)(?=/|$)")
+
+
+def _static_prefix(glob: str) -> str:
+    """The part of a glob before its first wildcard."""
+    cut = min((glob.find(ch) for ch in "*?[" if ch in glob), default=len(glob))
+    return glob[:cut]
+
+
 class CatalogueError(ValueError):
     """A catalogue file that cannot be used, naming the file and the entry."""
 
@@ -168,6 +177,10 @@ class Catalogues:
         self.secrets = secrets
         self.classes = classes
         self.credential_titles = {c.id: c.title for c in credentials}
+        # The fixed folder part of each rooted glob, to answer "what lies under here".
+        self._credential_roots = tuple(
+            (_static_prefix(g), c) for c in credentials for g in c.paths if g[:1] in "~/"
+        )
         self._credential_globs = GlobSet((g, c) for c in credentials for g in c.paths)
         self._memory = GlobSet(((g, g) for g in memory_files), anywhere=True)
         self._protected = GlobSet(((g, g) for g in protected_files), anywhere=True)
@@ -206,6 +219,18 @@ class Catalogues:
         """
         entry: CredentialEntry | None = self._credential_globs.match(normalise_path(path, home))
         return entry
+
+    def credentials_under(
+        self, folder: str, home: str | None = None
+    ) -> tuple[CredentialEntry, ...]:
+        """Known credential locations inside `folder` (a search there reads them).
+        Globs that match at any depth (`**/.env`) are left out: every folder has those."""
+        root = _HOME_ROOT.sub("~", normalise_path(folder, home), count=1).rstrip("/")
+        found: dict[str, CredentialEntry] = {}
+        for prefix, entry in self._credential_roots:
+            if (root in ("", "~") and prefix.startswith(root)) or prefix.startswith(root + "/"):
+                found.setdefault(entry.id, entry)
+        return tuple(found.values())
 
     def match_memory(self, path: str, home: str | None = None) -> str | None:
         """The glob naming `path` as an agent instruction or settings file, if any."""

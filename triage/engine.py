@@ -16,7 +16,7 @@ import json
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -56,6 +56,8 @@ _PROGRAM = re.compile(
     r"\s*(?:[A-Za-z_]\w*=(?:\$\([^)]*\)|'[^']*'|\"[^\"]*\"|[^\s;&|]*)[\s;&|]*)*"
     r"(?:\(|\{|!)?\s*([^\s;&|()<>]+)"
 )
+# A command word (at the start or after a separator) that raises privileges.
+_PRIVILEGE = re.compile(r"(?:^|[;&|({]|\$\()\s*(sudo|doas|su|pkexec|run0)(?=\s|$)")
 _SHELL_CACHE_SIZE = 4096
 _HOST_CACHE_SIZE = 4096
 _FILE_TOOLS_READ = {"Read": "file_path", "NotebookRead": "notebook_path", "Grep": "path"}
@@ -150,6 +152,7 @@ class Triage:
         found: list[str] = []
         if f.kind == "file.read" and f.credential is not None:
             found.append(f.credential.id)
+        found.extend(f.credentials_inside)
         if f.shell is not None:
             found.extend(f.shell.credential_reads)
         for cid in found:
@@ -298,6 +301,7 @@ class Triage:
             command=command,
             shell=analysis,
             shell_hosts=hosts,
+            privileged=m.group(1) if (m := _PRIVILEGE.search(command)) else None,
             shell_credentials=tuple(
                 self.catalogues.credential_titles.get(c, c) for c in analysis.credential_reads
             ),
@@ -338,7 +342,13 @@ class Triage:
                 data["command"], cwd if isinstance(cwd, str) else None, s, prior, tool
             )
         if tool in _FILE_TOOLS_READ and isinstance(data.get(_FILE_TOOLS_READ[tool]), str):
-            return self._file("file.read", data[_FILE_TOOLS_READ[tool]], s, prior, tool, None)
+            facts = self._file("file.read", data[_FILE_TOOLS_READ[tool]], s, prior, tool, None)
+            if tool == "Grep" and facts.credential is None and facts.path is not None:
+                inside = self.catalogues.credentials_under(facts.path, s.home)
+                if inside:
+                    titles = tuple(dict.fromkeys(e.title for e in inside))
+                    facts = replace(facts, credentials_inside=titles)
+            return facts
         if tool in _FILE_TOOLS_WRITE and isinstance(data.get(_FILE_TOOLS_WRITE[tool]), str):
             path = data[_FILE_TOOLS_WRITE[tool]]
             text = (
@@ -420,7 +430,7 @@ class Triage:
         elif f.kind == "net.request" and f.host is not None:
             subject = f"{f.kind} {f.method} {_hostport(f.host)}"
         elif f.kind == "net.connect" and f.host is not None:
-            subject = f"net.connect {f.host.name}:{f.host.port}"
+            subject = f"net.connect {_hostport(f.host)}"
         elif f.kind == "exec" and f.command is not None:
             subject = f"exec {_program(f.command)}"
             if f.shell_hosts:
@@ -487,7 +497,8 @@ def _strip_port(destination: str) -> str:
 
 
 def _hostport(host: Host) -> str:
-    return f"{host.name}:{host.port}" if host.port is not None else host.name
+    name = f"[{host.name}]" if ":" in host.name else host.name
+    return f"{name}:{host.port}" if host.port is not None else name
 
 
 def _program(command: str) -> str:

@@ -47,6 +47,7 @@ class Facts:
     # files
     path: str | None = None  # normalised, `~/…` under the session's home
     credential: CredentialEntry | None = None
+    credentials_inside: tuple[str, ...] = ()  # titles, when a search covers a folder
     in_workspace: bool = False
     outside_workspace: bool = False  # False when the session has no workspace
     protected: str | None = None  # the protected-file glob it matches
@@ -60,6 +61,7 @@ class Facts:
     command: str | None = None
     shell: ShellAnalysis | None = None
     shell_hosts: tuple[Host, ...] = ()
+    privileged: str | None = None  # sudo, doas, su, pkexec or run0 as a command word
     shell_credentials: tuple[str, ...] = ()  # titles of the credentials the command reads
     command_payload: Findings = NOTHING
     # memory

@@ -33,4 +33,17 @@ def cred_write(f: Facts) -> str | None:
     return None
 
 
-RULES = (cred_read, cred_write)
+@rule("cred.search", "Searches a folder holding credentials", 50, (FILE_READ,))
+def cred_search(f: Facts) -> str | None:
+    """Searches file contents in a folder that holds known credential locations (a
+    `Grep` over `~/.aws` or the whole home): the search reads those files too.
+
+    Fires: `tool.call Grep` with `path: ~/.aws`.
+    Near miss: `tool.call Grep` with `path: ~/project/src`.
+    """
+    if f.credentials_inside:
+        return f"searches {f.path}, which holds {', '.join(f.credentials_inside)}"
+    return None
+
+
+RULES = (cred_read, cred_write, cred_search)

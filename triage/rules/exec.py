@@ -136,6 +136,19 @@ def metadata_address(f: Facts) -> str | None:
     return None
 
 
+@rule("exec.privileged", "Command raises its privileges", 30, (EXEC,))
+def privileged(f: Facts) -> str | None:
+    """A command that runs something as another user, usually root (`sudo`, `doas`,
+    `su`, `pkexec`, `run0`). An agent rarely needs it, and root undoes every boundary.
+
+    Fires: `sudo apt-get install -y jq`.
+    Near miss: `echo "use sudo"` (the word is an argument, not a command).
+    """
+    if f.privileged is not None:
+        return f"the command raises its privileges with {f.privileged}"
+    return None
+
+
 @rule("exec.unparsed", "Command could not be parsed", 25, (EXEC,))
 def unparsed(f: Facts) -> str | None:
     """A command the shell parser could not read. It was judged by a conservative token
@@ -159,5 +172,6 @@ RULES = (
     network_send,
     risky_destination,
     metadata_address,
+    privileged,
     unparsed,
 )
