@@ -32,6 +32,7 @@ SYSTEM_DIRS: tuple[str, ...] = (
 
 SANDBOX_SOCKET_DIR = "/run/sandgate"
 SANDBOX_PROXY_SOCKET = "/run/sandgate/proxy.sock"
+SANDBOX_CA_BUNDLE = "/run/sandgate/ca-bundle.pem"
 
 
 def within(path: str, root: str) -> bool:

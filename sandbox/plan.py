@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sandbox.bwrap import (
+    SANDBOX_CA_BUNDLE,
     SANDBOX_PROXY_SOCKET,
     Mounts,
     depth,
@@ -195,6 +196,8 @@ def build_plan(
     child_env["PWD"] = str(cwd)
     if network is not None:
         mounts.bind(str(network.host_socket), SANDBOX_PROXY_SOCKET)
+        if network.ca_bundle is not None:
+            mounts.ro_bind(str(network.ca_bundle), SANDBOX_CA_BUNDLE)
         child_env.update(network.env)
     if clean.removed:
         notices.append("not passed into the sandbox: " + ", ".join(clean.removed))

@@ -119,15 +119,28 @@ def proxy_socket(tmp_path: Path) -> Iterator[Path]:
     server.close()
 
 
-def test_with_a_network_plan_only_the_proxy_is_reachable(box: Box, proxy_socket: Path) -> None:
-    network = Network(proxy_socket, 18080, {"HTTPS_PROXY": "http://127.0.0.1:18080"})
+def test_with_a_network_plan_only_the_proxy_is_reachable(
+    box: Box, proxy_socket: Path, tmp_path: Path
+) -> None:
     import subprocess
+
+    from sandbox.bwrap import SANDBOX_CA_BUNDLE, SANDBOX_PROXY_SOCKET
+    from sandbox.proxy import plan as proxy_plan
+
+    assert str(proxy_plan.SANDBOX_SOCKET) == SANDBOX_PROXY_SOCKET
+    assert str(proxy_plan.SANDBOX_CA_BUNDLE) == SANDBOX_CA_BUNDLE
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    network = Network(
+        proxy_socket, 18080, {"HTTPS_PROXY": "http://127.0.0.1:18080"}, ca_bundle=bundle
+    )
 
     plan = box.plan(
         [
             "/bin/sh",
             "-c",
-            'echo "$HTTPS_PROXY"; printf "GET http://x/ HTTP/1.0\\r\\n\\r\\n" | '
+            'echo "$HTTPS_PROXY"; cat /run/sandgate/ca-bundle.pem; '
+            'printf "GET http://x/ HTTP/1.0\\r\\n\\r\\n" | '
             "socat - TCP:127.0.0.1:18080; "
             "socat -u OPEN:/dev/null TCP:1.1.1.1:443,connect-timeout=1 2>/dev/null && echo LEAK",
         ],
@@ -136,4 +149,5 @@ def test_with_a_network_plan_only_the_proxy_is_reachable(box: Box, proxy_socket:
     result = subprocess.run(plan.argv, env=dict(plan.env), capture_output=True, text=True)
     assert "http://127.0.0.1:18080" in result.stdout
     assert "through-the-proxy" in result.stdout, result.stderr
+    assert "BEGIN CERTIFICATE" in result.stdout
     assert "LEAK" not in result.stdout
