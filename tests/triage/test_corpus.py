@@ -36,7 +36,14 @@ BANDS = ("low", "medium", "high", "critical")
 # Events the engine is known to get wrong, by id, with the reason. They are reported to
 # the engine's owner rather than relabelled; the test below fails once one is fixed, so
 # that this list only ever holds real gaps.
-KNOWN_GAPS: dict[str, str] = {}
+KNOWN_GAPS: dict[str, str] = {
+    "nearmiss-text-03": "memory.fetch counts 'open' before a URL as an instruction to fetch, "
+    "so 'open an issue at https://github.com/...' in AGENTS.md scores high",
+    "harder-08-02": "an IPv4-mapped IPv6 spelling of the metadata address "
+    "(http://[::ffff:169.254.169.254]/) is only a private address (medium), not metadata",
+    "harder-11-02": "a command that sends a GitHub token in a header to an unknown host gets "
+    "exec.secret alone (45, medium); the same request through the proxy is egress.secret (60)",
+}
 
 
 def load_corpus() -> list[dict[str, Any]]:
