@@ -102,11 +102,13 @@ def normalise_path(path: str, home: str | None) -> str:
     """Collapse `.`/`..`/`//` and write a path under `home` as `~/…` (pure string work)."""
     if path.startswith("~") and (len(path) == 1 or path[1] == "/") and home:
         path = home.rstrip("/") + path[1:]
-    path = posixpath.normpath(path)
-    if path.startswith("//"):
-        path = "/" + path.lstrip("/")
+    if "/." in path or "//" in path or path.endswith("/") or path.startswith("."):
+        path = posixpath.normpath(path)
+        if path.startswith("//"):
+            path = "/" + path.lstrip("/")
     if home:
-        home = posixpath.normpath(home)
+        if "/." in home or "//" in home or home.endswith("/"):
+            home = posixpath.normpath(home)
         if home != "/" and (path == home or path.startswith(home + "/")):
             path = "~" + path[len(home) :]
     return path
@@ -217,7 +219,11 @@ class Catalogues:
         `~` and `home` are the session's home; paths under `/home/*/`, `/Users/*/` and
         `/root/` are recognised too, so a session without a home is still covered.
         """
-        entry: CredentialEntry | None = self._credential_globs.match(normalise_path(path, home))
+        return self.credential_at(normalise_path(path, home))
+
+    def credential_at(self, normalised: str) -> CredentialEntry | None:
+        """`match_credential` for a path already passed through `normalise_path`."""
+        entry: CredentialEntry | None = self._credential_globs.match(normalised)
         return entry
 
     def credentials_under(
@@ -235,6 +241,16 @@ class Catalogues:
     def match_memory(self, path: str, home: str | None = None) -> str | None:
         """The glob naming `path` as an agent instruction or settings file, if any."""
         glob: str | None = self._memory.match(normalise_path(path, home))
+        return glob
+
+    def memory_at(self, normalised: str) -> str | None:
+        """`match_memory` for a path already passed through `normalise_path`."""
+        glob: str | None = self._memory.match(normalised)
+        return glob
+
+    def protected_at(self, normalised: str) -> str | None:
+        """`match_protected` for a path already passed through `normalise_path`."""
+        glob: str | None = self._protected.match(normalised)
         return glob
 
     def match_protected(self, path: str, home: str | None = None) -> str | None:

@@ -16,11 +16,11 @@ import json
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from triage.catalogues import Catalogues, normalise_path
+from triage.catalogues import Catalogues, CredentialEntry, normalise_path
 from triage.events import (
     Event,
     EventError,
@@ -60,6 +60,7 @@ _PROGRAM = re.compile(
 _PRIVILEGE = re.compile(r"(?:^|[;&|({]|\$\()\s*(sudo|doas|su|pkexec|run0)(?=\s|$)")
 _SHELL_CACHE_SIZE = 4096
 _HOST_CACHE_SIZE = 4096
+_PATH_CACHE_SIZE = 8192
 _FILE_TOOLS_READ = {"Read": "file_path", "NotebookRead": "notebook_path", "Grep": "path"}
 _FILE_TOOLS_WRITE = {
     "Write": "file_path",
@@ -101,6 +102,7 @@ class Triage:
         self._sessions: dict[str, _Session] = {}
         self._shell_cache: dict[tuple[str, str | None, str | None], ShellAnalysis] = {}
         self._host_cache: dict[str, _HostInfo] = {}
+        self._path_cache: dict[str, tuple[CredentialEntry | None, str | None, str | None]] = {}
 
     # -- public -------------------------------------------------------------------------
 
@@ -198,33 +200,44 @@ class Triage:
         tool: str | None,
         text: str | None,
     ) -> Facts:
-        cat = self.catalogues
         path = normalise_path(raw, s.home)
         ws = s.workspace
         inside = ws is not None and (path == ws or path.startswith(ws + "/"))
-        memory = cat.match_memory(path)
+        credential, memory, protected = self._path_info(path)
         writing = kind in ("file.write", "memory.write")
         text_payload = NOTHING
         text_creds: tuple[str, ...] = ()
         if text is not None:
             text_payload = scan(
-                text.encode("utf-8", "surrogatepass"), cat, s.canaries, s.placeholders
+                text.encode("utf-8", "surrogatepass"), self.catalogues, s.canaries, s.placeholders
             )
             text_creds = self._credentials_named(text, s)
         return Facts(
             kind=kind,
             tool=tool,
             path=path,
-            credential=cat.match_credential(path),
+            credential=credential,
             in_workspace=inside,
             outside_workspace=ws is not None and not inside,
-            protected=cat.match_protected(path) if writing else None,
+            protected=protected if writing else None,
             memory_file=memory,
             text=text,
             text_payload=text_payload,
             text_credentials=text_creds,
             credentials_read=prior,
         )
+
+    def _path_info(self, path: str) -> tuple[CredentialEntry | None, str | None, str | None]:
+        """Credential entry, memory glob and protected glob of a normalised path
+        (memoised: agents touch the same files again and again)."""
+        info = self._path_cache.get(path)
+        if info is None:
+            cat = self.catalogues
+            info = (cat.credential_at(path), cat.memory_at(path), cat.protected_at(path))
+            if len(self._path_cache) >= _PATH_CACHE_SIZE:
+                self._path_cache.clear()
+            self._path_cache[path] = info
+        return info
 
     def _credentials_named(self, text: str, s: _Session) -> tuple[str, ...]:
         found: list[str] = []
@@ -347,7 +360,7 @@ class Triage:
                 inside = self.catalogues.credentials_under(facts.path, s.home)
                 if inside:
                     titles = tuple(dict.fromkeys(e.title for e in inside))
-                    facts = replace(facts, credentials_inside=titles)
+                    facts = facts._replace(credentials_inside=titles)
             return facts
         if tool in _FILE_TOOLS_WRITE and isinstance(data.get(_FILE_TOOLS_WRITE[tool]), str):
             path = data[_FILE_TOOLS_WRITE[tool]]
@@ -450,9 +463,11 @@ class Triage:
             path = "$WORKSPACE" + path[len(s.workspace) :]
         if f.kind == "memory.write" or f.memory_file is not None:
             return path
-        folder, name = posixpath.split(path)
-        ext = posixpath.splitext(name)[1] if not name.startswith(".") else ""
-        return f"{folder}/*{ext}" if folder != "/" else f"/*{ext}"
+        cut = path.rfind("/")
+        folder, name = path[:cut], path[cut + 1 :]
+        dot = name.rfind(".")
+        ext = name[dot:] if dot > 0 else ""
+        return f"{folder}/*{ext}"
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -163,16 +163,23 @@ def parse_event(obj: Any) -> Event:
         raise
 
 
+def _str(obj: dict[str, Any], name: str, required: bool) -> Any:
+    value = obj.get(name)
+    # The common case costs one lookup; anything else takes the full check and its error.
+    return value if type(value) is str else _get(obj, name, str, required)
+
+
 def _parse(obj: dict[str, Any]) -> Event:
+    ts = obj.get("ts")
+    if ts is not None:
+        ts = float(_get(obj, "ts", (int, float), False))
     common: dict[str, Any] = {
-        "id": _get(obj, "id", str, True),
-        "session": _get(obj, "session", str, True),
-        "kind": _get(obj, "kind", str, True),
-        "ts": _get(obj, "ts", (int, float), False),
-        "agent": _get(obj, "agent", str, False),
+        "id": _str(obj, "id", True),
+        "session": _str(obj, "session", True),
+        "kind": _str(obj, "kind", True),
+        "ts": ts,
+        "agent": _str(obj, "agent", False),
     }
-    if common["ts"] is not None:
-        common["ts"] = float(common["ts"])
     kind = common["kind"]
     if kind == "session.start":
         canaries = _get(obj, "canaries", list, False) or []
@@ -212,8 +219,8 @@ def _parse(obj: dict[str, Any]) -> Event:
     raise EventError("kind", f"unknown kind {kind!r} (expected one of: {', '.join(KINDS)})")
 
 
-def _nonempty(obj: Mapping[str, Any], name: str) -> str:
-    value: str = _get(obj, name, str, True)
+def _nonempty(obj: dict[str, Any], name: str) -> str:
+    value: str = _str(obj, name, True)
     if not value:
         raise EventError(name, "must not be empty")
     return value

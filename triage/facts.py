@@ -3,24 +3,26 @@
 Rules are pure functions of a `Facts`. The engine resolves paths against the session,
 classifies hosts, scans payloads and analyses shell commands before any rule runs, so a
 rule is a few attribute reads and never repeats another rule's work.
+
+Both records are immutable NamedTuples rather than frozen dataclasses: one is built for
+every event, and a tuple is built several times faster.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from triage.catalogues import CredentialEntry, DestinationClass
 from triage.payload import NOTHING, Findings
 from triage.shell import ShellAnalysis
 
 
-@dataclass(frozen=True)
-class Host:
+class Host(NamedTuple):
     """A destination as the rules see it."""
 
     name: str  # lower-case, no port, IDN as written
-    port: int | None
-    klass: DestinationClass | None
+    port: int | None = None
+    klass: DestinationClass | None = None
     metadata: bool = False
     private: bool = False  # loopback, private range, link-local
     ip: bool = False  # written as an address rather than a name
@@ -37,8 +39,7 @@ class Host:
         return self.klass is not None and self.klass.risk == "high"
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """One event, resolved. `kind` is what the event does (a `tool.call` Read is a
     `file.read`); `tool` keeps the tool's name when it came from a tool call."""
 
