@@ -486,8 +486,9 @@ def _merge(a: Findings, b: Findings) -> Findings:
 
 
 def _is_placeholder(value: str, placeholder: str) -> bool:
+    """Is this header or parameter value empty or the session's own placeholder?"""
     value = _AUTH_SCHEME.sub("", value.strip())
-    return not value or value == placeholder or placeholder in value
+    return not value or (bool(placeholder) and placeholder in value)
 
 
 def _ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

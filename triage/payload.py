@@ -46,6 +46,7 @@ _TOKEN_NEEDLE = b"a" * _MIN_TOKEN
 _MIN_RUN = 20
 _RUN_NEEDLE = b"a" * _MIN_RUN
 LARGE = 64 * 1024
+MIN_CANARY = 8
 # Past this many candidate runs a large payload is "dense" and scanned per prefix.
 _MAX_RUNS = 512
 # Generic secrets: how far before a token its field name may stand (`"api_key": "`).
@@ -107,11 +108,14 @@ NO_CANARIES = Canaries()
 
 def canaries_of(tokens: Iterable[str]) -> Canaries:
     """Every spelling of each canary: plain, base64 at each alignment (both alphabets),
-    hex (both cases) and percent-encoded (both cases)."""
+    hex (both cases) and percent-encoded (both cases). Canaries shorter than
+    MIN_CANARY characters are ignored."""
     bounded: list[tuple[bytes, str]] = []
     free: list[tuple[bytes, str]] = []
     seen: set[bytes] = set()
     for token in tokens:
+        if len(token) < MIN_CANARY:
+            continue  # a short "canary" would match ordinary text
         for needle, how in canary_variants(token):
             if needle in seen:
                 continue

@@ -59,7 +59,14 @@ def main(args: argparse.Namespace) -> int:
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 verdict = Verdict.failed(None, f"line {number}: not valid JSON ({exc})")
             else:
-                verdict = triage.score_dict(obj)
+                try:
+                    verdict = triage.score_dict(obj)
+                except Exception as exc:  # a bug must not end the run; report it on its line
+                    event_id = obj.get("id") if isinstance(obj, dict) else None
+                    verdict = Verdict.failed(
+                        event_id if isinstance(event_id, str) else None,
+                        f"internal error: {type(exc).__name__}: {exc}",
+                    )
                 if verdict.error is not None:
                     verdict = Verdict.failed(verdict.id, f"line {number}: {verdict.error}")
             failed = failed or verdict.error is not None

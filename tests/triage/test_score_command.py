@@ -119,3 +119,27 @@ def test_stdin_and_rank(
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["score", str(tmp_path / "nope.jsonl")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_an_internal_error_stays_on_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from triage.engine import Triage
+
+    real = Triage.score_dict
+
+    def flaky(self: Triage, obj: object) -> object:
+        if isinstance(obj, dict) and obj.get("id") == "boom":
+            raise RuntimeError("rule bug")
+        return real(self, obj)
+
+    monkeypatch.setattr(Triage, "score_dict", flaky)
+    src = tmp_path / "e.jsonl"
+    src.write_text(
+        '{"id": "boom", "session": "s", "kind": "exec", "command": "ls"}\n'
+        '{"id": "fine", "session": "s", "kind": "exec", "command": "ls"}\n'
+    )
+    assert cli_main(["score", str(src)]) == 1
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert out[0] == {"id": "boom", "error": "line 1: internal error: RuntimeError: rule bug"}
+    assert out[1]["id"] == "fine" and out[1]["band"] == "low"
