@@ -247,8 +247,8 @@ class Triage:
                 if candidate.startswith(prefix):
                     candidate = "~" + candidate[len(prefix) :]
             entry = self.catalogues.match_credential(candidate, s.home)
-            if entry is not None and entry.id not in found:
-                found.append(entry.id)
+            if entry is not None and entry.title not in found:
+                found.append(entry.title)
         return tuple(found)
 
     def _request(

@@ -68,7 +68,7 @@ class Facts(NamedTuple):
     # memory
     text: str | None = None  # the new instruction text (added lines of a diff)
     text_payload: Findings = NOTHING  # canaries and secrets in that text
-    text_credentials: tuple[str, ...] = ()  # credential ids of paths the text names
+    text_credentials: tuple[str, ...] = ()  # credential titles of paths the text names
     # session history before this event
     credentials_read: tuple[str, ...] = ()  # credential titles, in order of first read
 

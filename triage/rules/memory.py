@@ -16,24 +16,36 @@ from triage.rules.base import FILE_WRITE, MEMORY_WRITE, rule
 _URL = r"(?:https?|ftp)://"
 _FETCH = re.compile(
     r"(?i)\b(?:curl|wget|fetch|download|invoke-webrequest|iwr|retrieve|pull\s+down|"
-    r"visit|open|browse\s+to|go\s+to|navigate\s+to|load)\b[^\n]{0,120}?" + _URL
+    r"visit|browse\s+to|go\s+to|navigate\s+to)\b[^\n]{0,120}?" + _URL
 )
 _RUN = re.compile(
     r"(?i)(?:\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\|\s*(?:python[0-9.]*|node|perl|ruby)\b"
-    r"|\b(?:ba|z)?sh\s+-c\b|\b(?:ba|z)?sh\s+<\(|\bsource\s+<\(|\beval\b[\s(\"'$]"
+    r"|\b(?:ba|z)?sh\s+-c\b|\b(?:ba|z)?sh\s+<\(|\bsource\s+<\(|\beval\s+[\"'$]|\beval\("
     r"|\bpython[0-9.]*\s+-c\b|\bnode\s+-e\b|\bperl\s+-e\b|\bchmod\s+\+x\b"
-    r"|\b(?:run|execute|exec|launch|install)\b[^\n]{0,80}?(?:" + _URL + r"|/tmp/|/dev/shm/|"
+    r"|\b(?:run|execute|exec|launch)\b[^\n]{0,80}?(?:" + _URL + r"|/tmp/|/dev/shm/|"
     r"\bpayload\b|\bbinary\b|\bdownloaded\b))"
 )
 _ENCODE = re.compile(
-    r"(?i)\b(?:base64|b64encode|btoa|xxd|uuencode|hexdump|openssl\s+(?:enc|base64))\b"
+    r"(?i)\|\s*(?:base64|xxd|uuencode|gzip|openssl\s+(?:enc|base64))\b"
+    r"|\b(?:base64|xxd|uuencode)\s+(?:-[A-Za-z0-9]+\s+)*[~/.$\"']"
+    r"|\bb64encode\(|\bbtoa\("
     r"|\bencode\b[^\n]{0,60}?\b(?:base64|hex|rot13)\b"
+    r"|\b(?:base64|hex)[- ]encode\s+(?:the|it|them|this|these|all|your|every|each)\b"
+)
+_TARGET = (
+    r"(?:" + _URL + r"|\bwebhook\b|\bto\s+(?:the\s+|this\s+|our\s+)?"
+    r"(?:server|endpoint|url|remote\s+host|address)\b)"
 )
 _SEND = re.compile(
-    r"(?i)\b(?:send|upload|post|exfiltrate|transmit|forward|beacon|submit|email|report)\b"
-    r"[^\n]{0,120}?(?:" + _URL + r"|\bwebhook\b|\bto\s+(?:the\s+|this\s+|our\s+)?"
-    r"(?:server|endpoint|url|remote\s+host|address)\b)"
-    r"|\bcurl\b[^\n]*?(?:\s-d\b|\s--data|\s-F\b|\s--form|\s-T\b|\s--upload-file|-X\s*(?:POST|PUT))"
+    r"(?i)\b(?:send|upload|exfiltrate|transmit|forward|beacon|e-?mail|leak)\b[^\n]{0,120}?"
+    + _TARGET
+    + r"|\b(?:post|submit|report|push|sync|copy|share|pipe)\b[^\n]{0,40}?\b(?:data|results?|"
+    r"output|contents?|files?|logs?|keys?|credentials?|secrets?|tokens?|env|environment|"
+    r"config(?:uration)?|history|source|code|repo(?:sitory)?|workspace|project|cookies?|"
+    r"passwords?)\b[^\n]{0,100}?"
+    + _TARGET
+    + r"|\bcurl\b[^\n]*?(?:\s-d\b|\s--data|\s-F\b|\s--form|\s-T\b|\s--upload-file"
+    r"|-X\s*(?:POST|PUT))"
     r"|\bwget\b[^\n]*?--post-(?:file|data)|\b(?:nc|ncat|netcat)\s+\S+\s+\d{2,5}\b"
 )
 _CONCEAL = re.compile(
