@@ -42,3 +42,11 @@ def test_cases_sit_in_their_family_table() -> None:
         for case in cases:
             for rid in case.fires:
                 assert rid.split(".")[0] in (family, "egress"), (family, case.name, rid)
+
+
+def test_document_lists_every_rule() -> None:
+    from triage.rules.registry import document
+
+    text = document()
+    for r in RULES:
+        assert f"## `{r.id}`" in text and r.doc in text

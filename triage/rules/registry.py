@@ -16,3 +16,12 @@ RULES: tuple[Rule, ...] = (
     *file.RULES,
     *memory.RULES,
 )
+
+
+def document(rules: tuple[Rule, ...] = RULES) -> str:
+    """The rule reference as Markdown, straight from the docstrings (the single source)."""
+    lines = ["# Triage rules", "", "| id | points | title |", "|---|---|---|"]
+    lines += [f"| `{r.id}` | {r.points} | {r.title} |" for r in rules]
+    for r in rules:
+        lines += ["", f"## `{r.id}` — {r.title} ({r.points} points)", "", r.doc]
+    return "\n".join(lines) + "\n"
