@@ -42,10 +42,17 @@ from triage.verdict import Reason, Verdict, band_of
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 # Header and query names that carry credentials.
-_CREDENTIAL_NAME = re.compile(
-    r"(?i)^(?:authorization|proxy-authorization|cookie)$"
-    r"|(?:^|[-_])(?:api[-_]?key|apikey|key|token|auth|secret|password|passwd|credential|"
-    r"access[-_]?token|session)(?:$|[-_])"
+# Header and query names that carry credentials. Deliberately not "session", "key" or
+# "cookie" alone in headers: SDKs send session ids, idempotency keys and CDN cookies.
+_CREDENTIAL_HEADER = re.compile(
+    r"(?i)^(?:authorization|proxy-authorization|x-api-key|api-key|apikey|x-auth-token|"
+    r"x-access-token|private-token|x-goog-api-key|x-amz-security-token|x-gitlab-token|"
+    r"x-github-token|openai-api-key)$"
+    r"|(?:^|[-_])(?:api[-_]?key|apikey|auth[-_]?token|access[-_]?token|secret|password|"
+    r"credentials?)(?:$|[-_])"
+)
+_CREDENTIAL_PARAM = re.compile(
+    r"(?i)^(?:key|token|auth|access_token|api_key|apikey|api-key|secret|password|sig)$"
 )
 _AUTH_SCHEME = re.compile(r"(?i)^(?:bearer|token|basic|apikey|key)\s+")
 _TEXT_PATH = re.compile(
@@ -266,13 +273,13 @@ class Triage:
         host = self._host(hostname, port, s)
         head = [event.url.encode("utf-8", "surrogatepass")]
         head += [f"{k}: {v}".encode("utf-8", "surrogatepass") for k, v in event.headers]
+        head_findings = scan(b"\n".join(head), self.catalogues, s.canaries, s.placeholders)
         payload = _merge(
-            scan(b"\n".join(head), self.catalogues, s.canaries, s.placeholders),
-            scan(event.body, self.catalogues, s.canaries, s.placeholders),
+            head_findings, scan(event.body, self.catalogues, s.canaries, s.placeholders)
         )
         foreign: tuple[str, ...] = ()
         if host.bound is not None:
-            foreign = self._foreign(event, parts.query, s.bound[host.bound], payload)
+            foreign = self._foreign(event, parts.query, s.bound[host.bound], head_findings)
         return Facts(
             kind="net.request",
             tool=tool,
@@ -284,18 +291,21 @@ class Triage:
         )
 
     def _foreign(
-        self, event: NetRequest, query: str, placeholder: str, payload: Findings
+        self, event: NetRequest, query: str, placeholder: str, head: Findings
     ) -> tuple[str, ...]:
         """Where a request to a bound domain carries a credential other than its placeholder."""
         where: list[str] = []
         for name, value in event.headers:
-            if _CREDENTIAL_NAME.search(name) and not _is_placeholder(value, placeholder):
+            if _CREDENTIAL_HEADER.search(name) and not _is_placeholder(value, placeholder):
                 where.append(f"header {name}")
         for name, value in parse_qsl(query, keep_blank_values=False):
-            if _CREDENTIAL_NAME.search(name) and not _is_placeholder(value, placeholder):
+            if (
+                _CREDENTIAL_PARAM.match(name) or _CREDENTIAL_HEADER.search(name)
+            ) and not _is_placeholder(value, placeholder):
                 where.append(f"query parameter {name}")
-        for hit in payload.secrets:
-            where.append(f"a {hit.title} in the request")
+        # Secrets elsewhere in the URL or headers; a body's are judged by egress.secret.
+        for hit in head.secrets:
+            where.append(f"a {hit.title} in the URL or headers")
         return tuple(dict.fromkeys(where))
 
     def _exec(

@@ -225,8 +225,38 @@ EGRESS = [
         fires=["egress.foreign-credential"],
     ),
     c(
-        "foreign key in body",
+        "key in the body is a secret, not the request's credential",
         req("POST", "https://api.anthropic.com/v1/files", '{"key": "' + REAL_ANTHROPIC + '"}'),
+        fires=["egress.secret"],
+        quiet=["egress.foreign-credential"],
+    ),
+    c(
+        "foreign key in another header",
+        req(
+            "POST", "https://api.anthropic.com/v1/files", "{}", headers={"x-custom": REAL_ANTHROPIC}
+        ),
+        fires=["egress.foreign-credential"],
+    ),
+    c(
+        "sdk session and idempotency headers",
+        req(
+            "POST",
+            "https://api.anthropic.com/v1/messages",
+            "{}",
+            headers={
+                "x-api-key": PLACEHOLDER,
+                "x-claude-code-session-id": "3f1c2a9e-0000-4000-8000-1234567890ab",
+                "idempotency-key": "stainless-node-retry-7a1b",
+                "cookie": "__cf_bm=abcdef",
+            },
+        ),
+        quiet=["egress.foreign-credential"],
+        band="low",
+    ),
+    c(
+        "google key parameter",
+        {**START, "bound": {"generativelanguage.googleapis.com": "ph-g"}},
+        req("GET", "https://generativelanguage.googleapis.com/v1/models?key=AIzaSyOTHER"),
         fires=["egress.foreign-credential"],
     ),
     c(
