@@ -113,6 +113,10 @@ class Triage:
 
     # -- public -------------------------------------------------------------------------
 
+    def forget(self, session: str) -> None:
+        """Drop what is remembered about a session (when the service closes it)."""
+        self._sessions.pop(session, None)
+
     def score_dict(self, obj: Any) -> Verdict:
         """Parse an events.md object and score it; a bad event gives an error verdict."""
         try:
@@ -125,7 +129,12 @@ class Triage:
         """Score one event and remember what it tells about its session."""
         session = self._sessions.get(event.session)
         if isinstance(event, SessionStart):
-            self._sessions[event.session] = self._start(event)
+            fresh = self._start(event)
+            if session is not None:
+                # A repeated start changes the context but never erases what happened.
+                fresh.seen |= session.seen
+                fresh.credentials_read = session.credentials_read
+            self._sessions[event.session] = fresh
             return Verdict(event.id, signature="session.start [low]", session=event.session)
         if session is None:
             session = self._sessions[event.session] = _Session()

@@ -111,3 +111,12 @@ def test_home_comes_from_the_session_not_the_machine(engine: Triage) -> None:
     )
     assert verdict.rules == ("cred.read",)
     assert "~/.npmrc" in verdict.reasons[0].why
+
+
+def test_a_repeated_start_keeps_history_and_forget_drops_it(engine: Triage) -> None:
+    engine.score_dict({"id": "1", "session": "s", "kind": "file.read", "path": "/root/.netrc"})
+    engine.score_dict({"id": "2", "session": "s", **START})
+    get = {"session": "s", "kind": "net.request", "method": "GET", "url": "https://a.example/"}
+    assert "egress.after-credential-read" in engine.score_dict({"id": "3", **get}).rules
+    engine.forget("s")
+    assert engine.score_dict({"id": "4", **get}).score == 0
