@@ -224,6 +224,7 @@ class Sessions:
         held = await self._quarantine(live, changed)
         await self.db.call(self.db.store.end_session, session, exit_code)
         await loop.run_in_executor(None, shutil.rmtree, self.paths.sessions / session, True)
+        self.triage.forget(session)
         return held
 
     async def memory_accept(self, request: Request) -> dict[str, Any]:

@@ -26,6 +26,12 @@ class _Verdict:
 class FakeTriage:
     """Scores a read of a credential path high and everything else low."""
 
+    def __init__(self) -> None:
+        self.forgotten: list[str] = []
+
+    def forget(self, session: str) -> None:
+        self.forgotten.append(session)
+
     def score_dict(self, event: dict[str, Any]) -> _Verdict:
         if event.get("kind") == "bogus":
             return _Verdict({"id": event.get("id"), "error": "unknown kind 'bogus'"})

@@ -176,3 +176,4 @@ def test_close_forgets_the_session_folder(running: Any, workspace: Path) -> None
         assert (running.paths.sessions / session / "decoys").is_dir()
         client.request("session.close", session=session, exit_code=0)
     assert not (running.paths.sessions / session).exists()
+    assert running.triage.forgotten == [session]
