@@ -52,6 +52,6 @@ def main(args: argparse.Namespace) -> int:
         return 1
     data = policy.to_dict()
     data["workspace"] = str(workspace)
-    data["profiles available"] = list(policy.profiles)
+    data["profiles"] = list(policy.profiles)
     sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
     return 0

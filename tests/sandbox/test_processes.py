@@ -8,6 +8,7 @@ import json
 import os
 import pty
 import select
+import shlex
 import signal
 import struct
 import subprocess
@@ -134,3 +135,30 @@ def test_19_without_a_terminal_the_agent_gets_a_new_session(box: Box) -> None:
     plan = box.plan(["/bin/sh", "-c", "true"])
     assert "--new-session" in plan.argv
     assert "--new-session" not in box.plan(["/bin/sh"], tty=True).argv
+
+
+def test_19_job_control_suspends_and_resumes_the_agent(box: Box) -> None:
+    """Ctrl-Z in the user's shell stops the whole job (sandbox included); `fg` resumes it."""
+    argv = _runner(box, "echo started; sleep 0.6; echo finished; exit 9", tty=True)
+    command = shlex.join(argv)
+    pid, master = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.chdir(ROOT)
+        os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+    try:
+        os.write(master, f"{command}\n".encode())
+        out = _read_until(master, b"started\r\n")
+        os.write(master, b"\x1a")
+        out += _read_until(master, b"Stopped")
+        time.sleep(0.8)  # long enough to finish, had it not been stopped
+        os.write(master, b"echo MARK\n")
+        out += _read_until(master, b"MARK\r\n")
+        assert b"finished\r\n" not in out
+        os.write(master, b"fg\n")
+        out += _read_until(master, b"finished\r\n")
+        os.write(master, b"echo rc=$?; exit\n")
+        out += _read_until(master, b"rc=9")
+    finally:
+        os.waitpid(pid, 0)
+        os.close(master)
+    assert b"rc=9" in out, out.decode(errors="replace")
