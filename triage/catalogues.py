@@ -30,6 +30,15 @@ def _static_prefix(glob: str) -> str:
     return glob[:cut]
 
 
+def _stems(prefixes: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """Fewer, shorter needles covering every prefix: prefixes sharing their first two
+    bytes are looked for by those two bytes (`ghp_`, `gho_`, … by `gh`)."""
+    groups: dict[bytes, list[bytes]] = {}
+    for prefix in prefixes:
+        groups.setdefault(prefix[:2], []).append(prefix)
+    return tuple(key if len(group) > 1 else group[0] for key, group in groups.items())
+
+
 class CatalogueError(ValueError):
     """A catalogue file that cannot be used, naming the file and the entry."""
 
@@ -194,6 +203,7 @@ class Catalogues:
         # left boundary, so a match may start anywhere).
         self.search_regex = self.secret_regex
         self.secret_prefixes = tuple(p.encode() for _, s in tokens for p in s.prefixes)
+        self.secret_stems = _stems(self.secret_prefixes)
         self.anywhere_secrets = tuple(
             (tuple(p.encode() for p in s.prefixes), re.compile(f"(?P<s{i}>{s.pattern})".encode()))
             for i, s in enumerate(secrets)
