@@ -125,9 +125,19 @@ class Sessions:
             shutil.rmtree(session_dir, ignore_errors=True)
             raise RequestError(str(exc)) from exc
         network = None
-        for hook in self.hooks:
-            network = await hook.opening(session, workspace, policy) or network
-        prepared = await loop.run_in_executor(None, self.sandbox.prepare, opening, policy, network)
+        try:
+            for hook in self.hooks:
+                network = await hook.opening(session, workspace, policy) or network
+            prepared = await loop.run_in_executor(
+                None, self.sandbox.prepare, opening, policy, network
+            )
+        except BaseException as exc:
+            for hook in self.hooks:  # a proxy session opened for this one must not linger
+                await hook.closing(session)
+            shutil.rmtree(session_dir, ignore_errors=True)
+            if isinstance(exc, Exception):  # PlanError: the workspace is unusable, …
+                raise RequestError(f"cannot prepare the sandbox: {exc}") from exc
+            raise
 
         await self.db.call(
             self.db.store.open_session,

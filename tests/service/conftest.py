@@ -61,6 +61,8 @@ class FakeSandbox:
         return {}
 
     def prepare(self, request: OpenRequest, policy: Any, network: Any) -> Prepared:
+        if request.command[0] == "unplannable":
+            raise RuntimeError("the workspace is the home folder")
         self.opened.append(request)
         decoy = request.session_dir / "decoys" / "credentials"
         decoy.parent.mkdir()

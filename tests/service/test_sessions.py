@@ -177,3 +177,13 @@ def test_close_forgets_the_session_folder(running: Any, workspace: Path) -> None
         client.request("session.close", session=session, exit_code=0)
     assert not (running.paths.sessions / session).exists()
     assert running.triage.forgotten == [session]
+
+
+def test_a_plan_that_fails_leaves_nothing_behind(running: Any, workspace: Path) -> None:
+    with running.client() as client:
+        with pytest.raises(ServiceError, match="cannot prepare the sandbox: the workspace"):
+            client.request(
+                "session.open", workspace=str(workspace), command=["unplannable"], env={}
+            )
+        assert client.request("ping")["ok"]
+    assert list(running.paths.sessions.iterdir()) == []
