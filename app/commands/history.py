@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import time
 import unicodedata
 from datetime import datetime
@@ -56,6 +57,7 @@ def visible(text: str) -> str:
 
 def main(args: argparse.Namespace) -> int:
     from app.paths import Paths
+    from app.service.migrations import SchemaTooNew
     from app.service.sessions import bands_for
     from app.service.store import Store
 
@@ -64,7 +66,11 @@ def main(args: argparse.Namespace) -> int:
         if not args.json:
             print("sandgate: nothing recorded yet")
         return 0
-    store = Store(paths.database)
+    try:
+        store = Store(paths.database)
+    except SchemaTooNew as exc:
+        print(f"sandgate: {exc}", file=sys.stderr)
+        return 1
     try:
         rows = store.history(
             session=args.session, bands=bands_for(args.band), since=args.since, limit=args.limit

@@ -91,6 +91,10 @@ MIGRATIONS: dict[int, Sequence[str]] = {
 LATEST = max(MIGRATIONS)
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer Sandgate; it is left untouched."""
+
+
 def current_version(conn: Connection) -> int:
     """The highest applied migration, 0 for an empty database."""
     exists = conn.execute(
@@ -110,7 +114,7 @@ def migrate(engine: Engine, path: Path, target: int = LATEST) -> int:
     with engine.connect() as conn:
         before = current_version(conn)
     if before > LATEST:
-        raise RuntimeError(
+        raise SchemaTooNew(
             f"{path} has schema version {before}, newer than this Sandgate ({LATEST}); "
             "upgrade Sandgate or move the file away"
         )

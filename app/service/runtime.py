@@ -21,6 +21,7 @@ from typing import Any
 from app.paths import Paths
 from app.service.database import Database
 from app.service.instance import AlreadyRunning, InstanceLock
+from app.service.migrations import SchemaTooNew
 from app.service.sandboxing import SandboxAdapter, SandboxPort
 from app.service.server import Service
 from app.service.sessions import Sessions
@@ -143,7 +144,7 @@ def run_foreground(paths: Paths, retention_days: float = RETENTION_DAYS) -> int:
     async def main() -> int:
         try:
             runtime = await start(paths, retention_days=retention_days)
-        except AlreadyRunning as exc:
+        except (AlreadyRunning, SchemaTooNew) as exc:
             print(f"sandgate: {exc}", file=sys.stderr)
             return 1
         stop = asyncio.Event()

@@ -6,6 +6,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect
 
 from app.service import migrations, schema
@@ -84,12 +85,8 @@ def test_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
     Store(db).close()
     with sqlite3.connect(db) as conn:
         conn.execute("INSERT INTO schema_version VALUES (?, 0)", (migrations.LATEST + 1,))
-    try:
+    with pytest.raises(migrations.SchemaTooNew, match="newer"):
         Store(db)
-    except RuntimeError as exc:
-        assert "newer" in str(exc)
-    else:
-        raise AssertionError("a newer database was opened")
 
 
 def test_history_joins_verdicts_and_latest_decision(tmp_path: Path) -> None:
