@@ -11,7 +11,6 @@ Deterministic: the only inputs are the catalogues and the events, in order.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import posixpath
 import re
@@ -34,14 +33,15 @@ from triage.events import (
     parse_event,
 )
 from triage.facts import Facts, Host
+from triage.hosts import HostClassifier, normalise_host, strip_port
 from triage.payload import NO_CANARIES, NOTHING, Canaries, Findings, canaries_of, scan
 from triage.rules.base import KINDS, Rule
 from triage.rules.registry import RULES
 from triage.shell import ShellAnalysis, analyse
+from triage.signature import signature as make_signature
 from triage.verdict import Reason, Verdict, band_of
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
-# Header and query names that carry credentials.
 # Header and query names that carry credentials. Deliberately not "session", "key" or
 # "cookie" alone in headers: SDKs send session ids, idempotency keys and CDN cookies.
 _CREDENTIAL_HEADER = re.compile(
@@ -58,15 +58,9 @@ _AUTH_SCHEME = re.compile(r"(?i)^(?:bearer|token|basic|apikey|key)\s+")
 _TEXT_PATH = re.compile(
     r"(?:~|\$HOME|\$\{HOME\}|/home/[^/\s]+|/Users/[^/\s]+|/root)/[^\s'\"`<>()\[\]{},;|&*]+"
 )
-# Leading `VAR=value` assignments (and separators after them), then the program's name.
-_PROGRAM = re.compile(
-    r"\s*(?:[A-Za-z_]\w*=(?:\$\([^)]*\)|'[^']*'|\"[^\"]*\"|[^\s;&|]*)[\s;&|]*)*"
-    r"(?:\(|\{|!)?\s*([^\s;&|()<>]+)"
-)
 # A command word (at the start or after a separator) that raises privileges.
 _PRIVILEGE = re.compile(r"(?:^|[;&|({]|\$\()\s*(sudo|doas|su|pkexec|run0)(?=\s|$)")
 _SHELL_CACHE_SIZE = 4096
-_HOST_CACHE_SIZE = 4096
 _PATH_CACHE_SIZE = 8192
 _FILE_TOOLS_READ = {"Read": "file_path", "NotebookRead": "notebook_path", "Grep": "path"}
 _FILE_TOOLS_WRITE = {
@@ -90,15 +84,6 @@ class _Session:
     credentials_read: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _HostInfo:
-    klass: Any
-    metadata: bool
-    private: bool
-    ip: bool
-    punycode: bool
-
-
 class Triage:
     """Scores events. One instance holds the state of every session it has seen."""
 
@@ -108,7 +93,7 @@ class Triage:
         self._by_kind = {kind: tuple(r for r in rules if kind in r.kinds) for kind in KINDS}
         self._sessions: dict[str, _Session] = {}
         self._shell_cache: dict[tuple[str, str | None, str | None], ShellAnalysis] = {}
-        self._host_cache: dict[str, _HostInfo] = {}
+        self._classify = HostClassifier(catalogues)
         self._path_cache: dict[str, tuple[CredentialEntry | None, str | None, str | None]] = {}
 
     # -- public -------------------------------------------------------------------------
@@ -149,7 +134,7 @@ class Triage:
         score = max(0, min(100, total))
         band = band_of(score)
         self._remember(facts, session)
-        signature = f"{self._subject(event, facts, session)} [{band}]"
+        signature = make_signature(event, facts, session.workspace, band)
         return Verdict(event.id, score, band, tuple(reasons), signature, event.session)
 
     # -- sessions -----------------------------------------------------------------------
@@ -326,7 +311,7 @@ class Triage:
         tool: str | None,
     ) -> Facts:
         analysis = self._analyse(command, cwd, s)
-        hosts = tuple(self._host(_strip_port(d), None, s) for d in analysis.destinations)
+        hosts = tuple(self._host(strip_port(d), None, s) for d in analysis.destinations)
         return Facts(
             kind="exec",
             tool=tool,
@@ -410,83 +395,14 @@ class Triage:
     # -- hosts --------------------------------------------------------------------------
 
     def _host(self, name: str, port: int | None, s: _Session) -> Host:
-        name = name.strip().rstrip(".").lower()
-        if name.startswith("[") and name.endswith("]"):
-            name = name[1:-1]
-        info = self._host_cache.get(name)
-        if info is None:
-            info = self._classify(name)
-            if len(self._host_cache) >= _HOST_CACHE_SIZE:
-                self._host_cache.clear()
-            self._host_cache[name] = info
+        name = normalise_host(name)
+        info = self._classify(name)
         bound = None
         for domain in s.bound:
             if name == domain or name.endswith("." + domain):
                 bound = domain
                 break
-        return Host(
-            name=name,
-            port=port,
-            klass=info.klass,
-            metadata=info.metadata,
-            private=info.private,
-            ip=info.ip,
-            punycode=info.punycode,
-            new=name not in s.seen,
-            bound=bound,
-        )
-
-    def _classify(self, name: str) -> _HostInfo:
-        dest = self.catalogues.destination(name)
-        address = _ip(name)
-        private = name == "localhost" or name.endswith(".localhost")
-        metadata = dest.metadata
-        if address is not None:
-            private = private or (
-                address.is_private
-                or address.is_loopback
-                or address.is_link_local
-                or address.is_unspecified
-                or address.is_reserved
-            )
-            metadata = metadata or str(address) in self.catalogues.metadata_addresses
-        punycode = not name.isascii() or any(label.startswith("xn--") for label in name.split("."))
-        return _HostInfo(dest.klass, metadata, private, address is not None, punycode)
-
-    # -- signatures ---------------------------------------------------------------------
-
-    def _subject(self, event: Event, f: Facts, s: _Session) -> str:
-        """The signature without its band: see triage/batches.py for the format."""
-        if f.kind in ("file.read", "file.write", "memory.write") and f.path is not None:
-            subject = f"{f.kind} {self._path_pattern(f, s)}"
-        elif f.kind == "net.request" and f.host is not None:
-            subject = f"{f.kind} {f.method} {_hostport(f.host)}"
-        elif f.kind == "net.connect" and f.host is not None:
-            subject = f"net.connect {_hostport(f.host)}"
-        elif f.kind == "exec" and f.command is not None:
-            subject = f"exec {_program(f.command)}"
-            if f.shell_hosts:
-                subject += " -> " + ",".join(sorted({h.name for h in f.shell_hosts}))
-        else:
-            subject = event.kind
-        if isinstance(event, ToolCall):
-            rest = subject.split(" ", 1)[1] if " " in subject and f.kind != "tool.mcp" else ""
-            return f"tool.call {event.tool} {rest}".rstrip()
-        return subject
-
-    def _path_pattern(self, f: Facts, s: _Session) -> str:
-        path = f.path or ""
-        if f.credential is not None:
-            return f"cred:{f.credential.id}"
-        if s.workspace and f.in_workspace:
-            path = "$WORKSPACE" + path[len(s.workspace) :]
-        if f.kind == "memory.write" or f.memory_file is not None:
-            return path
-        cut = path.rfind("/")
-        folder, name = path[:cut], path[cut + 1 :]
-        dot = name.rfind(".")
-        ext = name[dot:] if dot > 0 else ""
-        return f"{folder}/*{ext}"
+        return Host(name, port, *info, new=name not in s.seen, bound=bound)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -508,40 +424,6 @@ def _is_placeholder(value: str, placeholder: str) -> bool:
     """Is this header or parameter value empty or the session's own placeholder?"""
     value = _AUTH_SCHEME.sub("", value.strip())
     return not value or (bool(placeholder) and placeholder in value)
-
-
-def _ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    if not name or not (name[0].isdigit() or ":" in name):
-        return None
-    try:
-        return ipaddress.ip_address(name)
-    except ValueError:
-        pass
-    try:  # 2130706433 and 0x7f000001 are 127.0.0.1 to most resolvers
-        return ipaddress.ip_address(int(name, 0))
-    except ValueError:
-        return None
-
-
-def _strip_port(destination: str) -> str:
-    if destination.startswith("["):
-        return destination[1 : destination.find("]")] if "]" in destination else destination
-    if destination.count(":") == 1:
-        return destination.split(":", 1)[0]
-    return destination
-
-
-def _hostport(host: Host) -> str:
-    name = f"[{host.name}]" if ":" in host.name else host.name
-    return f"{name}:{host.port}" if host.port is not None else name
-
-
-def _program(command: str) -> str:
-    """The first program a command line runs, for its signature (not for judging)."""
-    m = _PROGRAM.match(command)
-    if m is None:
-        return "(empty)"
-    return posixpath.basename(m.group(1)) or m.group(1)
 
 
 def _added_lines(diff: str) -> str:
