@@ -131,6 +131,11 @@ def build_plan(
     system_mounts(mounts)
     scratch_mounts(mounts, network is not None)
     mounts.tmpfs(h)
+    # Scratch folders: writable, empty, discarded at the end (caches and the like).
+    for pattern in policy.scratch:
+        target = expand_home(pattern, home)
+        if not has_magic(target):
+            mounts.tmpfs(target)
 
     # Trusted paths and the workspace, shallow before deep so deeper ones cover.
     binds: list[tuple[str, str, bool]] = []  # (src, dest, writable)
@@ -230,12 +235,14 @@ def build_plan(
             # command line that any caller can execute.
             prefix = ["/bin/sh", "-c", 'exec 3<"$0" && exec "$@"', str(bpf)]
             flags += ["--seccomp", "3"]
-    # Last: the root itself read-only, so only the mounts made writable above are.
+    # Last: the home and the root read-only, so only the mounts made writable above are.
     argv = [
         *prefix,
         bwrap_path,
         *flags,
         *mounts.args,
+        "--remount-ro",
+        h,
         "--remount-ro",
         "/",
         "--chdir",

@@ -27,7 +27,7 @@ WORKSPACE_FILE = ".sandgate.yaml"
 
 Mode = Literal["ro", "rw"]
 
-_SECTIONS = ("trusted", "deny", "protected", "memory", "env", "network", "credentials")
+_SECTIONS = ("trusted", "scratch", "deny", "protected", "memory", "env", "network", "credentials")
 _TOP_KEYS = frozenset({"version", "profiles", *_SECTIONS})
 _PROFILE_KEYS = frozenset({"description", "commands", *_SECTIONS})
 _ENV_KEYS = frozenset({"pass", "block", "set"})
@@ -112,6 +112,7 @@ class Policy:
     credentials: tuple[BoundCredential, ...]
     sources: tuple[Path, ...]
     profiles: tuple[str, ...] = ()
+    scratch: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data in the shape of a policy file (what `sandgate policy check` prints)."""
@@ -122,6 +123,7 @@ class Policy:
                 {"path": t.pattern, "mode": t.mode, **({"create": True} if t.create else {})}
                 for t in self.trusted
             ],
+            "scratch": list(self.scratch),
             "deny": list(self.deny),
             "protected": list(self.protected),
             "memory": list(self.memory),
@@ -324,6 +326,7 @@ class _Accumulator:
         self.deny: list[str] = []
         self.protected: list[str] = []
         self.memory: list[str] = []
+        self.scratch: list[str] = []
         self.env_pass: list[str] = []
         self.env_block: list[str] = []
         self.env_set: dict[str, str] = {}
@@ -339,7 +342,7 @@ class _Accumulator:
     ) -> None:
         if "trusted" in keys:
             self._trusted(r, keys["trusted"][1])
-        for name, target in (("deny", self.deny),):
+        for name, target in (("deny", self.deny), ("scratch", self.scratch)):
             for node, text in r.string_list(keys[name][1], name) if name in keys else []:
                 _check_host_pattern(r, node, text, name)
                 target.append(text)
@@ -459,6 +462,7 @@ class _Accumulator:
             credentials=tuple(self.credentials.values()),
             sources=sources,
             profiles=names,
+            scratch=_unique(self.scratch),
         )
 
 

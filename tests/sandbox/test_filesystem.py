@@ -20,14 +20,19 @@ def test_1_writes_outside_the_workspace_fail_and_leave_nothing_on_the_host(
         for target in /etc/sg-x /usr/sg-x /opt/sg-x {outside}/x /sg-x; do
           if echo bad > "$target" 2>/dev/null; then echo "WROTE $target"; fi
         done
-        echo scratch > ~/scratch; echo scratch > /tmp/sg-scratch; echo done
+        for target in ~/notes.txt ~/.bashrc ~/.newdir/x; do
+          if echo bad > "$target" 2>/dev/null; then echo "WROTE $target"; fi
+        done
+        mkdir ~/.newdir 2>/dev/null && echo "WROTE ~/.newdir"
+        echo scratch > ~/.cache/x && echo scratch > /tmp/sg-scratch && echo done
         """
     )
     assert result.returncode == 0, result.stderr
-    assert "WROTE" not in result.stdout
+    assert "WROTE" not in result.stdout, result.stdout
     assert result.stdout.strip().endswith("done")
-    # The home and /tmp inside are private scratch space: nothing reaches the host.
-    assert not (box.home / "scratch").exists()
+    # Scratch folders and /tmp inside are private and discarded: nothing reaches the host.
+    assert not (box.home / ".cache" / "x").exists()
+    assert not (box.home / "notes.txt").exists() and not (box.home / ".bashrc").exists()
     assert not Path("/tmp/sg-scratch").exists()
     assert list(outside.iterdir()) == []
     assert not Path("/etc/sg-x").exists()

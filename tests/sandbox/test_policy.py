@@ -130,6 +130,7 @@ network: {deny: ["*.example.org"]}
         ("env:\n  pass: [AWS_SECRET]\n", 2, "'env.pass' is not allowed"),
         ("env:\n  set: {LD_PRELOAD: /x.so}\n", 2, "'env.set' is not allowed"),
         ("credentials: []\n", 1, "'credentials' is not allowed"),
+        ("scratch: [~/.x]\n", 1, "'scratch' is not allowed"),
         ("profiles: {}\n", 1, "'profiles' is not allowed"),
     ],
 )
