@@ -181,10 +181,13 @@ def test_5_symlinks_out_hard_links_out_and_mknod_fail(box: Box, tmp_path: Path) 
     (box.workspace / "link").symlink_to(target)
     (box.workspace / "link-etc").symlink_to("/etc/hostname")
     (box.workspace / "link-trusted").symlink_to(box.home / ".gitconfig")
+    (box.home / ".profile").write_text("original")
+    (box.workspace / "link-home").symlink_to(box.home / ".profile")
     result = box.run(
         f"""
         echo changed > link-etc 2>/dev/null && echo WROTE-ETC
         echo changed > link-trusted 2>/dev/null && echo WROTE-TRUSTED
+        echo changed > link-home 2>/dev/null && echo WROTE-HOME
         ln /etc/hostname hard 2>/dev/null && echo HARDLINK-ETC
         ln ~/.gitconfig hard2 2>/dev/null && echo HARDLINK-HOME
         ln {target} hard3 2>/dev/null && echo HARDLINK-OUTSIDE
@@ -199,6 +202,7 @@ def test_5_symlinks_out_hard_links_out_and_mknod_fail(box: Box, tmp_path: Path) 
     # A link to a hidden host file leads into the sandbox's scratch space at most.
     assert target.read_text() == "original"
     assert (box.home / ".gitconfig").read_text() == "[user]\n"
+    assert (box.home / ".profile").read_text() == "original"
     assert not (box.workspace / "hard3").exists()
 
 
