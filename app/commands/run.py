@@ -65,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
     fields: dict[str, Any] = {
         "workspace": str(workspace),
         "command": command,
-        "env": dict(os.environ),
+        "env": {**os.environ, "PWD": os.getcwd()},  # the agent starts where we are
         "tty": sys.stdin.isatty(),
         "agent": os.path.basename(command[0]),
     }
