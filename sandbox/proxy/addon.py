@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 EVENT_BODY_LIMIT = 64 * 1024
 REASON_HEADER = "X-Sandgate-Reason"
 RESOLVE_TIMEOUT = 5.0
+STREAM_ABOVE = 256 * 1024
 
 Destination = tuple[Decision, IPAddress | None]
 
@@ -52,10 +53,12 @@ def _printable(text: str, limit: int = 200) -> str:
 class PolicyAddon:
     """Holds the client-connection → session map and applies each session's policy."""
 
-    def __init__(self) -> None:
+    def __init__(self, request_limit: int = 64 << 20) -> None:
+        self.request_limit = request_limit
         self.clients: dict[str, SessionNet] = {}
         self._cleared: dict[str, dict[tuple[str, int], IPAddress]] = {}
         self._opaque: dict[str, tuple[str, int]] = {}
+        self._names: dict[str, tuple[str, int]] = {}  # server connection → name it was for
 
     # --- attribution -------------------------------------------------------------------
 
@@ -114,6 +117,10 @@ class PolicyAddon:
         host, port = normalise_host(flow.request.host), flow.request.port
         decision, address = await self._destination(session, host, port)
         flow.metadata["sandgate.destination"] = (decision, address)
+        size = flow.request.headers.get("content-length", "")
+        if decision.action != "deny" and size.isdigit() and int(size) > self.request_limit:
+            limit = self.request_limit >> 20
+            decision = Decision("deny", None, f"request bodies over {limit} MB cannot be inspected")
         if decision.action == "deny":
             _refuse(flow, decision.reason)
             await _emit(session, _request_event(session, flow), _policy(decision))
@@ -185,8 +192,12 @@ class PolicyAddon:
         await _emit(session, event, outcome)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        """Stream responses: the policy never needs to see a download whole."""
-        if flow.response is not None:
+        """Stream responses that are large or of unknown size: the policy never needs to
+        see a download whole. Small ones are sent in one write, which is quicker."""
+        if flow.response is None:
+            return
+        size = flow.response.headers.get("content-length", "")
+        if not size.isdigit() or int(size) > STREAM_ABOVE:
             flow.response.stream = True
 
     async def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
@@ -205,9 +216,23 @@ class PolicyAddon:
                 )
                 await _emit(session, _connect_event(session, host, port), outcome)
             return
-        data.server.address = (str(address), port)
         if data.server.sni is None and parse_address(host) is None:
             data.server.sni = host
+        self._names[data.server.id] = data.server.address
+        data.server.address = (str(address), port)
+
+    def server_connected(self, data: server_hooks.ServerConnectionHookData) -> None:
+        """Give the connection its name back once it is made to the checked address, so
+        mitmproxy reuses it for the next request to the same name (instead of opening
+        one per request until its per-destination limit blocks)."""
+        name = self._names.pop(data.server.id, None)
+        if name is not None:
+            # mitmproxy refuses address changes on an open connection (they would not
+            # move it); this one only relabels it, so its guard is stepped around.
+            object.__setattr__(data.server, "address", name)
+
+    def server_connect_error(self, data: server_hooks.ServerConnectionHookData) -> None:
+        self._names.pop(data.server.id, None)
 
     def client_disconnected(self, client: Client) -> None:
         self.detach(client.id)

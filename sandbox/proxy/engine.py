@@ -27,6 +27,7 @@ from mitmproxy.addons import next_layer, proxyserver, tlsconfig
 from mitmproxy.master import Master
 from mitmproxy.proxy import layers, mode_specs
 from mitmproxy.proxy.mode_servers import ProxyConnectionHandler
+from mitmproxy.utils import human
 
 from sandbox.proxy.addon import PolicyAddon
 from sandbox.proxy.ca import ensure_ca, system_ca_file, write_bundle
@@ -98,7 +99,7 @@ class EgressProxy:
         self._mode = mode_specs.ProxyMode.parse("regular")
         self._master: Master | None = None
         self._proxyserver = proxyserver.Proxyserver()  # type: ignore[no-untyped-call]
-        self.addon = PolicyAddon()
+        self.addon = PolicyAddon(request_limit=human.parse_size(body_size_limit) or 0)
 
     async def start(self) -> None:
         """Make the CA on first start, write the bundles, and bring mitmproxy up (no listeners)."""
@@ -117,7 +118,10 @@ class EgressProxy:
             connection_strategy="lazy",  # connect upstream only once a request is allowed
             ssl_insecure=False,
             ssl_verify_upstream_trusted_ca=str(self._upstream_bundle),
-            body_size_limit=self.body_size_limit,
+            # No global limit: it would cut downloads too. Request bodies are limited by
+            # the addon (it must see them whole); responses stream.
+            body_size_limit=None,
+            stream_large_bodies=None,
             http3=False,
         )
         await master.addons.trigger_event(hooks.RunningHook())  # type: ignore[no-untyped-call]

@@ -127,6 +127,7 @@ class Seen:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: RecordingServer
 
     def _handle(self) -> None:
@@ -181,6 +182,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class RecordingServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # bursts of 200 connections must not overflow the backlog
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -358,7 +360,7 @@ def open_session(
             session.relay = subprocess.Popen(
                 [
                     "socat",
-                    f"TCP-LISTEN:{session.port},bind=127.0.0.1,fork,reuseaddr",
+                    f"TCP-LISTEN:{session.port},bind=127.0.0.1,fork,reuseaddr,nodelay,backlog=256",
                     f"UNIX-CONNECT:{plan.host_socket}",
                 ]
             )

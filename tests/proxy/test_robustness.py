@@ -111,6 +111,14 @@ def test_held_request_whose_client_leaves_is_never_forwarded(open_session, serve
     assert "/left" not in servers.http.paths()
 
 
+def test_many_requests_on_one_kept_alive_connection(session: ProxySession, servers) -> None:
+    urls = [f"http://api.example.test:{servers.http.port}/ka/{i}" for i in range(12)]
+    started = time.monotonic()
+    result = curl(session, *urls, timeout=10)
+    assert result.stdout.count("hello from") == 12, result.stderr
+    assert time.monotonic() - started < 5
+
+
 def test_two_hundred_concurrent_connections(session: ProxySession, servers: Servers) -> None:
     port = servers.http.port
 

@@ -343,7 +343,9 @@ def test_bound_domain_without_a_stored_secret_is_refused(open_session, servers) 
 
 
 def test_python_urllib_through_proxy(open_session, servers: Servers) -> None:
-    s = open_session(Net(allow=("api.example.test", *loopback(servers))))
+    s = open_session(
+        Net(allow=("api.example.test", *loopback(servers)), deny=("evilexample.test",))
+    )
     handler = urllib.request.ProxyHandler({"http": s.url, "https": s.url})
     import ssl
 
