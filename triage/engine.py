@@ -268,12 +268,12 @@ class Triage:
         head = [event.url.encode("utf-8", "surrogatepass")]
         head += [f"{k}: {v}".encode("utf-8", "surrogatepass") for k, v in event.headers]
         head_findings = scan(b"\n".join(head), self.catalogues, s.canaries, s.placeholders)
-        payload = _merge(
-            head_findings, scan(event.body, self.catalogues, s.canaries, s.placeholders)
-        )
+        body_findings = scan(event.body, self.catalogues, s.canaries, s.placeholders)
+        payload = _merge(head_findings, body_findings)
         foreign: tuple[str, ...] = ()
         if host.bound is not None:
-            foreign = self._foreign(event, parts.query, s.bound[host.bound], head_findings)
+            bound = s.bound[host.bound]
+            foreign = self._foreign(event, parts.query, bound, head_findings, body_findings)
         return Facts(
             kind="net.request",
             tool=tool,
@@ -285,7 +285,7 @@ class Triage:
         )
 
     def _foreign(
-        self, event: NetRequest, query: str, placeholder: str, head: Findings
+        self, event: NetRequest, query: str, placeholder: str, head: Findings, body: Findings
     ) -> tuple[str, ...]:
         """Where a request to a bound domain carries a credential other than its placeholder."""
         where: list[str] = []
@@ -297,9 +297,10 @@ class Triage:
                 _CREDENTIAL_PARAM.match(name) or _CREDENTIAL_HEADER.search(name)
             ) and not _is_placeholder(value, placeholder):
                 where.append(f"query parameter {name}")
-        # Secrets elsewhere in the URL or headers; a body's are judged by egress.secret.
         for hit in head.secrets:
             where.append(f"a {hit.title} in the URL or headers")
+        for hit in body.secrets:
+            where.append(f"a {hit.title} in the body")
         return tuple(dict.fromkeys(where))
 
     def _exec(

@@ -225,10 +225,16 @@ EGRESS = [
         fires=["egress.foreign-credential"],
     ),
     c(
-        "key in the body is a secret, not the request's credential",
+        "foreign key in body",
         req("POST", "https://api.anthropic.com/v1/files", '{"key": "' + REAL_ANTHROPIC + '"}'),
-        fires=["egress.secret"],
+        fires=["egress.foreign-credential", "egress.secret"],
+        band="critical",
+    ),
+    c(
+        "plain body to bound domain",
+        req("POST", "https://api.anthropic.com/v1/messages", '{"prompt": "fix the tests"}'),
         quiet=["egress.foreign-credential"],
+        band="low",
     ),
     c(
         "foreign key in another header",

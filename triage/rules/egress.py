@@ -37,7 +37,7 @@ def canary(f: Facts) -> str | None:
 def foreign_credential(f: Facts) -> str | None:
     """Sends a credential to a domain this session holds a placeholder for, and the
     credential is not that placeholder: an authorization or API-key header, a key or
-    token query parameter, or a secret anywhere in the URL or headers. This is the allowed-domain attack: the
+    token query parameter, or a secret anywhere in the URL, headers or body. This is the allowed-domain attack: the
     destination is trusted, but the key is an attacker's, so the data lands in the
     attacker's account.
 
