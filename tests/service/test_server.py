@@ -80,3 +80,27 @@ def test_register_adds_ops_and_refuses_duplicates(tmp_path) -> None:  # type: ig
     assert "queue" in service.ops
     with pytest.raises(ValueError):
         service.register("queue", queue)
+
+
+def test_an_oversized_line_is_refused_and_the_service_carries_on(running: Any) -> None:
+    from app.service.server import LINE_LIMIT
+
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(str(running.paths.socket))
+    reader = sock.makefile("rb")
+    sock.sendall(b'{"op": "ping", "pad": "' + b"x" * (LINE_LIMIT + 10) + b'"}\n')
+    assert b"too long" in reader.readline()
+    sock.close()
+    with running.client() as client:
+        assert client.request("ping")["ok"]
+
+
+def test_many_clients_at_once(running: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def pings(_: int) -> int:
+        with running.client() as client:
+            return sum(client.request("ping")["ok"] for _ in range(20))
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        assert sum(pool.map(pings, range(60))) == 60 * 20
