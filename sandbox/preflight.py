@@ -7,10 +7,11 @@ gathered by `probe_host()` into a `HostProbe`, so tests can inject any machine.
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import NamedTuple
 
 MIN_BWRAP = (0, 8, 0)  # --disable-userns
 _SYSCTLS = {
@@ -27,18 +28,18 @@ class SandboxUnavailable(Exception):
     """The sandbox cannot start here; the message says why and how to fix it."""
 
 
-@dataclass(frozen=True)
-class HostProbe:
+class HostProbe(NamedTuple):
     """What preflight needs to know about the host.
 
     `trial_error` is the error text of a trial `bwrap --unshare-user` run, None when it
     worked and "" when no trial was made. `bwrap_setuid` marks a setuid-root bwrap,
-    which does not depend on unprivileged user namespaces.
+    which does not depend on unprivileged user namespaces. (A NamedTuple, not a
+    dataclass: `sandgate run` imports this before every agent start.)
     """
 
     bwrap: str | None
     version: tuple[int, ...] | None
-    sysctls: dict[str, int] = field(default_factory=dict)
+    sysctls: Mapping[str, int] = MappingProxyType({})
     uid: int = 0
     bwrap_setuid: bool = False
     trial_error: str | None = ""
@@ -48,8 +49,6 @@ def bwrap_version(bwrap: str) -> tuple[int, ...] | None:
     """The version of a bwrap binary, e.g. (0, 8, 0), or None if it does not say."""
     # posix_spawn and a pipe rather than subprocess: this runs before every agent
     # start, and importing subprocess costs more than running bwrap --version.
-    import os
-
     read_end, write_end = os.pipe()
     try:
         pid = os.posix_spawn(
@@ -74,12 +73,23 @@ def bwrap_version(bwrap: str) -> tuple[int, ...] | None:
     return tuple(int(part or 0) for part in match.groups())
 
 
+def which(name: str) -> str | None:
+    """The executable `name` on PATH (shutil.which without importing shutil, whose
+    compression modules cost more than this whole check)."""
+    for folder in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep):
+        candidate = os.path.join(folder or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
 def read_sysctls() -> dict[str, int]:
     """The user-namespace and TTY sysctls this kernel has (absent ones are left out)."""
     values: dict[str, int] = {}
     for name, path in _SYSCTLS.items():
         try:
-            values[name] = int(Path(path).read_text().strip())
+            with open(path) as handle:
+                values[name] = int(handle.read().strip())
         except (OSError, ValueError):
             continue
     return values
@@ -110,9 +120,7 @@ def trial_run(bwrap: str) -> str | None:
 
 def probe_host(bwrap: str | None = None, trial: bool = False) -> HostProbe:
     """Gather the host facts; with `trial`, also start one tiny sandbox (~5 ms)."""
-    import os
-
-    path = bwrap or shutil.which("bwrap")
+    path = bwrap or which("bwrap")
     if path is None:
         return HostProbe(None, None, read_sysctls(), os.getuid())
     setuid = bool(os.stat(path).st_mode & 0o4000)
