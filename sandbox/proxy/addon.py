@@ -136,10 +136,13 @@ class PolicyAddon:
             destination = await self._destination(session, host, port)
         decision, address = destination
         event = _request_event(session, flow)
+        body = flow.request.raw_content or b""
+        # A compressed body is searched decoded too (a canary inside gzip is still a canary).
+        decoded = flow.request.get_content(strict=False) or b""
         view = RequestView(
             url=flow.request.url,
             headers=list(flow.request.headers.items(multi=True)),  # type: ignore[no-untyped-call]
-            body=flow.request.raw_content or b"",
+            body=body if decoded == body else body + b"\n" + decoded,
         )
         outcome: Outcome | None = None
         canary = find_canary(view, session.canary_forms())

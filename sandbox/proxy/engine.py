@@ -70,10 +70,13 @@ class _PeerWriter:
 
 
 class _Listener:
-    def __init__(self, session: SessionNet, path: Path, server: asyncio.Server) -> None:
+    def __init__(
+        self, session: SessionNet, path: Path, server: asyncio.Server, bundle: Path
+    ) -> None:
         self.session = session
         self.path = path
         self.server = server
+        self.bundle = bundle
         self.writers: set[asyncio.StreamWriter] = set()
 
 
@@ -158,11 +161,16 @@ class EgressProxy:
             on_event=on_event,
             ask=ask,
         )
-        if network.upstream_ca is not None:
-            self._trust_upstream(Path(network.upstream_ca).expanduser())
-        # Unix socket paths are short (108 bytes): name the socket by a digest of the id.
+        # Unix socket paths are short (108 bytes): name the files by a digest of the id.
         digest = hashlib.sha256(session_id.encode()).hexdigest()[:16]
         path = self.folder / f"s-{digest}.sock"
+        bundle = self.ca_bundle
+        if network.upstream_ca is not None:
+            upstream_ca = Path(network.upstream_ca).expanduser()
+            self._trust_upstream(upstream_ca)
+            # Inside, tunnels to allowed hosts are not re-signed: clients meet the upstream
+            # certificates themselves, so they need the extra CA too.
+            bundle = write_bundle(self.folder / f"s-{digest}-ca.pem", [self.ca_bundle, upstream_ca])
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         listener: _Listener | None = None
@@ -173,10 +181,10 @@ class EgressProxy:
 
         server = await asyncio.start_unix_server(serve, path=str(path))
         path.chmod(0o600)
-        listener = _Listener(session, path, server)
+        listener = _Listener(session, path, server, bundle)
         self._listeners[session_id] = listener
         env = proxy_env(self.port) | {b.env: b.placeholder for b in credentials if b.env}
-        return NetworkPlan(host_socket=path, port=self.port, env=env, ca_bundle=self.ca_bundle)
+        return NetworkPlan(host_socket=path, port=self.port, env=env, ca_bundle=bundle)
 
     async def close_session(self, session_id: str) -> None:
         """Stop listening, deny what waits, and cut the session's open connections."""
@@ -187,6 +195,8 @@ class EgressProxy:
         listener.server.close()
         with contextlib.suppress(FileNotFoundError):
             listener.path.unlink()
+        if listener.bundle != self.ca_bundle:
+            listener.bundle.unlink(missing_ok=True)
         # Let held requests deliver their refusal before their connections are cut.
         for _ in range(100):
             if listener.session.waiting == 0:

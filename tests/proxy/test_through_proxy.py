@@ -465,3 +465,29 @@ def test_urlencoded_canary_in_query(open_session, servers) -> None:
 
 def _unused(_: ProxySession) -> None:  # keeps the fixture type imported for readers
     pass
+
+
+def test_canary_inside_a_gzip_body_is_refused(open_session, servers, tmp_path: Path) -> None:
+    import gzip
+
+    s = open_session(Net(allow=("api.example.test", *loopback(servers))), canaries=(CANARY,))
+    body = tmp_path / "body.gz"
+    body.write_bytes(gzip.compress(f"secret: {CANARY}\n".encode()))
+    result = curl(
+        s, "-i", "-H", "Content-Encoding: gzip", "--data-binary", f"@{body}",
+        f"http://api.example.test:{servers.http.port}/gz",
+    )  # fmt: skip
+    assert refused(result) and "canary" in result.stdout
+
+
+def test_upstream_ca_joins_the_session_bundle(open_session, servers: Servers) -> None:
+    s = open_session(Net(allow=loopback(servers)))
+    bundle = Path(s.plan.ca_bundle).read_text()
+    assert servers.pki.ca_pem.read_text().strip() in bundle
+    # a plain-HTTP-only client inside trusts the bundle for the allowed tunnel as well
+    result = subprocess.run(
+        ["curl", "-sS", "-x", s.url, "--cacert", str(s.plan.ca_bundle),
+         f"https://127.0.0.1:{servers.https.port}/bundle"],
+        capture_output=True, text=True, timeout=15,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
