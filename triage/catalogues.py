@@ -18,7 +18,9 @@ from typing import Any
 import yaml
 
 # A path under any user's home, when the session did not say which home is its own.
-_ANY_HOME = r"(?:~|/home/[^/]+|/Users/[^/]+|/root|/var/root)"
+_ANY_HOME = r"(?:~[^/]*|/home/[^/]+|/Users/[^/]+|/root|/var/root)"
+# /proc/self/root/… and /proc/PID/root/… reach the same files as the path after them.
+_PROC_ROOT = re.compile(r"^/proc/(?:self|thread-self|\d+)/root(?=/)")
 
 
 _HOME_ROOT = re.compile(r"^(?:/home/[^/]+|/Users/[^/]+|/root|/var/root)(?=/|$)")
@@ -115,6 +117,8 @@ def normalise_path(path: str, home: str | None) -> str:
         path = posixpath.normpath(path)
         if path.startswith("//"):
             path = "/" + path.lstrip("/")
+    if path.startswith("/proc/"):
+        path = _PROC_ROOT.sub("", path, count=1)
     if home:
         if "/." in home or "//" in home or home.endswith("/"):
             home = posixpath.normpath(home)
@@ -139,16 +143,17 @@ class GlobSet:
             regex = glob_to_regex(glob, anywhere)
             last = glob.rsplit("/", 1)[-1]
             if last and not any(ch in last for ch in "*?") and last != "~":
-                by_name.setdefault(last, []).append((n, re.compile(regex), value))
+                # Case-blind: macOS file systems are, and a false alarm costs less.
+                by_name.setdefault(last.lower(), []).append((n, re.compile(regex, re.I), value))
             else:
                 rest.append(f"(?P<g{len(self._rest_values)}>{regex})")
                 self._rest_values.append((n, value))
         self._by_name = by_name
-        self._rest = re.compile("|".join(rest)) if rest else None
+        self._rest = re.compile("|".join(rest), re.I) if rest else None
 
     def match(self, path: str) -> Any:
         best: tuple[int, Any] | None = None
-        for n, regex, value in self._by_name.get(path.rsplit("/", 1)[-1], ()):
+        for n, regex, value in self._by_name.get(path.rsplit("/", 1)[-1].lower(), ()):
             if regex.fullmatch(path):
                 best = (n, value)
                 break

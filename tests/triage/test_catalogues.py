@@ -61,9 +61,22 @@ def test_near_misses(catalogues: Catalogues, path: str) -> None:
     assert catalogues.match_credential(path, "/home/me") is None
 
 
-def test_path_tricks_normalise(catalogues: Catalogues) -> None:
-    assert catalogues.match_credential("/home/me/x/../.aws//./credentials", "/home/me") is not None
-    assert catalogues.match_credential("~/.aws/credentials", None) is not None
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/home/me/x/../.aws//./credentials",
+        "~/.aws/credentials",
+        "~me/.aws/credentials",
+        "~root/.ssh/id_rsa",
+        "/proc/self/root/home/me/.aws/credentials",
+        "/proc/1/root/root/.netrc",
+        "/Users/amy/.AWS/Credentials",
+        "/home/me/.SSH/ID_RSA",
+    ],
+)
+def test_path_tricks_normalise(catalogues: Catalogues, path: str) -> None:
+    assert catalogues.match_credential(path, None) is not None
+    assert catalogues.match_credential(path, "/home/me") is not None
 
 
 def test_schema_is_kept(catalogue_dir: Path) -> None:
