@@ -1,0 +1,127 @@
+"""The whole chain: the real service (triage, store, sandbox, egress), `sandgate run` with a
+real bwrap sandbox, the user's policy naming the network, and `sandgate queue`/`decide`
+answering from another terminal while the agent's request waits."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.proxy.conftest import Servers
+
+if shutil.which("bwrap") is None or shutil.which("socat") is None:  # pragma: no cover
+    pytest.skip("needs bubblewrap and socat", allow_module_level=True)
+
+
+def sandgate(
+    *args: str, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=cwd, env=dict(os.environ), capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def service(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, servers: Servers) -> Iterator[Any]:
+    from app.paths import Paths
+    from app.service.runtime import start_in_thread
+
+    # A short runtime folder: session sockets must fit AF_UNIX's 108 bytes.
+    runtime = Path(tempfile.mkdtemp(prefix="sg"))
+    runtime.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    paths = Paths.from_environment().ensure()
+    port = servers.http.port
+    paths.user_policy.write_text(
+        "version: 1\n"
+        "network:\n"
+        f"  allow: [api.example.test, '127.0.0.1:{port}']\n"
+        "  deny: [evilexample.test]\n"
+        "  resolve: {api.example.test: 127.0.0.1, outside.test: 127.0.0.1,"
+        " evilexample.test: 127.0.0.1}\n"
+        "  ask_timeout: 20\n"
+        f"  upstream_ca: {servers.pki.ca_pem}\n"
+    )
+    thread = start_in_thread(paths)
+    yield paths
+    thread.stop()
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def history(*, kind: str) -> list[dict[str, Any]]:
+    out = sandgate("history", "--json").stdout
+    return [r for r in map(json.loads, out.splitlines()) if r["kind"] == kind]
+
+
+def test_run_through_the_service(service, servers: Servers, tmp_path: Path) -> None:
+    port = servers.http.port
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    script = (
+        f"curl -sS http://api.example.test:{port}/via-service; "
+        f"curl -sS -i http://evilexample.test:{port}/no | grep -i x-sandgate-reason"
+    )
+    run = sandgate("run", "--", "sh", "-c", script, cwd=workspace)
+    assert f"hello from api.example.test:{port} /via-service" in run.stdout, run.stderr
+    assert "denied by rule 'evilexample.test'" in run.stdout
+    rows = history(kind="net.request")
+    decided = {(r["host"], r["decision"], r["decided_by"]) for r in rows}
+    assert ("api.example.test", "allow", "policy:api.example.test") in decided, rows
+    assert ("evilexample.test", "deny", "policy:evilexample.test") in decided, rows
+
+
+def test_ask_and_decide_from_another_terminal(service, servers: Servers, tmp_path) -> None:
+    port = servers.http.port
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "run", "--", "curl", "-sS",
+         f"http://outside.test:{port}/decided-outside"],
+        cwd=workspace, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        batches: list[dict[str, Any]] = []
+        while not batches and time.monotonic() < deadline:
+            listed = sandgate("queue", "--json")
+            batches = [b for b in json.loads(listed.stdout or "[]") if b["state"] == "pending"]
+            time.sleep(0.1)
+        assert batches, "the request never reached the queue"
+        [batch] = batches
+        assert "outside.test" in batch["signature"]
+        assert batch["members"][0]["summary"].endswith("/decided-outside")
+        decided = sandgate("decide", batch["batch"], "allow", "--scope", "session")
+        assert decided.returncode == 0, decided.stderr
+        out, err = agent.communicate(timeout=30)
+    finally:
+        agent.kill()
+    assert f"hello from outside.test:{port} /decided-outside" in out, err
+    rows = [r for r in history(kind="net.request") if r["host"] == "outside.test"]
+    assert rows and rows[-1]["decision"] == "allow" and rows[-1]["decided_by"] == "user"
+
+
+@pytest.mark.xfail(
+    reason="sandbox/plan.py does not yet bind NetworkPlan.ca_bundle at "
+    "sandbox.proxy.plan.SANDBOX_CA_BUNDLE, so HTTPS clients inside miss the CA file",
+    strict=False,
+)
+def test_https_through_the_service(service, servers: Servers, tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    url = f"https://api.example.test:{servers.https.port}/tls-via-service"
+    run = sandgate(
+        "run", "--", "sh", "-c", f"test -r $CURL_CA_BUNDLE && curl -sS {url}", cwd=workspace
+    )
+    assert "hello from" in run.stdout, run.stderr
