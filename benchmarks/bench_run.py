@@ -117,14 +117,22 @@ def main() -> int:
         results["bwrap ... true"] = timed(opened["argv"], opened["env"], workspace, args.runs)
         client.request("session.close", session=opened["session"], exit_code=0)
 
-        def round_trip() -> None:
+        def session_open() -> None:
+            o = client.request("session.open", workspace=str(workspace), command=["true"], env=env)
+            opened_ids.append(o["session"])
+
+        def session_close() -> None:
+            client.request("session.close", session=opened_ids.pop(), exit_code=0)
+
+        def connect_only() -> None:
             c = connect(paths)
             assert c is not None
-            o = c.request("session.open", workspace=str(workspace), command=["true"], env=env)
-            c.request("session.close", session=o["session"], exit_code=0)
             c.close()
 
-        results["client: connect + open + close"] = timed_call(round_trip, args.runs)
+        opened_ids: list[str] = []
+        results["client: connect"] = timed_call(connect_only, args.runs)
+        results["client: session.open"] = timed_call(session_open, args.runs)
+        results["client: session.close"] = timed_call(session_close, args.runs)
         client.close()
 
         sandgate = [sys.executable, "-m", "app.cli", "run", "--", "true"]
