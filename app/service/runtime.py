@@ -90,7 +90,11 @@ async def start(
         from resources import resources_dir
 
         resources = resources_dir()
+    if triage is None:
+        triage = default_triage(resources)
     paths.ensure()
+    # Start-up runs on the loop before anything is served, so the store is opened and
+    # pruned here directly; afterwards every database call goes through `Database`.
     lock = InstanceLock(paths.runtime / "service.lock")
     try:
         # Session folders (decoys) of a service that did not stop cleanly: no session
@@ -108,7 +112,7 @@ async def start(
     sessions = Sessions(
         paths,
         db,
-        triage if triage is not None else default_triage(resources),
+        triage,
         watchers,
         sandbox
         or SandboxAdapter(
