@@ -147,11 +147,16 @@ def build_plan(
             binds.append((os.path.realpath(path), str(path), entry.mode == "rw"))
     binds += _executable_binds(command[0], env, home)
     binds.append((str(workspace), str(workspace), True))
+    git_dirs = linked_git_dirs(workspace)
+    binds += [(str(d), str(d), True) for d in git_dirs]
     for src, dest, writable in sorted(binds, key=lambda b: depth(b[1])):
         (mounts.bind if writable else mounts.ro_bind)(src, dest)
 
     # Protected files that exist: read-only, wherever they are visible.
-    for path in bind_targets(workspace, policy.protected, home):
+    protected = bind_targets(workspace, policy.protected, home)
+    for git_dir in git_dirs:  # a worktree's repository: its hooks and config
+        protected += [p for p in (git_dir / "hooks", git_dir / "config") if p.exists()]
+    for path in protected:
         if mounts.writable(str(path)):
             mounts.ro_bind(str(path), str(path))
 
@@ -219,6 +224,11 @@ def build_plan(
         "sandgate",
     ]
     prefix: list[str] = []
+    if not _env_default_signal():
+        notices.append(
+            "/usr/bin/env cannot reset signals (coreutils 8.31+ can): Ctrl-C and Ctrl-\\ "
+            "will not reach the agent"
+        )
     if not tty:
         flags.append("--new-session")
     elif read_sysctls().get("dev.tty.legacy_tiocsti", 1) != 0:
@@ -305,6 +315,36 @@ def _sandgate_folders(env: Mapping[str, str], home: Path) -> list[Path]:
     if runtime and os.path.isabs(runtime):
         out.append(Path(runtime) / "sandgate")
     return out
+
+
+def linked_git_dirs(workspace: Path) -> list[Path]:
+    """When the workspace is a git worktree (`.git` is a file naming its git folder),
+    the folders git needs outside it: the worktree's git folder and the repository's
+    common one. Without them git cannot work inside; with them, only the repository's
+    git data is shown, never its other files."""
+    marker = workspace / ".git"
+    if not marker.is_file() or marker.is_symlink():
+        return []
+    try:
+        text = marker.read_text(errors="replace").strip()
+    except OSError:
+        return []
+    if not text.startswith("gitdir:"):
+        return []
+    git_dir = Path(os.path.realpath(workspace / text[len("gitdir:") :].strip()))
+    if not git_dir.is_dir() or within(str(git_dir), str(workspace)):
+        return []
+    found = [git_dir]
+    try:
+        common = (git_dir / "commondir").read_text().strip()
+    except OSError:
+        return found
+    common_dir = Path(os.path.realpath(git_dir / common))
+    if common_dir.is_dir() and not within(str(git_dir), str(common_dir)):
+        found.append(common_dir)
+    elif common_dir.is_dir():
+        found = [common_dir]  # the worktree's folder lies inside the common one
+    return found
 
 
 def _existing(path: str) -> list[Path]:

@@ -192,3 +192,35 @@ def test_7_policy_named_memory_files_count(box: Box) -> None:
     (box.workspace / "docs" / "AI_RULES.md").write_text("x\n")
     plan = box.plan(["/bin/true"])
     assert box.workspace / "docs" / "AI_RULES.md" in plan.memory_files
+
+
+def test_6_a_git_worktree_as_workspace_works_and_its_repository_stays_protected(
+    box: Box, tmp_path: Path
+) -> None:
+    main = tmp_path / "main-repo"
+    main.mkdir()
+    _git_repo(main)
+    (main / "private.txt").write_text("main checkout only\n")
+    box.workspace.rmdir()
+    subprocess.run(
+        ["git", "-C", str(main), "worktree", "add", "-q", "-b", "agent", str(box.workspace)],
+        check=True,
+    )
+    hooks = main / ".git" / "hooks"
+    result = box.run(
+        f"""
+        echo work >> README && git add README && git commit -qm agent-work && echo COMMIT
+        echo evil > {hooks}/pre-commit 2>/dev/null && echo WROTE-HOOK
+        git config core.hooksPath /tmp 2>/dev/null && echo WROTE-CONFIG
+        cat {main}/private.txt 2>/dev/null && echo SAW-MAIN
+        echo end
+        """,
+        env=GIT_ENV,
+    )
+    assert "COMMIT" in result.stdout, result.stdout + result.stderr
+    for leak in ("WROTE-HOOK", "WROTE-CONFIG", "SAW-MAIN"):
+        assert leak not in result.stdout
+    log = subprocess.run(
+        ["git", "-C", str(main), "log", "--oneline", "agent"], capture_output=True, text=True
+    )
+    assert "agent-work" in log.stdout
