@@ -235,25 +235,32 @@ def scan(
 
 
 def _scan_small(data: bytes, state: _Scan, canaries: Canaries) -> None:
-    for needle, how in canaries.all:
+    for needle, how in canaries.free:
         if needle in data:
             state.canary = how
             break
+    wide = data.translate(_WIDE)
+    first = wide.find(_TOKEN_NEEDLE)
+    if first < 0:
+        return  # no run long enough for a token, a bounded canary or a blob
+    if state.canary is None and wide.find(_RUN_NEEDLE, first) >= 0:
+        for needle, how in canaries.bounded:
+            if needle in data:
+                state.canary = how
+                break
     skip: list[tuple[int, int]] = []
-    if len(data) >= BLOB_MIN:
-        wide = data.translate(_WIDE)
-        pos = 0
-        while (start := wide.find(_BLOB_NEEDLE, pos)) >= 0:
-            end = wide.find(b" ", start)
-            end = len(data) if end < 0 else end
-            pos = end
-            if state.blob_run(data, start, end) and end - start > _MAX_SEARCHED_RUN:
-                skip.append((start, end))
+    pos = first
+    while (start := wide.find(_BLOB_NEEDLE, pos)) >= 0:
+        end = wide.find(b" ", start)
+        end = len(data) if end < 0 else end
+        pos = end
+        if state.blob_run(data, start, end) and end - start > _MAX_SEARCHED_RUN:
+            skip.append((start, end))
     narrow = data.translate(_NARROW)
     prefixes = state.catalogues.secret_prefixes
     regex = state.catalogues.secret_regex
     size = len(data)
-    pos = 0
+    pos = first
     while (start := narrow.find(_TOKEN_NEEDLE, pos)) >= 0:
         end = narrow.find(b" ", start)
         pos = end = size if end < 0 else end
