@@ -59,15 +59,19 @@ class PolicyAddon:
         self._cleared: dict[str, dict[tuple[str, int], IPAddress]] = {}
         self._opaque: dict[str, tuple[str, int]] = {}
         self._names: dict[str, tuple[str, int]] = {}  # server connection → name it was for
+        self._socks: set[str] = set()  # SOCKS5 clients: no CONNECT, the destination comes first
 
     # --- attribution -------------------------------------------------------------------
 
-    def attach(self, client_id: str, session: SessionNet) -> None:
+    def attach(self, client_id: str, session: SessionNet, socks: bool = False) -> None:
         """Record that the connection `client_id` arrived on `session`'s socket."""
         self.clients[client_id] = session
+        if socks:
+            self._socks.add(client_id)
 
     def detach(self, client_id: str) -> None:
         self.clients.pop(client_id, None)
+        self._socks.discard(client_id)
         self._cleared.pop(client_id, None)
         self._opaque.pop(client_id, None)
 
@@ -94,9 +98,12 @@ class PolicyAddon:
             await _emit(session, _connect_event(session, host, port), _policy(decision))
         # else: unknown or bound — accepted, intercepted, decided per request inside.
 
-    def tls_clienthello(self, data: ClientHelloData) -> None:
+    async def tls_clienthello(self, data: ClientHelloData) -> None:
         """Pass an allowed tunnel's TLS through untouched, unless its SNI names another host."""
-        target = self._opaque.get(data.context.client.id)
+        client_id = data.context.client.id
+        if client_id in self._socks and client_id not in self._opaque:
+            await self._open_socks_tunnel(data)
+        target = self._opaque.get(client_id)
         if target is None:
             return
         sni = normalise_host(data.client_hello.sni or target[0])
@@ -209,6 +216,12 @@ class PolicyAddon:
         host, port = normalise_host(str(data.server.address[0])), int(data.server.address[1])
         session = self.clients.get(data.client.id)
         address = self._cleared.get(data.client.id, {}).get((host, port))
+        if session is not None and address is None and data.client.id in self._socks:
+            # Raw TCP over SOCKS5: the only decision point there is.
+            decision, resolved = await self._destination(session, host, port)
+            if decision.action == "allow" and host not in session.bindings:
+                address = resolved
+                await _emit(session, _connect_event(session, host, port), _policy(decision))
         if session is None or address is None:
             data.server.error = f"Sandgate: {host}:{port} was not allowed for this connection"
             if session is not None:
@@ -241,6 +254,20 @@ class PolicyAddon:
         self.detach(client.id)
 
     # --- helpers -----------------------------------------------------------------------
+
+    async def _open_socks_tunnel(self, data: ClientHelloData) -> None:
+        """A SOCKS5 client's TLS: an allowed destination becomes an opaque tunnel, as after
+        CONNECT; anything else is intercepted and decided per request inside."""
+        session = self.clients.get(data.context.client.id)
+        if session is None or data.context.server.address is None:
+            return
+        host = normalise_host(str(data.context.server.address[0]))
+        port = int(data.context.server.address[1])
+        decision, address = await self._destination(session, host, port)
+        if decision.action == "allow" and host not in session.bindings:
+            self._clear(data.context.client.id, host, port, address)
+            self._opaque[data.context.client.id] = (host, port)
+            await _emit(session, _connect_event(session, host, port), _policy(decision))
 
     async def _destination(self, session: SessionNet, host: str, port: int) -> Destination:
         addresses = await _resolve(session, host, port)

@@ -69,6 +69,26 @@ class _PeerWriter:
         return getattr(self._writer, name)
 
 
+class _Prefixed:
+    """A StreamReader that first returns bytes already read (the peeked protocol byte)."""
+
+    def __init__(self, first: bytes, reader: asyncio.StreamReader) -> None:
+        self._first = first
+        self._reader = reader
+
+    async def read(self, n: int = -1) -> bytes:
+        if self._first:
+            first, self._first = self._first, b""
+            return first
+        return await self._reader.read(n)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
+SOCKS5 = 0x05
+
+
 class _Listener:
     def __init__(
         self, session: SessionNet, path: Path, server: asyncio.Server, bundle: Path
@@ -100,6 +120,7 @@ class EgressProxy:
         self._listeners: dict[str, _Listener] = {}
         self._peer_ports = itertools.count(1)
         self._mode = mode_specs.ProxyMode.parse("regular")
+        self._socks_mode = mode_specs.ProxyMode.parse("socks5")
         self._master: Master | None = None
         self._proxyserver = proxyserver.Proxyserver()  # type: ignore[no-untyped-call]
         self.addon = PolicyAddon(request_limit=human.parse_size(body_size_limit) or 0)
@@ -235,15 +256,30 @@ class EgressProxy:
         self, listener: _Listener, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         assert self._master is not None
+        # One port speaks both HTTP proxy and SOCKS5: a SOCKS5 greeting starts with 0x05,
+        # which no HTTP request line does.
+        try:
+            first = await reader.readexactly(1)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+            return
+        socks = first[0] == SOCKS5
         # mitmproxy's addons read one process-wide context; this engine is the one serving.
         ctx.master, ctx.options = self._master, self._master.options
         peer = ("127.0.0.1", next(self._peer_ports) % 65535 + 1)
         handler = ProxyConnectionHandler(  # type: ignore[no-untyped-call]
-            self._master, reader, _PeerWriter(writer, peer), self._master.options, self._mode
+            self._master,
+            _Prefixed(first, reader),
+            _PeerWriter(writer, peer),
+            self._master.options,
+            self._socks_mode if socks else self._mode,
         )
-        handler.layer = layers.modes.HttpProxy(handler.layer.context)
-        client_id = handler.layer.context.client.id
-        self.addon.attach(client_id, listener.session)
+        context = handler.layer.context
+        handler.layer = (
+            layers.modes.Socks5Proxy(context) if socks else layers.modes.HttpProxy(context)
+        )
+        client_id = context.client.id
+        self.addon.attach(client_id, listener.session, socks=socks)
         listener.writers.add(writer)
         try:
             with self._proxyserver.register_connection(client_id, handler):

@@ -491,3 +491,30 @@ def test_upstream_ca_joins_the_session_bundle(open_session, servers: Servers) ->
         capture_output=True, text=True, timeout=15,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+# --- SOCKS5 on the same port -------------------------------------------------------------
+
+
+def test_socks5_clients_get_the_same_policy(open_session, servers: Servers) -> None:
+    s = open_session(
+        Net(allow=("api.example.test", *loopback(servers)), deny=("evilexample.test",))
+    )
+    socks = ["--proxy", f"socks5h://127.0.0.1:{s.port}"]
+    h, t = servers.http.port, servers.https.port
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["curl", "-sS", "--max-time", "10", "--cacert", str(s.bundle), *socks, *args],
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+
+    assert run(f"http://api.example.test:{h}/socks").stdout.endswith("/socks\n")
+    tls = run(f"https://api.example.test:{t}/socks-tls")
+    assert tls.stdout.endswith("/socks-tls\n"), tls.stderr
+    denied_plain = run("-i", f"http://evilexample.test:{h}/no")
+    denied_tls = run("-i", f"https://evilexample.test:{t}/no")
+    assert refused(denied_plain) and refused(denied_tls)
+    assert "/no" not in servers.http.paths() + servers.https.paths()
+    # the allowed TLS went through untouched: an opaque tunnel, as after CONNECT
+    assert [e["kind"] for e, o in s.events if o.action == "allow"] == ["net.request", "net.connect"]
