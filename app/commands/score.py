@@ -2,8 +2,13 @@
 
 One verdict per input line, in input order, as JSON Lines (see ../shared/events.md).
 A bad line gives `{"id": ..., "error": "line N: ..."}` and the run goes on; the exit
-status is then 1. With `--rank`, the verdicts are grouped into batches and printed
-highest score first, one JSON object per batch.
+status is then 1 (2 when the input cannot be opened at all).
+
+With `--rank`, the error lines come first, then one line per batch, highest score
+first (ties keep input order):
+`{"signature": "net.request POST evil.example.net [critical]", "band": "critical",
+"score": 100, "count": 2, "ids": ["e7", "e9"], "rules": ["egress.canary", ...]}`.
+Signatures are described in triage/batches.py.
 """
 
 from __future__ import annotations
