@@ -7,21 +7,44 @@ relocate every file (the tests rely on this to never touch the real home).
 from __future__ import annotations
 
 import os
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 APP = "sandgate"
 
 
-@dataclass(frozen=True)
 class Paths:
-    """The folders Sandgate uses; `ensure()` creates them private to the user."""
+    """The folders Sandgate uses; `ensure()` creates them private to the user.
 
-    config: Path
-    data: Path
-    state: Path
-    runtime: Path
+    A plain class rather than a dataclass: `sandgate run` imports this before the agent
+    starts, and the dataclasses machinery costs more than the whole of this module.
+    """
+
+    __slots__ = ("config", "data", "runtime", "state")
+
+    def __init__(self, config: Path, data: Path, state: Path, runtime: Path) -> None:
+        self.config = config
+        self.data = data
+        self.state = state
+        self.runtime = runtime
+
+    def __repr__(self) -> str:
+        return (
+            f"Paths(config={self.config!r}, data={self.data!r}, "
+            f"state={self.state!r}, runtime={self.runtime!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Paths):
+            return NotImplemented
+        return (self.config, self.data, self.state, self.runtime) == (
+            other.config,
+            other.data,
+            other.state,
+            other.runtime,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.config, self.data, self.state, self.runtime))
 
     @classmethod
     def from_environment(cls) -> Paths:
@@ -31,6 +54,8 @@ class Paths:
         runtime = Path(platformdirs.user_runtime_dir(APP))
         if not _usable_parent(runtime):
             # No XDG_RUNTIME_DIR (a bare root shell, CI): a private folder in /tmp.
+            import tempfile
+
             runtime = Path(tempfile.gettempdir()) / f"{APP}-{os.getuid()}"
         return cls(
             config=Path(platformdirs.user_config_dir(APP)),
