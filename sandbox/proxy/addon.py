@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from mitmproxy import http
 from mitmproxy.connection import Client
 from mitmproxy.proxy import server_hooks
-from mitmproxy.tls import ClientHelloData
+from mitmproxy.tls import ClientHelloData, TlsData
 
 from sandbox.proxy.inspect import MISSING_PREFIX, RequestView, find_canary, foreign_credential
 from sandbox.proxy.rules import Decision, IPAddress, normalise_host, parse_address
@@ -114,6 +114,20 @@ class PolicyAddon:
             # decide each request by its real host.
             self._opaque.pop(data.context.client.id, None)
             self._cleared.get(data.context.client.id, {}).pop(target, None)
+
+    async def tls_failed_client(self, data: TlsData) -> None:
+        """A client that will not accept Sandgate's CA for an intercepted tunnel (certificate
+        pinning, or a client that ignores the CA variables): nothing went out; record it."""
+        session = self.clients.get(data.context.client.id)
+        address = data.context.server.address
+        if session is None or address is None:
+            return
+        host, port = normalise_host(str(address[0])), int(address[1])
+        reason = (
+            f"the client refused Sandgate's certificate for {host} (a destination that is "
+            "inspected: unknown, or bound to a credential); nothing was sent"
+        )
+        await _emit(session, _connect_event(session, host, port), Outcome("deny", "policy", reason))
 
     async def requestheaders(self, flow: http.HTTPFlow) -> None:
         """Refuse denied destinations before their body is read."""

@@ -518,3 +518,17 @@ def test_socks5_clients_get_the_same_policy(open_session, servers: Servers) -> N
     assert "/no" not in servers.http.paths() + servers.https.paths()
     # the allowed TLS went through untouched: an opaque tunnel, as after CONNECT
     assert [e["kind"] for e, o in s.events if o.action == "allow"] == ["net.request", "net.connect"]
+
+
+def test_client_refusing_sandgate_ca_is_recorded(open_session, servers: Servers) -> None:
+    s = open_session(Net(allow=loopback(servers)))
+    result = subprocess.run(
+        ["curl", "-sS", "-x", s.url, "--cacert", str(servers.pki.ca_pem),
+         f"https://outside.test:{servers.https.port}/pinned"],
+        capture_output=True, text=True, timeout=15,
+    )  # fmt: skip
+    assert result.returncode != 0
+    s.wait_events(1)
+    [(event, outcome)] = s.events
+    assert event["kind"] == "net.connect" and "refused Sandgate's certificate" in outcome.reason
+    assert "/pinned" not in servers.https.paths()
