@@ -7,6 +7,8 @@ relocate every file (the tests rely on this to never touch the real home).
 from __future__ import annotations
 
 import os
+import stat
+import sys
 from pathlib import Path
 
 APP = "sandgate"
@@ -51,12 +53,9 @@ class Paths:
         """Resolve the folders from the current environment (HOME, XDG_*)."""
         import platformdirs
 
-        runtime = Path(platformdirs.user_runtime_dir(APP))
+        runtime = _runtime_dir() or Path(platformdirs.user_runtime_dir(APP))
         if not _usable_parent(runtime):
-            # No XDG_RUNTIME_DIR (a bare root shell, CI): a private folder in /tmp.
-            import tempfile
-
-            runtime = Path(tempfile.gettempdir()) / f"{APP}-{os.getuid()}"
+            runtime = _private_tmp()
         return cls(
             config=Path(platformdirs.user_config_dir(APP)),
             data=Path(platformdirs.user_data_dir(APP)),
@@ -85,11 +84,35 @@ class Paths:
         return self.state / "quarantine"
 
     def ensure(self) -> Paths:
-        """Create every folder with mode 0700 and return self."""
+        """Create every folder with mode 0700 and return self.
+
+        Raises PermissionError when a folder is a symlink or belongs to someone else: the
+        runtime folder may sit in a shared /tmp, where another user could have made it
+        first to read our sockets.
+        """
         for folder in (self.config, self.data, self.state, self.runtime, self.sessions):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            info = folder.lstat()
+            if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
+                raise PermissionError(f"{folder} is not a folder of this user; remove it")
             folder.chmod(0o700)
         return self
+
+
+def _runtime_dir() -> Path | None:
+    """$XDG_RUNTIME_DIR/sandgate on Linux; None elsewhere (platformdirs knows macOS)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    # Without the variable platformdirs warns and picks /tmp/runtime-UID; ours is clearer.
+    return Path(base) / APP if base else _private_tmp()
+
+
+def _private_tmp() -> Path:
+    """A per-user folder in the temporary directory (a bare root shell, CI)."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"{APP}-{os.getuid()}"
 
 
 def _usable_parent(path: Path) -> bool:
