@@ -54,7 +54,7 @@ def service(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, servers: Server
         f"  upstream_ca: {servers.pki.ca_pem}\n"
     )
     thread = start_in_thread(paths)
-    yield paths
+    yield thread
     thread.stop()
     shutil.rmtree(runtime, ignore_errors=True)
 
@@ -125,3 +125,34 @@ def test_https_through_the_service(service, servers: Servers, tmp_path: Path) ->
         "run", "--", "sh", "-c", f"test -r $CURL_CA_BUNDLE && curl -sS {url}", cwd=workspace
     )
     assert "hello from" in run.stdout, run.stderr
+
+
+def test_service_stopping_denies_held_requests(service, servers: Servers, tmp_path) -> None:
+    port = servers.http.port
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    script = (
+        f"curl -sS -i http://outside.test:{port}/held-at-stop | head -1; "
+        f"curl -sS --max-time 5 http://api.example.test:{port}/after-stop || echo no-way-out"
+    )
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "run", "--", "sh", "-c", script],
+        cwd=workspace, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            listed = sandgate("queue", "--json")
+            if any(b["state"] == "pending" for b in json.loads(listed.stdout or "[]")):
+                break
+            time.sleep(0.1)
+        service.stop()  # the service goes away while the request waits
+        out, err = agent.communicate(timeout=30)
+    finally:
+        agent.kill()
+    lines = out.splitlines()
+    assert lines and " 403 " in lines[0] + " ", out + err
+    assert "no-way-out" in out
+    assert "/held-at-stop" not in servers.http.paths()
+    assert "/after-stop" not in servers.http.paths()
