@@ -34,7 +34,7 @@ from triage.events import (
 )
 from triage.facts import Facts, Host
 from triage.hosts import HostClassifier, normalise_host, strip_port
-from triage.payload import NO_CANARIES, NOTHING, Canaries, Findings, canaries_of, scan
+from triage.payload import NO_CANARIES, NOTHING, Canaries, Findings, canaries_of, merge, scan
 from triage.rules.base import KINDS, Rule
 from triage.rules.registry import RULES
 from triage.shell import ShellAnalysis, analyse
@@ -269,7 +269,7 @@ class Triage:
         head += [f"{k}: {v}".encode("utf-8", "surrogatepass") for k, v in event.headers]
         head_findings = scan(b"\n".join(head), self.catalogues, s.canaries, s.placeholders)
         body_findings = scan(event.body, self.catalogues, s.canaries, s.placeholders)
-        payload = _merge(head_findings, body_findings)
+        payload = merge(head_findings, body_findings)
         foreign: tuple[str, ...] = ()
         if host.bound is not None:
             bound = s.bound[host.bound]
@@ -407,18 +407,6 @@ class Triage:
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _merge(a: Findings, b: Findings) -> Findings:
-    if a is NOTHING:
-        return b
-    if b is NOTHING:
-        return a
-    secrets = {h.format: h for h in (*a.secrets, *b.secrets)}
-    blob, length = (
-        (a.blob, a.blob_length) if a.blob_length >= b.blob_length else (b.blob, b.blob_length)
-    )
-    return Findings(tuple(secrets[k] for k in sorted(secrets)), a.canary or b.canary, blob, length)
 
 
 def _is_placeholder(value: str, placeholder: str) -> bool:

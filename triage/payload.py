@@ -19,10 +19,14 @@ Two paths, same findings:
 from __future__ import annotations
 
 import base64
+import binascii
+import contextlib
 import math
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 
 from triage.catalogues import Catalogues
 
@@ -218,7 +222,33 @@ def scan(
     allowed: frozenset[bytes] = frozenset(),
 ) -> Findings:
     """Look through outgoing `data` once. `allowed` values (the session's own
-    placeholders) are never reported as secrets."""
+    placeholders) are never reported as secrets. A gzip or zlib payload is also looked
+    through inflated (up to 8 MiB), and encoded runs are decoded once more to find a
+    canary encoded twice."""
+    found = _scan_one(data, catalogues, canaries, allowed)
+    inner = _inflate(data)
+    if inner:
+        found = merge(found, _scan_one(inner, catalogues, canaries, allowed), "compressed ")
+    return found
+
+
+def merge(a: Findings, b: Findings, how: str = "") -> Findings:
+    """Both findings in one (`how` prefixes the spelling of a canary found only in b)."""
+    if b is NOTHING:
+        return a
+    if a is NOTHING and not how:
+        return b
+    secrets = {h.format: h for h in (*a.secrets, *b.secrets)}
+    blob, length = (
+        (a.blob, a.blob_length) if a.blob_length >= b.blob_length else (b.blob, b.blob_length)
+    )
+    canary = a.canary or (how + b.canary if b.canary else None)
+    return Findings(tuple(secrets[k] for k in sorted(secrets)), canary, blob, length)
+
+
+def _scan_one(
+    data: bytes, catalogues: Catalogues, canaries: Canaries, allowed: frozenset[bytes]
+) -> Findings:
     if not data:
         return NOTHING
     state = _Scan(catalogues, allowed)
@@ -228,13 +258,84 @@ def scan(
             for m in pattern.finditer(data):
                 state.note(m)
     if len(data) < LARGE:
-        _scan_small(data, state, canaries)
+        wide = _scan_small(data, state, canaries)
+        runs = _runs(data, wide, _NESTED_NEEDLE) if wide is not None else []
     else:
-        _scan_large(data, state, canaries)
+        runs = _scan_large(data, state, canaries)
+    if state.canary is None and runs and (canaries.bounded or canaries.free):
+        _nested_canary(data, runs, state, canaries)
     return state.findings()
 
 
-def _scan_small(data: bytes, state: _Scan, canaries: Canaries) -> None:
+def _runs(data: bytes, wide: bytes, needle: bytes) -> list[tuple[int, int]]:
+    """The spans of the runs at least as long as `needle` (at most _NESTED_MAX_RUNS)."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while len(spans) < _NESTED_MAX_RUNS and (start := wide.find(needle, pos)) >= 0:
+        end = wide.find(b" ", start)
+        pos = end = len(data) if end < 0 else end
+        spans.append((start, end))
+    return spans
+
+
+_GZIP = b"\x1f\x8b"
+_ZLIB = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
+_MAX_INFLATED = 8 * 1024 * 1024
+
+
+def _inflate(data: bytes) -> bytes:
+    """The content of a gzip or zlib payload (bounded: a bomb yields its first 8 MiB)."""
+    if data[:2] == _GZIP:
+        wbits = 16 + zlib.MAX_WBITS
+    elif data[:2] in _ZLIB:
+        wbits = zlib.MAX_WBITS
+    else:
+        return b""
+    try:
+        return zlib.decompressobj(wbits).decompress(data, _MAX_INFLATED)
+    except zlib.error:
+        return b""
+
+
+# Nested decoding: which runs to try, and how much to decode at most per payload.
+_NESTED_MIN = 24
+_NESTED_NEEDLE = b"a" * _NESTED_MIN
+_NESTED_MAX_RUN = 64 * 1024
+_NESTED_BUDGET = 1024 * 1024
+_NESTED_MAX_RUNS = 4096
+_PIECES = re.compile(rb"[^=.%]{24,}")
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
+def _nested_canary(
+    data: bytes, runs: list[tuple[int, int]], state: _Scan, canaries: Canaries
+) -> None:
+    """Decode base64, hex and percent-encoded runs once and look for a canary in any
+    spelling inside: a canary encoded twice (base64 of base64, hex of base64, …)."""
+    needles = canaries.all
+    budget = _NESTED_BUDGET
+    for start, end in runs:
+        if not _NESTED_MIN <= end - start <= _NESTED_MAX_RUN:
+            continue
+        run = data[start:end]
+        decoded = [unquote_to_bytes(run)] if b"%" in run else []
+        for piece in _PIECES.findall(run):
+            if not piece.translate(None, _HEX) and len(piece) % 2 == 0:
+                decoded.append(bytes.fromhex(piece.decode()))
+            else:
+                with contextlib.suppress(binascii.Error):
+                    decoded.append(binascii.a2b_base64(piece.translate(_URLSAFE) + b"=="))
+        for blob in decoded:
+            budget -= len(blob)
+            for needle, how in needles:
+                if needle in blob:
+                    state.canary = f"{how} inside an encoding"
+                    return
+        if budget <= 0:
+            return
+
+
+def _scan_small(data: bytes, state: _Scan, canaries: Canaries) -> bytes | None:
     for needle, how in canaries.free:
         if needle in data:
             state.canary = how
@@ -242,7 +343,7 @@ def _scan_small(data: bytes, state: _Scan, canaries: Canaries) -> None:
     wide = data.translate(_WIDE)
     first = wide.find(_TOKEN_NEEDLE)
     if first < 0:
-        return  # no run long enough for a token, a bounded canary or a blob
+        return None  # no run long enough for a token, a bounded canary or a blob
     if state.canary is None and wide.find(_RUN_NEEDLE, first) >= 0:
         for needle, how in canaries.bounded:
             if needle in data:
@@ -271,9 +372,10 @@ def _scan_small(data: bytes, state: _Scan, canaries: Canaries) -> None:
             state.note(regex.match(data, start))
         if start and data[start - 1] in _KEY_LEADS:
             state.generic(data[max(0, start - _KEY_WINDOW) : end])
+    return wide
 
 
-def _scan_large(data: bytes, state: _Scan, canaries: Canaries) -> None:
+def _scan_large(data: bytes, state: _Scan, canaries: Canaries) -> list[tuple[int, int]]:
     wide = data.translate(_WIDE)
     size = len(data)
     runs: list[tuple[int, int]] = []
@@ -284,7 +386,7 @@ def _scan_large(data: bytes, state: _Scan, canaries: Canaries) -> None:
         runs.append((start, end))
         if len(runs) > _MAX_RUNS:
             _scan_dense(data, wide, pos, state, canaries)
-            return
+            return []  # too many runs to decode each
     for needle, how in canaries.free:
         if needle in data:
             state.canary = how
@@ -303,6 +405,7 @@ def _scan_large(data: bytes, state: _Scan, canaries: Canaries) -> None:
             state.note(m)
         if b"=" in data[start:end] or (start and data[start - 1] in _KEY_LEADS):
             state.generic(data[max(0, start - _KEY_WINDOW) : end])
+    return runs
 
 
 def _scan_dense(data: bytes, wide: bytes, pos: int, state: _Scan, canaries: Canaries) -> None:

@@ -83,3 +83,40 @@ def test_blob_kinds(catalogues: Catalogues) -> None:
 
 def test_placeholders_are_not_secrets(catalogues: Catalogues) -> None:
     assert not scan(GH.encode(), catalogues, allowed=frozenset({GH.encode()})).secrets
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda c: base64.b64encode(base64.b64encode(c)),
+        lambda c: base64.urlsafe_b64encode(base64.b64encode(b"k=" + c)),
+        lambda c: base64.b64encode(c.hex().encode()),
+        lambda c: base64.b64encode(c).hex().encode(),
+        lambda c: b"q=" + base64.b64encode(base64.b64encode(c)).replace(b"=", b"%3D"),
+    ],
+    ids=["b64-b64", "urlsafe-b64", "b64-hex", "hex-b64", "query"],
+)
+def test_canary_encoded_twice(catalogues: Catalogues, wrap) -> None:  # type: ignore[no-untyped-def]
+    canaries = canaries_of([CANARY])
+    data = b'{"d": "' + wrap(CANARY.encode()) + b'"}'
+    found = scan(data, catalogues, canaries).canary
+    assert found is not None and "inside" in found
+    assert (
+        scan(b'{"d": "' + wrap(b"not-the-canary-at-all-x") + b'"}', catalogues, canaries).canary
+        is None
+    )
+
+
+def test_compressed_payload(catalogues: Catalogues) -> None:
+    import gzip
+    import zlib
+
+    canaries = canaries_of([CANARY])
+    body = prose(5000) + f" aws_access_key_id={CANARY} {AWS} ".encode()
+    for packed in (gzip.compress(body), zlib.compress(body)):
+        found = scan(packed, catalogues, canaries)
+        assert found.canary == "compressed plain"
+        assert "aws-access-key" in {s.format for s in found.secrets}
+    assert scan(gzip.compress(prose(5000)), catalogues, canaries).canary is None
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024))
+    assert scan(bomb, catalogues, canaries).canary is None  # bounded, and quick
