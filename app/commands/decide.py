@@ -29,6 +29,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--for", dest="for_", type=duration, metavar="DURATION", help="expire after this long"
     )
     parser.add_argument(
+        "--member",
+        metavar="EVENT",
+        help="decide one request of the batch (high and critical batches need this)",
+    )
+    parser.add_argument(
         "--confirm",
         action="store_true",
         help="the deliberate second step needed to allow a critical batch",
@@ -47,6 +52,8 @@ def main(args: argparse.Namespace) -> int:
         fields["for"] = args.for_
     if args.confirm:
         fields["confirm"] = True
+    if args.member:
+        fields["member"] = args.member
     response = ask_service("decide", **fields)
     if response is None:
         return 1

@@ -54,7 +54,8 @@ def render(batches: list[dict[str, Any]]) -> str:
             mark = "waiting" if member.get("waiting") else "denied "
             lines.append(
                 f"    {mark} {member.get('band', ''):<8} {member.get('score', 0):>3}  "
-                f"session {_visible(member.get('session'))}  {_visible(member.get('summary'))}"
+                f"{_visible(member.get('event'))}  session {_visible(member.get('session'))}  "
+                f"{_visible(member.get('summary'))}"
             )
             for reason in member.get("reasons", []):
                 reasons.setdefault(str(reason.get("rule")), str(reason.get("why", "")))

@@ -199,11 +199,23 @@ class DecisionQueue:
         scope: str = "once",
         for_seconds: float | None = None,
         confirm: bool = False,
+        member: str | None = None,
     ) -> int:
-        """Decide a batch; return how many held requests it released."""
+        """Decide a batch, or one request of it (`member`, an event id); return how many
+        held requests it released. A high or critical batch with several requests
+        waiting is decided one request at a time, never by approving them all."""
         batch = self.batches.get(batch_id)
         if batch is None:
             raise QueueError(f"no batch {batch_id!r} in the queue")
+        chosen = [m for m in batch.members if member is None or m.event.get("id") == member]
+        if not chosen:
+            raise QueueError(f"batch {batch_id} has no request {member!r}")
+        waiting = [m for m in batch.members if m.waiting]
+        if member is None and batch.band in ("high", "critical") and len(waiting) > 1:
+            raise QueueError(
+                f"batch {batch_id} is {batch.band} risk: decide its requests one by one "
+                "(--member EVENT, ids in `sandgate queue`)"
+            )
         if decision not in ("allow", "deny"):
             raise QueueError("decision must be 'allow' or 'deny'")
         if scope not in SCOPES:
@@ -224,16 +236,17 @@ class DecisionQueue:
             self._remember(batch, decision, scope, expires)
         reason = f"{decision} ({scope}) by a person"
         released = 0
-        for member in batch.members:
-            if member.waiting:
-                assert member.future is not None
-                member.future.set_result(
+        for held in chosen:
+            if held.waiting:
+                assert held.future is not None
+                held.future.set_result(
                     Answer(decision == "allow", "person", reason, scope=scope, batch=batch.id)
                 )
                 released += 1
-        del self.batches[batch_id]
+        if member is None or not any(m.waiting for m in batch.members):
+            del self.batches[batch_id]
         if self.on_decided is not None:
-            events = [str(m.event.get("id")) for m in batch.members]
+            events = [str(m.event.get("id")) for m in chosen]
             self.on_decided(batch.id, decision, scope, expires, events)
         return released
 
@@ -276,6 +289,7 @@ class DecisionQueue:
                 get(request, "scope", str, "once"),
                 get(request, "for", (int, float), None),
                 bool(get(request, "confirm", bool, False)),
+                get(request, "member", str, None),
             )
         except QueueError as exc:
             raise RequestError(str(exc)) from exc

@@ -261,3 +261,24 @@ def test_commands_say_when_no_service_runs(isolated_env: Path, capsys) -> None:
 
     assert main(["queue"]) == 1
     assert "not running" in capsys.readouterr().err
+
+
+def test_high_batches_are_decided_one_request_at_a_time() -> None:
+    async def run() -> None:
+        queue = DecisionQueue()
+        held = [
+            asyncio.ensure_future(queue.ask("s1", "/w", ev(i), verdict("high"), timeout=10))
+            for i in range(2)
+        ]
+        await _held(queue, 2)
+        batch = queue.listing()[0]["batch"]
+        with pytest.raises(QueueError, match="one by one"):
+            queue.decide(batch, "allow")
+        assert queue.decide(batch, "allow", member="e0") == 1
+        assert (await held[0]).allow and not held[1].done()
+        # one left: it may now be decided with the batch
+        assert queue.decide(batch, "deny") == 1
+        assert not (await held[1]).allow
+        assert queue.listing() == []
+
+    asyncio.run(run())
