@@ -179,6 +179,8 @@ class Triage:
             return Facts(
                 kind="net.connect",
                 host=self._host(event.host, event.port, s),
+                # A name can carry data too: <canary>.attacker.example
+                payload=scan(event.host.encode(), self.catalogues, s.canaries, s.placeholders),
                 credentials_read=prior,
             )
         if isinstance(event, Exec):
@@ -298,9 +300,9 @@ class Triage:
             ) and not _is_placeholder(value, placeholder):
                 where.append(f"query parameter {name}")
         for hit in head.secrets:
-            where.append(f"a {hit.title} in the URL or headers")
+            where.append(f"{hit.title} in the URL or headers")
         for hit in body.secrets:
-            where.append(f"a {hit.title} in the body")
+            where.append(f"{hit.title} in the body")
         return tuple(dict.fromkeys(where))
 
     def _exec(

@@ -19,7 +19,9 @@ def _where(f: Facts) -> str:
     return f"through {f.tool}" if f.tool else "out"
 
 
-@rule("egress.canary", "Sends this session's canary token", 90, (NET_REQUEST, TOOL_MCP))
+@rule(
+    "egress.canary", "Sends this session's canary token", 90, (NET_REQUEST, NET_CONNECT, TOOL_MCP)
+)
 def canary(f: Facts) -> str | None:
     """Sends a canary token planted in this session's decoy credentials, plain or
     base64-, hex- or percent-encoded. Only something that read a decoy and re-emits its
@@ -37,9 +39,9 @@ def canary(f: Facts) -> str | None:
 def foreign_credential(f: Facts) -> str | None:
     """Sends a credential to a domain this session holds a placeholder for, and the
     credential is not that placeholder: an authorization or API-key header, a key or
-    token query parameter, or a secret anywhere in the URL, headers or body. This is the allowed-domain attack: the
-    destination is trusted, but the key is an attacker's, so the data lands in the
-    attacker's account.
+    token query parameter, or a secret anywhere in the URL, headers or body. This is
+    the allowed-domain attack: the destination is trusted, but the key is an
+    attacker's, so the data lands in the attacker's account.
 
     Fires: `POST https://api.anthropic.com/v1/files` with `x-api-key: sk-ant-api03-…`
     (a real key) when the session's placeholder for api.anthropic.com is another value.
