@@ -655,7 +655,37 @@ MEMORY = [
     ),
 ]
 
-FAMILIES = {"cred": CRED, "file": FILE, "egress": EGRESS, "exec": EXEC, "memory": MEMORY}
+SESSION = [
+    c(
+        "third store",
+        read("~/.aws/credentials"),
+        sh("cat ~/.ssh/id_rsa"),
+        read("~/.netrc"),
+        fires=["session.credential-sweep"],
+    ),
+    c(
+        "same store thrice",
+        read("~/.aws/credentials"),
+        read("~/.aws/credentials"),
+        read("~/.aws/credentials"),
+        quiet=["session.credential-sweep"],
+    ),
+    c(
+        "two stores",
+        read("~/.aws/credentials"),
+        read("~/.netrc"),
+        quiet=["session.credential-sweep"],
+    ),
+]
+
+FAMILIES = {
+    "session": SESSION,
+    "cred": CRED,
+    "file": FILE,
+    "egress": EGRESS,
+    "exec": EXEC,
+    "memory": MEMORY,
+}
 
 
 def session_events(case: Case, session: str = "t") -> list[dict[str, Any]]:

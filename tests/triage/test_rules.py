@@ -53,3 +53,8 @@ def test_exec(engine: Triage, case: Case) -> None:
 @pytest.mark.parametrize("case", _params("memory"))
 def test_memory(engine: Triage, case: Case) -> None:
     _check(engine, case)
+
+
+@pytest.mark.parametrize("case", _params("session"))
+def test_session(engine: Triage, case: Case) -> None:
+    _check(engine, case)

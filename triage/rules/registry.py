@@ -6,7 +6,7 @@ are published; an id is never reused for a different meaning.
 
 from __future__ import annotations
 
-from triage.rules import cred, egress, exec, file, memory
+from triage.rules import cred, egress, exec, file, memory, session
 from triage.rules.base import Rule
 
 RULES: tuple[Rule, ...] = (
@@ -15,6 +15,7 @@ RULES: tuple[Rule, ...] = (
     *cred.RULES,
     *file.RULES,
     *memory.RULES,
+    *session.RULES,
 )
 
 
