@@ -63,7 +63,8 @@ def render(batches: list[dict[str, Any]]) -> str:
             lines.append(f"      why: [{_visible(rule)}] {_visible(why)}")
     lines.append("")
     lines.append(
-        "Decide with: sandgate decide BATCH allow|deny [--scope once|session|workspace|always]"
+        "Decide with: sandgate decide BATCH allow|deny [--scope SCOPE] [--for DURATION]"
+        " [--member EVENT] [--confirm]"
     )
     return "\n".join(lines)
 

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.service.egress_credentials import CredentialIndex, default_env, secret_for
+from app.service.server import RequestError
 from sandbox.proxy.engine import EgressProxy
+from sandbox.proxy.rules import RuleError
 from sandbox.proxy.session import Answer, Event, Outcome, SecretBinding
 
 if TYPE_CHECKING:
@@ -57,14 +59,17 @@ class Egress:
         loop = asyncio.get_running_loop()
         bindings = await loop.run_in_executor(None, self._bindings, policy)
         await self.ensure_started()
-        return await self.proxy.open_session(
-            session,
-            network,
-            bindings,
-            canaries=partial(self._canaries, session),
-            on_event=partial(self._on_event, session),
-            ask=partial(self._ask, session, str(workspace), float(network.ask_timeout)),
-        )
+        try:
+            return await self.proxy.open_session(
+                session,
+                network,
+                bindings,
+                canaries=partial(self._canaries, session),
+                on_event=partial(self._on_event, session),
+                ask=partial(self._ask, session, str(workspace), float(network.ask_timeout)),
+            )
+        except RuleError as exc:
+            raise RequestError(f"policy network section: {exc}") from exc
 
     async def closing(self, session: str) -> None:
         self.queue.session_closed(session)
