@@ -56,6 +56,13 @@ _CONCEAL = re.compile(
     r"|\bwithout\s+(?:asking|telling|confirmation|permission|notifying)\b"
     r"|\b(?:silently|quietly|secretly)\b"
 )
+# Settings that switch an agent's own safety off or grant it everything.
+_GRANT = re.compile(
+    r"(?i)bypassPermissions|dangerously-?skip-?permissions|\"Bash\((?:\*|:\*)?\)\""
+    r"|\"Bash\(\s*(?:curl|wget|sudo|sh|bash|nc)\b[^\"]*\*\)\""
+    r"|enableAllProjectMcpServers\"?\s*:\s*true|approval_policy\s*=\s*\"never\""
+    r"|sandbox_mode\s*=\s*\"danger-full-access\"|--yolo\b|\"(?:yolo|autoAccept)\"\s*:\s*true"
+)
 _HIDDEN = re.compile(
     "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]"
 )
@@ -181,6 +188,27 @@ def conceal(f: Facts) -> str | None:
 
 
 @rule(
+    "memory.permission-grant",
+    "Agent settings grant themselves everything",
+    50,
+    (MEMORY_WRITE, FILE_WRITE),
+)
+def permission_grant(f: Facts) -> str | None:
+    """New settings text that switches an agent's own safety off or grants it every
+    command: Claude Code `bypassPermissions` or `"Bash(*)"`, auto-approved project MCP
+    servers, Codex `approval_policy = "never"` or `danger-full-access`, Gemini YOLO mode.
+    The next session then runs whatever it is told without asking.
+
+    Fires: `.claude/settings.json` gaining `"permissions": {"allow": ["Bash(*)"]}`.
+    Near miss: `"permissions": {"allow": ["Bash(npm test)"]}`.
+    """
+    m = _GRANT.search(f.text) if f.text else None
+    if m is not None:
+        return f"grants agents every permission: {m.group(0)}"
+    return None
+
+
+@rule(
     "memory.hidden-text",
     "Instruction file holds invisible characters",
     30,
@@ -235,6 +263,7 @@ RULES = (
     send,
     credential_path,
     conceal,
+    permission_grant,
     hidden_text,
     planted_secret,
     canary,
