@@ -532,3 +532,30 @@ def test_client_refusing_sandgate_ca_is_recorded(open_session, servers: Servers)
     [(event, outcome)] = s.events
     assert event["kind"] == "net.connect" and "refused Sandgate's certificate" in outcome.reason
     assert "/pinned" not in servers.https.paths()
+
+
+def test_upstream_certificates_are_verified(open_session, servers: Servers, tmp_path) -> None:
+    """An intercepted request to a server whose CA nobody trusts fails: the proxy never
+    talks to an unverified upstream on the agent's behalf."""
+    import ssl
+
+    from tests.proxy.conftest import RecordingServer, make_pki
+
+    rogue_pki = make_pki(tmp_path / "rogue")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(rogue_pki.cert_pem, rogue_pki.key_pem)
+    rogue = RecordingServer(tls)
+    threading.Thread(target=rogue.serve_forever, daemon=True).start()
+    try:
+        binding = _binding()
+        s = open_session(Net(allow=(f"127.0.0.1:{rogue.port}",)), credentials=(binding,))
+        result = curl(
+            s, "-i", "-H", f"x-api-key: {binding.placeholder}",
+            f"https://api.example.test:{rogue.port}/rogue",
+        )  # fmt: skip
+        assert status(result).split(" ")[1:2] == ["502"], result.stdout + result.stderr
+        assert "certificate verify failed" in result.stdout.lower()
+        assert rogue.seen == []  # the real secret never reached it
+    finally:
+        rogue.shutdown()
+        rogue.server_close()
