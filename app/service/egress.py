@@ -42,6 +42,11 @@ class Egress:
         self._verdicts: dict[str, dict[str, Any]] = {}
         self._started = False
         self._starting = asyncio.Lock()
+        self._bound: dict[str, dict[str, str]] = {}
+
+    def bound(self, session: str) -> dict[str, str]:
+        """Domain → placeholder of `session`: the `bound` field of its `session.start`."""
+        return dict(self._bound.get(session, {}))
 
     async def ensure_started(self) -> EgressProxy:
         """Start the proxy on first use: a service whose sessions have no network (and
@@ -58,6 +63,7 @@ class Egress:
             return None
         loop = asyncio.get_running_loop()
         bindings = await loop.run_in_executor(None, self._bindings, policy)
+        self._bound[session] = {b.domain: b.placeholder for b in bindings}
         await self.ensure_started()
         try:
             return await self.proxy.open_session(
@@ -72,6 +78,7 @@ class Egress:
             raise RequestError(f"policy network section: {exc}") from exc
 
     async def closing(self, session: str) -> None:
+        self._bound.pop(session, None)
         self.queue.session_closed(session)
         await self.proxy.close_session(session)
 

@@ -156,3 +156,28 @@ def test_service_stopping_denies_held_requests(service, servers: Servers, tmp_pa
     assert "no-way-out" in out
     assert "/held-at-stop" not in servers.http.paths()
     assert "/after-stop" not in servers.http.paths()
+
+
+def test_bound_credential_gives_the_agent_a_placeholder_only(
+    service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import keyring
+
+    from app.cli import main
+    from tests.proxy.test_credential import FileKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FileKeyring(tmp_path / "keyring.json"))
+    try:
+        monkeypatch.setattr("sys.stdin", io.StringIO("sk-ant-api03-THEREALONE0000000000\n"))
+        assert main(["credential", "add", "anthropic", "--domain", "api.example.test",
+                     "--header", "x-api-key"]) == 0  # fmt: skip
+        workspace = tmp_path / "ws"
+        workspace.mkdir()
+        run = sandgate("run", "--", "sh", "-c", "echo key=$ANTHROPIC_API_KEY", cwd=workspace)
+    finally:
+        keyring.set_keyring(previous)
+    assert "key=sandgate-" in run.stdout, run.stdout + run.stderr
+    assert "THEREALONE" not in run.stdout
