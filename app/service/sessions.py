@@ -68,6 +68,7 @@ class Sessions:
         self.sandbox = sandbox
         self.hooks: list[SessionHook] = []
         self.live: dict[str, Live] = {}
+        self.finishing: set[asyncio.Task[list[str]]] = set()
 
     def install(self, service: Service) -> None:
         service.register("session.open", self.open)
@@ -201,17 +202,27 @@ class Sessions:
         live = self.live.pop(session, None)
         if live is None:
             raise RequestError(f"no open session {session!r}")
-        return {"quarantined": await self._finish(live, exit_code)}
+        return {"quarantined": await self._closing(live, exit_code)}
 
     async def _abandoned(self, session: str) -> None:
         live = self.live.pop(session, None)
         if live is not None:
-            await self._finish(live, None)
+            await self._closing(live, None)
 
     async def close_all(self) -> None:
-        """Close every open session (the service is stopping)."""
+        """Close every open session and wait for closes under way (the service stops)."""
         for session in list(self.live):
-            await self._abandoned(session)
+            self._closing(self.live.pop(session), None)
+        if self.finishing:
+            await asyncio.gather(*self.finishing, return_exceptions=True)
+
+    def _closing(self, live: Live, exit_code: int | None) -> asyncio.Task[list[str]]:
+        """Finish `live` in a task of its own: a caller that goes away (or is cancelled)
+        does not leave a session half closed, and `close_all` can wait for it."""
+        task = asyncio.ensure_future(self._finish(live, exit_code))
+        self.finishing.add(task)
+        task.add_done_callback(self.finishing.discard)
+        return task
 
     async def _finish(self, live: Live, exit_code: int | None) -> list[str]:
         """Stop watching, record late changes, hold protected files, forget the decoys."""

@@ -111,8 +111,12 @@ def triage() -> FakeTriage:
 
 
 @pytest.fixture
-def running(paths: Paths, triage: FakeTriage) -> Iterator[Running]:
-    sandbox = FakeSandbox()
+def sandbox() -> FakeSandbox:
+    return FakeSandbox()
+
+
+@pytest.fixture
+def running(paths: Paths, triage: FakeTriage, sandbox: FakeSandbox) -> Iterator[Running]:
     thread = start_in_thread(paths, sandbox=sandbox, triage=triage, extensions=())
     yield Running(paths, thread, sandbox, triage)
     thread.stop()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.client import Client, ServiceError
+from app.client import Client, ServiceError, connect
 
 
 def _open(client: Client, workspace: Path, **extra: Any) -> dict[str, Any]:
@@ -187,3 +187,21 @@ def test_a_plan_that_fails_leaves_nothing_behind(running: Any, workspace: Path) 
             )
         assert client.request("ping")["ok"]
     assert list(running.paths.sessions.iterdir()) == []
+
+
+def test_stopping_the_service_closes_every_open_session(
+    paths: Any, triage: Any, sandbox: Any, workspace: Path
+) -> None:
+    from app.service.runtime import start_in_thread
+    from app.service.store import Store
+
+    thread = start_in_thread(paths, sandbox=sandbox, triage=triage, extensions=())
+    clients = [connect(paths) for _ in range(3)]
+    sessions = [_open(c, workspace)["session"] for c in clients if c is not None]
+    thread.stop()  # the clients are still connected
+    store = Store(paths.database)
+    ended = [store.session(s) for s in sessions]
+    store.close()
+    assert all(row is not None and row.ended is not None for row in ended)
+    assert sorted(triage.forgotten) == sorted(sessions)
+    assert list(paths.sessions.iterdir()) == []
