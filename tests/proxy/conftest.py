@@ -193,9 +193,6 @@ class RecordingServer(http.server.ThreadingHTTPServer):
             self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.port = self.server_address[1]
 
-    def get_request(self) -> tuple[socket.socket, Any]:
-        return super().get_request()
-
     def paths(self) -> list[str]:
         return [s.path for s in self.seen]
 
@@ -397,9 +394,6 @@ def curl(
         text=True,
         timeout=timeout + 5,
     )  # fmt: skip
-
-
-needs = pytest.mark.skipif
 
 
 def have(program: str) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.proxy.session import SecretBinding
-from tests.proxy.conftest import Net, ProxySession, Servers, curl, have
+from tests.proxy.conftest import Net, Servers, curl, have
 
 
 def loopback(servers: Servers) -> tuple[str, ...]:
@@ -461,10 +461,6 @@ def test_urlencoded_canary_in_query(open_session, servers) -> None:
     q = urllib.parse.quote("x=" + CANARY + "&y=1")
     result = curl(s, "-i", f"http://api.example.test:{servers.http.port}/q?d={q}")
     assert refused(result)
-
-
-def _unused(_: ProxySession) -> None:  # keeps the fixture type imported for readers
-    pass
 
 
 def test_canary_inside_a_gzip_body_is_refused(open_session, servers, tmp_path: Path) -> None:
