@@ -209,10 +209,11 @@ class Catalogues:
         self.search_regex = self.secret_regex
         self.secret_prefixes = tuple(p.encode() for _, s in tokens for p in s.prefixes)
         self.secret_stems = _stems(self.secret_prefixes)
-        self.anywhere_secrets = tuple(
-            (tuple(p.encode() for p in s.prefixes), re.compile(f"(?P<s{i}>{s.pattern})".encode()))
+        self.anywhere_anchors = tuple(
+            (anchor, re.compile(f"(?P<s{i}>{s.pattern})".encode()))
             for i, s in enumerate(secrets)
             if s.anywhere
+            for anchor in (p.encode() for p in s.prefixes)
         )
         self.generic_regex = re.compile(
             (

@@ -62,6 +62,8 @@ _TEXT_PATH = re.compile(
 _PRIVILEGE = re.compile(r"(?:^|[;&|({]|\$\()\s*(sudo|doas|su|pkexec|run0)(?=\s|$)")
 _SHELL_CACHE_SIZE = 4096
 _PATH_CACHE_SIZE = 8192
+# Bodies smaller than this are scanned together with the URL and headers (one pass).
+_JOIN_BODY = 16 * 1024
 _FILE_TOOLS_READ = {"Read": "file_path", "NotebookRead": "notebook_path", "Grep": "path"}
 _FILE_TOOLS_WRITE = {
     "Write": "file_path",
@@ -267,15 +269,24 @@ class Triage:
         if port is not None and port == _DEFAULT_PORTS.get(parts.scheme.lower()):
             port = None
         host = self._host(hostname, port, s)
-        head = [event.url.encode("utf-8", "surrogatepass")]
-        head += [f"{k}: {v}".encode("utf-8", "surrogatepass") for k, v in event.headers]
-        head_findings = scan(b"\n".join(head), self.catalogues, s.canaries, s.placeholders)
-        body_findings = scan(event.body, self.catalogues, s.canaries, s.placeholders)
-        payload = merge(head_findings, body_findings)
+        lines = [event.url.encode("utf-8", "surrogatepass")]
+        lines += [f"{k}: {v}".encode("utf-8", "surrogatepass") for k, v in event.headers]
+        head = b"\n".join(lines)
+        cat, canaries, allowed = self.catalogues, s.canaries, s.placeholders
         foreign: tuple[str, ...] = ()
         if host.bound is not None:
+            # Where a secret sits matters on a bound domain: scan the parts apart.
+            head_findings = scan(head, cat, canaries, allowed)
+            body_findings = scan(event.body, cat, canaries, allowed)
+            payload = merge(head_findings, body_findings)
             bound = s.bound[host.bound]
             foreign = self._foreign(event, parts.query, bound, head_findings, body_findings)
+        elif len(event.body) < _JOIN_BODY:
+            payload = scan(head + b"\n\n" + event.body, cat, canaries, allowed)
+        else:
+            payload = merge(
+                scan(head, cat, canaries, allowed), scan(event.body, cat, canaries, allowed)
+            )
         return Facts(
             kind="net.request",
             tool=tool,

@@ -252,9 +252,9 @@ def _scan_one(
     if not data:
         return NOTHING
     state = _Scan(catalogues, allowed)
-    for anchors, pattern in catalogues.anywhere_secrets:
+    for anchor, pattern in catalogues.anywhere_anchors:
         # Formats such as key blocks hold spaces, so they are never one token.
-        if any(a in data for a in anchors):
+        if anchor in data:
             for m in pattern.finditer(data):
                 state.note(m)
     if len(data) < LARGE:
@@ -315,8 +315,8 @@ def _nested_canary(
     needles = canaries.all
     budget = _NESTED_BUDGET
     for start, end in runs:
-        if not _NESTED_MIN <= end - start <= _NESTED_MAX_RUN:
-            continue
+        if not _NESTED_MIN <= end - start <= _NESTED_MAX_RUN or data.startswith(b"//", start):
+            continue  # too short, too long, or the rest of a URL after its `scheme:`
         run = data[start:end]
         decoded = [unquote_to_bytes(run)] if b"%" in run else []
         for piece in _PIECES.findall(run):
