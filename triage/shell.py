@@ -52,32 +52,35 @@ def _names(text: str) -> frozenset[str]:
 # --- tool tables --------------------------------------------------------------------------
 
 # Run the command that follows them; their own options are skipped.
-_WRAPPERS = {
-    "env": {"-u", "--unset", "-C", "--chdir", "-S", "--split-string"},
-    "sudo": {"-u", "-g", "-h", "-p", "-C", "-U", "-r", "-t", "-T", "-D"},
-    "doas": {"-u", "-C"},
-    "nohup": set(),
-    "nice": {"-n", "--adjustment"},
-    "ionice": {"-c", "-n", "-p", "-t"},
-    "timeout": {"-s", "--signal", "-k", "--kill-after"},
-    "stdbuf": {"-i", "-o", "-e"},
-    "command": set(),
-    "builtin": set(),
-    "exec": {"-a"},
-    "setsid": set(),
-    "time": {"-f", "-o"},
-    "unbuffer": set(),
-    "torsocks": set(),
-    "proxychains": {"-f"},
-    "proxychains4": {"-f"},
-    "chronic": set(),
-    "caffeinate": {"-t", "-w"},
-    "xargs": {"-I", "-i", "-n", "-P", "-L", "-d", "-E", "-s", "-a", "--max-args", "--delimiter"},
-    "watch": {"-n", "--interval", "-d"},
-    "flock": {"-w", "-E"},
-    "busybox": set(),
-    "firejail": set(),
-    "strace": {"-o", "-e", "-p", "-s"},
+_WRAPPERS: dict[str, frozenset[str]] = {
+    name: _names(options)
+    for name, options in (
+        ("env", "-u --unset -C --chdir -S --split-string"),
+        ("sudo", "-u -g -h -p -C -U -r -t -T -D"),
+        ("doas", "-u -C"),
+        ("nice", "-n --adjustment"),
+        ("ionice", "-c -n -p -t"),
+        ("timeout", "-s --signal -k --kill-after"),
+        ("stdbuf", "-i -o -e"),
+        ("exec", "-a"),
+        ("time", "-f -o"),
+        ("proxychains", "-f"),
+        ("proxychains4", "-f"),
+        ("caffeinate", "-t -w"),
+        ("xargs", "-I -i -n -P -L -d -E -s -a --max-args --delimiter"),
+        ("watch", "-n --interval -d"),
+        ("flock", "-w -E"),
+        ("strace", "-o -e -p -s"),
+        ("nohup", ""),
+        ("command", ""),
+        ("builtin", ""),
+        ("setsid", ""),
+        ("unbuffer", ""),
+        ("torsocks", ""),
+        ("chronic", ""),
+        ("busybox", ""),
+        ("firejail", ""),
+    )
 }
 # Wrappers whose first operand is not the command (timeout's duration, flock's lock file).
 _WRAPPER_OPERAND = {"timeout": 1, "flock": 1}
@@ -97,7 +100,7 @@ _RECURSIVE_WITH_FLAG = {"cp", "scp", "grep", "egrep", "fgrep", "chmod", "gsutil"
 _FILE_WRITERS = _names(
     """
     cp mv install rsync tar zip 7z 7za gzip bzip2 xz zstd lz4 openssl gpg dd split base64
-    base32 xxd tee sort uuencode ln sed awk cat
+    base32 xxd tee sort uuencode ln sed
     """
 )
 _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".gpg", ".asc", ".enc", ".b64")
@@ -107,20 +110,17 @@ _ENCODERS = _names(
     uuencode compress rev
     """
 )
-_SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "mksh", "fish", "ash", "busybox"}
+_SHELLS = _names("sh bash zsh dash ksh mksh fish ash")
 _INTERPRETERS = {
-    "python": "python",
-    "python2": "python",
-    "python3": "python",
-    "pypy": "python",
-    "pypy3": "python",
-    "node": "node",
-    "nodejs": "node",
-    "deno": "node",
-    "bun": "node",
-    "perl": "perl",
-    "ruby": "ruby",
-    "php": "php",
+    name: language
+    for language, names in (
+        ("python", "python python2 python3 pypy pypy3"),
+        ("node", "node nodejs deno bun"),
+        ("perl", "perl"),
+        ("ruby", "ruby"),
+        ("php", "php"),
+    )
+    for name in names.split()
 }
 _CODE_FLAGS = {
     "python": {"-c"},
@@ -220,56 +220,58 @@ _ECHO_SUBST = re.compile(r"\$\(\s*(?:echo|printf)\s+(?:-[neE]+\s+)?([^()`;|&]*?)
 
 # Well-known credential files, relative to a home. A folder or a glob that a command reads
 # is expanded against these (without I/O) and each match is put to ``is_credential``.
-_WELL_KNOWN = (
-    ".aws/credentials",
-    ".aws/config",
-    ".ssh/id_rsa",
-    ".ssh/id_ed25519",
-    ".ssh/id_ecdsa",
-    ".ssh/id_dsa",
-    ".netrc",
-    ".git-credentials",
-    ".docker/config.json",
-    ".kube/config",
-    ".npmrc",
-    ".pypirc",
-    ".config/gh/hosts.yml",
-    ".config/gcloud/credentials.db",
-    ".config/gcloud/application_default_credentials.json",
-    ".config/gcloud/access_tokens.db",
-    ".azure/accessTokens.json",
-    ".azure/msal_token_cache.json",
-    ".gnupg/secring.gpg",
-    ".gnupg/private-keys-v1.d/key.key",
-    ".claude/.credentials.json",
-    ".codex/auth.json",
-    ".gemini/oauth_creds.json",
-    ".config/google-chrome/Default/Cookies",
-    ".config/google-chrome/Default/Login Data",
-    ".config/chromium/Default/Cookies",
-    ".mozilla/firefox/profile/logins.json",
-    ".mozilla/firefox/profile/cookies.sqlite",
-    ".mozilla/firefox/profile/key4.db",
-    ".local/share/keyrings/login.keyring",
-    ".password-store/entry.gpg",
-    "Library/Keychains/login.keychain-db",
-    "Library/Application Support/Google/Chrome/Default/Cookies",
-    "Library/Application Support/Google/Chrome/Default/Login Data",
-    "Library/Cookies/Cookies.binarycookies",
-    ".vault-token",
-    ".terraform.d/credentials.tfrc.json",
-    ".cargo/credentials.toml",
-    ".cargo/credentials",
-    ".gem/credentials",
-    ".config/hub",
-    ".config/op/config",
-    ".env",
-    ".config/git/credentials",
-    ".m2/settings.xml",
-    ".gradle/gradle.properties",
-    ".composer/auth.json",
-    ".boto",
-    ".s3cfg",
+_WELL_KNOWN = tuple(
+    line.strip()
+    for line in """
+    .aws/credentials
+    .aws/config
+    .ssh/id_rsa
+    .ssh/id_ed25519
+    .ssh/id_ecdsa
+    .ssh/id_dsa
+    .netrc
+    .git-credentials
+    .config/git/credentials
+    .docker/config.json
+    .kube/config
+    .npmrc
+    .pypirc
+    .config/gh/hosts.yml
+    .config/gcloud/credentials.db
+    .config/gcloud/application_default_credentials.json
+    .config/gcloud/access_tokens.db
+    .azure/accessTokens.json
+    .azure/msal_token_cache.json
+    .gnupg/secring.gpg
+    .gnupg/private-keys-v1.d/key.key
+    .claude/.credentials.json
+    .codex/auth.json
+    .gemini/oauth_creds.json
+    .config/google-chrome/Default/Cookies
+    .config/google-chrome/Default/Login Data
+    .config/chromium/Default/Cookies
+    .mozilla/firefox/profile/logins.json
+    .mozilla/firefox/profile/cookies.sqlite
+    .mozilla/firefox/profile/key4.db
+    .local/share/keyrings/login.keyring
+    .password-store/entry.gpg
+    Library/Keychains/login.keychain-db
+    Library/Application Support/Google/Chrome/Default/Cookies
+    Library/Application Support/Google/Chrome/Default/Login Data
+    Library/Cookies/Cookies.binarycookies
+    .vault-token
+    .terraform.d/credentials.tfrc.json
+    .cargo/credentials.toml
+    .gem/credentials
+    .config/op/config
+    .m2/settings.xml
+    .gradle/gradle.properties
+    .composer/auth.json
+    .bash_history
+    .zsh_history
+    .env
+    """.splitlines()
+    if line.strip()
 )
 _ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=")
 _HOME_PREFIX = re.compile(r"^(?:~|/home/[^/]+|/Users/[^/]+|/root)(?=/|$)")
@@ -433,18 +435,21 @@ class _Walker:
             return f"command longer than {MAX_PARSE_CHARS} characters; token scan used"
         quick = _quick_parse(source)
         if quick is not None:
-            for node in quick:
-                self.node(node, stdin)
-            return None
-        source = _prepare(source)
-        self._source_text = source
+            nodes = quick
+        else:
+            source = _prepare(source)
+            self._source_text = source
+            try:
+                nodes = _parse(source)
+            except Exception as exc:  # bashlex raises many types for what it does not support
+                _scan(self, source)
+                return f"{type(exc).__name__}: {exc}"
         try:
-            nodes = bashlex.parse(source)
-        except Exception as exc:  # bashlex raises many types for what it does not support
+            for node in nodes:
+                self.node(node, stdin)
+        except RecursionError:  # nesting deeper than the walk can follow
             _scan(self, source)
-            return f"{type(exc).__name__}: {exc}"
-        for node in nodes:
-            self.node(node, stdin)
+            return "nested too deeply; token scan used"
         return None
 
     def nested(self, source: str, stdin: _Flow) -> _Flow:
@@ -463,7 +468,7 @@ class _Walker:
                 source = _prepare(source)
                 self._source_text = source
                 try:
-                    nodes = bashlex.parse(source)
+                    nodes = _parse(source)
                 except Exception:
                     return _scan(self, source) | stdin
             out = _EMPTY
@@ -556,9 +561,10 @@ class _Walker:
             source = getattr(part, "command", None)
             if source is None:
                 return _EMPTY
-            # ``>(cmd)`` receives what the outer command writes; that is known only later.
+            # ``>(cmd)`` receives what the outer command writes, known only later; bashlex
+            # does not record the direction, the command text does.
             text_start = getattr(part, "pos", (0, 0))[0]
-            if self._proc_is_output(part, text_start):
+            if self._source_text[text_start : text_start + 2] == ">(":
                 out_procs.append(source)
                 return _EMPTY
             return self.node(source, _EMPTY)
@@ -566,10 +572,6 @@ class _Walker:
         for sub in getattr(part, "parts", None) or []:
             flow = flow | self.word_part(sub, out_procs)
         return flow
-
-    def _proc_is_output(self, part: Any, start: int) -> bool:
-        # bashlex does not record the direction; the command text does.
-        return self._source_text[start : start + 2] == ">("
 
     def expand(self, text: str) -> tuple[str, ...]:
         """The word's text with known variables replaced: one text per known value."""
@@ -601,7 +603,6 @@ class _Walker:
             self.assign(assignment)
         for redirect in redirects:
             stdin = stdin | self.redirect_in(redirect)
-        via_xargs = False
         args, via_xargs = _strip_wrappers(args)
         if not args:
             return self.redirect_out(redirects, stdin if redirects else _EMPTY)
@@ -1001,8 +1002,6 @@ class _Walker:
                 remote_name = True
             elif option == "--url" and value is not None:
                 urls.append(value)
-            elif option == "--netrc-file" and value is not None:
-                pass
             index += consumed
         for url in urls:
             found.add(found.dests, _url_host(url))
@@ -1209,6 +1208,20 @@ def _quick_parse(source: str) -> list[Any] | None:
     if pipeline:
         pipelines.append(pipeline)
     return [p[0] if len(p) == 1 else _Node("pipeline", parts=p) for p in pipelines]
+
+
+def _parse(source: str) -> list[Any]:
+    """bashlex's parse, refusing the input it is known to loop forever on."""
+    for match in _BRACE_PARAM.finditer(source):
+        # bashlex looks for the closing brace within the word and, when it is missing,
+        # starts the word over (an endless loop); only plain ``${...}`` goes to it.
+        if not _BRACE_PARAM_SAFE.match(source, match.start()):
+            raise ValueError("unclosed ${ in a word")
+    return list(bashlex.parse(source))
+
+
+_BRACE_PARAM = re.compile(r"\$\{")
+_BRACE_PARAM_SAFE = re.compile(r"\$\{[^{}\s;|&<>()'\"`$]*\}")
 
 
 def _prepare(source: str) -> str:
@@ -1464,8 +1477,6 @@ def _scan(walker: _Walker, source: str) -> _Flow:
                     flow = walker.code(name, args[index + 1].text, flow)
         elif name in _NETWORK:
             flow = walker.network(name, args[1:], flow)
-    for match in _DEV_NET.finditer(source):
-        walker.sink("/dev/" + match.group(1), flow)
     for match in re.finditer(r"/dev/(tcp|udp)/([^/\s]+)/", source):
         found.add(found.dests, match.group(2).lower())
         walker.sink("/dev/" + match.group(1), flow)

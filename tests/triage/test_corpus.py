@@ -37,8 +37,6 @@ BANDS = ("low", "medium", "high", "critical")
 # the engine's owner rather than relabelled; the test below fails once one is fixed, so
 # that this list only ever holds real gaps.
 KNOWN_GAPS: dict[str, str] = {
-    "nearmiss-text-03": "memory.fetch counts 'open' before a URL as an instruction to fetch, "
-    "so 'open an issue at https://github.com/...' in AGENTS.md scores high",
     "harder-08-02": "an IPv4-mapped IPv6 spelling of the metadata address "
     "(http://[::ffff:169.254.169.254]/) is only a private address (medium), not metadata",
     "harder-11-02": "a command that sends a GitHub token in a header to an unknown host gets "
