@@ -137,6 +137,7 @@ class PolicyAddon:
             return
         host, port = normalise_host(flow.request.host), flow.request.port
         decision, address = await self._destination(session, host, port)
+        decision = _fronting(session, flow, host, port, decision, address)
         flow.metadata["sandgate.destination"] = (decision, address)
         size = flow.request.headers.get("content-length", "")
         if decision.action != "deny" and size.isdigit() and int(size) > self.request_limit:
@@ -340,6 +341,41 @@ async def _resolve(session: SessionNet, host: str, port: int) -> Sequence[IPAddr
         if address is not None and address not in found:
             found.append(address)
     return found
+
+
+def _fronting(
+    session: SessionNet,
+    flow: http.HTTPFlow,
+    host: str,
+    port: int,
+    decision: Decision,
+    address: IPAddress | None,
+) -> Decision:
+    """Domain fronting: the connection goes to `host`, but the Host header (or the TLS
+    SNI) names another host, which a shared front end (a CDN) would route to. Each name
+    the request carries must pass the rules on its own, at the address actually reached;
+    the strictest answer wins."""
+    names = {flow.request.host_header or "", flow.client_conn.sni or ""}
+    rank = {"allow": 0, "ask": 1, "deny": 2}
+    for raw in names:
+        other = normalise_host(_strip_port(raw))
+        if not other or other == host or parse_address(other) is not None:
+            continue
+        if other in session.bindings and other != host:
+            extra = Decision("deny", None, "a bound domain reached through another host")
+        else:
+            extra = session.rules.decide(other, port, [address] if address else [])
+        if rank[extra.action] > rank[decision.action]:
+            decision = Decision(
+                extra.action, extra.rule, f"the request names {other}: {extra.reason}"
+            )
+    return decision
+
+
+def _strip_port(authority: str) -> str:
+    if authority.startswith("["):
+        return authority.split("]")[0] + "]"
+    return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
 
 
 def _policy(decision: Decision) -> Outcome:
