@@ -273,6 +273,7 @@ _WELL_KNOWN = tuple(
     """.splitlines()
     if line.strip()
 )
+_GIT_REPOSITORY = "\0git repository"  # a pseudo-file: what commits hold until pushed
 _ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=")
 _HOME_PREFIX = re.compile(r"^(?:~|/home/[^/]+|/Users/[^/]+|/root)(?=/|$)")
 _GLOB_CHARS = re.compile(r"[*?\[]")
@@ -764,6 +765,8 @@ class _Walker:
                     continue  # an ssh identity is used to log in, not sent
                 read_flow = read_flow | flow
         data = stdin | arg_flow | read_flow
+        if name == "git":
+            data = self.git(words, data)
 
         out = data
         if name in _SHELLS or name in _SOURCERS:
@@ -794,7 +797,33 @@ class _Walker:
                         self.taint_file(candidate, data)
                         for suffix in _COMPRESSED_SUFFIXES:
                             self.taint_file(candidate + suffix, data)
+            if name in ("cp", "mv", "install") and len(rest) >= 2:
+                # copied into a folder: the copy keeps its name there
+                folder = rest[-1].text.rstrip("/") or "/"
+                for arg in rest[:-1]:
+                    if not arg.text.startswith("-"):
+                        self.taint_file(f"{folder}/{posixpath.basename(arg.text)}", data)
         return out
+
+    def git(self, words: list[str], data: _Flow) -> _Flow:
+        """What ``git add``/``commit`` put into the repository, ``git push`` sends."""
+        operands = [w for w in words if not w.startswith("-")]
+        sub = operands[0] if operands else ""
+        if sub in ("add", "commit", "stash"):
+            everything = any(w in (".", "-A", "--all", "*") for w in words)
+            for path, flow in self.files.items():
+                inside = any(
+                    path.startswith(normalise_path(o, self.cwd) + "/") for o in operands[1:]
+                )
+                if sub == "add" and (everything or inside):
+                    data = data | flow  # what was written there goes in
+            if sub == "commit" and any(re.fullmatch(r"-[a-zA-Z]*a[a-zA-Z]*", w) for w in words):
+                for flow in self.files.values():
+                    data = data | flow
+            self.taint_file(_GIT_REPOSITORY, data)
+        elif sub in ("push", "send-email"):
+            data = data | self.files.get(_GIT_REPOSITORY, _EMPTY)
+        return data
 
     # -- the kinds of commands --
 

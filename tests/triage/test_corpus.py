@@ -15,7 +15,9 @@ change to the rules or the corpus, regenerate both files and read the diff:
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
+import itertools
 import json
 import os
 from pathlib import Path
@@ -140,14 +142,11 @@ def test_verdicts_do_not_drift(scored: list[tuple[dict[str, Any], Verdict]]) -> 
     assert EXPECTED.exists(), "no expected verdicts: run with SANDGATE_REGEN=1 once"
     expected = EXPECTED.read_text(encoding="utf-8")
     if text != expected:
-        new, old = text.splitlines(), expected.splitlines()
-        changed = [
-            f"line {n + 1}:\n  expected {a}\n  now      {b}"
-            for n, (a, b) in enumerate(zip(old, new, strict=False))
-            if a != b
-        ]
-        count = f"{len(old)} expected lines, {len(new)} now"
+        diff = difflib.unified_diff(
+            expected.splitlines(), text.splitlines(), "expected", "now", n=0, lineterm=""
+        )
+        shown = list(itertools.islice(diff, 40))
         pytest.fail(
-            f"verdicts drifted ({count}); if deliberate, regenerate with SANDGATE_REGEN=1:\n"
-            + "\n".join(changed[:20])
+            "verdicts drifted; if deliberate, regenerate with SANDGATE_REGEN=1:\n"
+            + "\n".join(shown)
         )
