@@ -59,6 +59,7 @@ class PolicyAddon:
         self._cleared: dict[str, dict[tuple[str, int], IPAddress]] = {}
         self._opaque: dict[str, tuple[str, int]] = {}
         self._names: dict[str, tuple[str, int]] = {}  # server connection → name it was for
+        self._recording: set[asyncio.Future[None]] = set()
         self._socks: set[str] = set()  # SOCKS5 clients: no CONNECT, the destination comes first
 
     # --- attribution -------------------------------------------------------------------
@@ -91,11 +92,11 @@ class PolicyAddon:
         decision, address = await self._destination(session, host, port)
         if decision.action == "deny":
             _refuse(flow, decision.reason, connect=True)
-            await _emit(session, _connect_event(session, host, port), _policy(decision))
+            self._emit(session, _connect_event(session, host, port), _policy(decision))
         elif decision.action == "allow" and host not in session.bindings:
             self._clear(flow.client_conn.id, host, port, address)
             self._opaque[flow.client_conn.id] = (host, port)
-            await _emit(session, _connect_event(session, host, port), _policy(decision))
+            self._emit(session, _connect_event(session, host, port), _policy(decision))
         # else: unknown or bound — accepted, intercepted, decided per request inside.
 
     async def tls_clienthello(self, data: ClientHelloData) -> None:
@@ -127,7 +128,7 @@ class PolicyAddon:
             f"the client refused Sandgate's certificate for {host} (a destination that is "
             "inspected: unknown, or bound to a credential); nothing was sent"
         )
-        await _emit(session, _connect_event(session, host, port), Outcome("deny", "policy", reason))
+        self._emit(session, _connect_event(session, host, port), Outcome("deny", "policy", reason))
 
     async def requestheaders(self, flow: http.HTTPFlow) -> None:
         """Refuse denied destinations before their body is read."""
@@ -145,7 +146,7 @@ class PolicyAddon:
             decision = Decision("deny", None, f"request bodies over {limit} MB cannot be inspected")
         if decision.action == "deny":
             _refuse(flow, decision.reason)
-            await _emit(session, _request_event(session, flow), _policy(decision))
+            self._emit(session, _request_event(session, flow), _policy(decision))
 
     async def request(self, flow: http.HTTPFlow) -> None:
         """Decide a complete request: canaries, bound credentials, then the destination."""
@@ -214,7 +215,7 @@ class PolicyAddon:
                 flow.request.headers[binding.header] = value.replace(
                     binding.placeholder, binding.secret
                 )
-        await _emit(session, event, outcome)
+        self._emit(session, event, outcome)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         """Stream responses that are large or of unknown size: the policy never needs to
@@ -236,7 +237,7 @@ class PolicyAddon:
             decision, resolved = await self._destination(session, host, port)
             if decision.action == "allow" and host not in session.bindings:
                 address = resolved
-                await _emit(session, _connect_event(session, host, port), _policy(decision))
+                self._emit(session, _connect_event(session, host, port), _policy(decision))
         if session is None or address is None:
             data.server.error = f"Sandgate: {host}:{port} was not allowed for this connection"
             if session is not None:
@@ -245,7 +246,7 @@ class PolicyAddon:
                     "policy",
                     "an undecided destination's tunnel carries no HTTP(S) Sandgate can inspect",
                 )
-                await _emit(session, _connect_event(session, host, port), outcome)
+                self._emit(session, _connect_event(session, host, port), outcome)
             return
         if data.server.sni is None and parse_address(host) is None:
             data.server.sni = host
@@ -270,6 +271,24 @@ class PolicyAddon:
 
     # --- helpers -----------------------------------------------------------------------
 
+    def _emit(self, session: SessionNet, event: Event, outcome: Outcome) -> None:
+        """Hand a decided event to the service without making the traffic wait for it
+        (triage and the database write run after the request goes on its way)."""
+        try:
+            result = session.on_event(event, outcome)
+        except Exception:
+            logger.exception("the service's event callback failed")
+            return
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result)
+            self._recording.add(task)
+            task.add_done_callback(self._recorded)
+
+    def _recorded(self, task: asyncio.Future[None]) -> None:
+        self._recording.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("the service's event callback failed", exc_info=task.exception())
+
     async def _open_socks_tunnel(self, data: ClientHelloData) -> None:
         """A SOCKS5 client's TLS: an allowed destination becomes an opaque tunnel, as after
         CONNECT; anything else is intercepted and decided per request inside."""
@@ -282,7 +301,7 @@ class PolicyAddon:
         if decision.action == "allow" and host not in session.bindings:
             self._clear(data.context.client.id, host, port, address)
             self._opaque[data.context.client.id] = (host, port)
-            await _emit(session, _connect_event(session, host, port), _policy(decision))
+            self._emit(session, _connect_event(session, host, port), _policy(decision))
 
     async def _destination(self, session: SessionNet, host: str, port: int) -> Destination:
         addresses = await _resolve(session, host, port)
@@ -392,15 +411,6 @@ def _refuse(flow: http.HTTPFlow, reason: str, connect: bool = False) -> None:
         {"Content-Type": "text/plain; charset=utf-8", REASON_HEADER: text, "Connection": "close"},
     )
     flow.response.reason = f"Sandgate: {text}" if connect else "Forbidden by Sandgate"
-
-
-async def _emit(session: SessionNet, event: Event, outcome: Outcome) -> None:
-    try:
-        result = session.on_event(event, outcome)
-        if inspect.isawaitable(result):
-            await result
-    except Exception:
-        logger.exception("the service's event callback failed")
 
 
 def _base_event(session: SessionNet, kind: str) -> Event:

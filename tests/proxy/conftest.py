@@ -335,7 +335,7 @@ def open_session(
         session_id = f"t{len(opened)}-{tmp_path.name[-12:]}"
         events: list[tuple[dict[str, Any], Outcome]] = []
 
-        async def on_event(event: dict[str, Any], outcome: Outcome) -> None:
+        def on_event(event: dict[str, Any], outcome: Outcome) -> None:
             events.append((event, outcome))
 
         async def asker(event: dict[str, Any]) -> Answer:
