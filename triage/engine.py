@@ -39,6 +39,7 @@ from triage.rules.base import KINDS, Rule
 from triage.rules.registry import RULES
 from triage.shell import ShellAnalysis, analyse
 from triage.signature import signature as make_signature
+from triage.tools import Action, action_of
 from triage.verdict import Reason, Verdict, band_of
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
@@ -64,13 +65,6 @@ _SHELL_CACHE_SIZE = 4096
 _PATH_CACHE_SIZE = 8192
 # Bodies smaller than this are scanned together with the URL and headers (one pass).
 _JOIN_BODY = 16 * 1024
-_FILE_TOOLS_READ = {"Read": "file_path", "NotebookRead": "notebook_path", "Grep": "path"}
-_FILE_TOOLS_WRITE = {
-    "Write": "file_path",
-    "Edit": "file_path",
-    "MultiEdit": "file_path",
-    "NotebookEdit": "notebook_path",
-}
 
 
 @dataclass
@@ -205,8 +199,10 @@ class Triage:
         tool: str | None,
         text: str | None,
     ) -> Facts:
-        path = normalise_path(raw, s.home)
         ws = s.workspace
+        if ws and not raw.startswith(("/", "~")):
+            raw = f"{ws}/{raw}"  # relative paths (a patch's) are the workspace's
+        path = normalise_path(raw, s.home)
         inside = ws is not None and (path == ws or path.startswith(ws + "/"))
         credential, memory, protected = self._path_info(path)
         writing = kind in ("file.write", "memory.write")
@@ -366,33 +362,28 @@ class Triage:
         return result
 
     def _tool(self, event: ToolCall, s: _Session, prior: tuple[str, ...]) -> Facts:
-        tool, data = event.tool, event.input
-        if tool == "Bash" and isinstance(data.get("command"), str):
-            cwd = data.get("cwd")
-            return self._exec(
-                data["command"], cwd if isinstance(cwd, str) else None, s, prior, tool
-            )
-        if tool in _FILE_TOOLS_READ and isinstance(data.get(_FILE_TOOLS_READ[tool]), str):
-            facts = self._file("file.read", data[_FILE_TOOLS_READ[tool]], s, prior, tool, None)
-            if tool == "Grep" and facts.credential is None and facts.path is not None:
+        tool = event.tool
+        action = action_of(tool, event.input)
+        if action.kind == "exec" and action.command is not None:
+            return self._exec(action.command, action.cwd, s, prior, tool)
+        if action.kind == "read":
+            return self._file("file.read", action.paths[0], s, prior, tool, None)
+        if action.kind == "search":
+            facts = self._file("file.read", action.paths[0], s, prior, tool, None)
+            if facts.credential is None and facts.path is not None:
                 inside = self.catalogues.credentials_under(facts.path, s.home)
                 if inside:
                     titles = tuple(dict.fromkeys(e.title for e in inside))
                     facts = facts._replace(credentials_inside=titles)
             return facts
-        if tool in _FILE_TOOLS_WRITE and isinstance(data.get(_FILE_TOOLS_WRITE[tool]), str):
-            path = data[_FILE_TOOLS_WRITE[tool]]
-            text = (
-                _written_text(data)
-                if self.catalogues.match_memory(normalise_path(path, s.home))
-                else None
-            )
+        if action.kind == "write" and action.paths:
+            path, text = self._weightiest(action, s)
             return self._file("file.write", path, s, prior, tool, text)
-        if tool == "WebFetch" and isinstance(data.get("url"), str):
-            request = NetRequest(event.id, event.session, "net.request", url=data["url"])
+        if action.kind == "fetch" and action.url is not None:
+            request = NetRequest(event.id, event.session, "net.request", url=action.url)
             return self._request(request, s, prior, tool)
-        if tool.startswith("mcp__"):
-            body = json.dumps(dict(data), sort_keys=True, ensure_ascii=False, default=str)
+        if action.kind == "mcp":
+            body = json.dumps(dict(event.input), sort_keys=True, ensure_ascii=False, default=str)
             return Facts(
                 kind="tool.mcp",
                 tool=tool,
@@ -405,6 +396,19 @@ class Triage:
                 credentials_read=prior,
             )
         return Facts(kind="tool.other", tool=tool, credentials_read=prior)
+
+    def _weightiest(self, action: Action, s: _Session) -> tuple[str, str | None]:
+        """Of the files one call writes (a patch may touch several), the one that
+        matters most: a credential, then a protected file, then an agent memory file.
+        Its new text is kept only for a memory file, where the text is what is judged."""
+        best: tuple[int, str, str | None] | None = None
+        for path, text in zip(action.paths, action.texts, strict=False):
+            credential, memory, protected = self._path_info(normalise_path(path, s.home))
+            rank = 3 if credential else 2 if protected else 1 if memory else 0
+            if best is None or rank > best[0]:
+                best = (rank, path, text if memory else None)
+        assert best is not None
+        return best[1], best[2]
 
     # -- hosts --------------------------------------------------------------------------
 
@@ -434,17 +438,3 @@ def _added_lines(diff: str) -> str:
         for line in diff.splitlines()
         if line.startswith("+") and not line.startswith("+++")
     )
-
-
-def _written_text(data: Mapping[str, Any]) -> str | None:
-    """The new text a Write/Edit/MultiEdit/NotebookEdit call puts into a file."""
-    parts: list[str] = []
-    for key in ("content", "new_string", "new_source"):
-        if isinstance(data.get(key), str):
-            parts.append(data[key])
-    edits = data.get("edits")
-    if isinstance(edits, list):
-        for edit in edits:
-            if isinstance(edit, dict) and isinstance(edit.get("new_string"), str):
-                parts.append(edit["new_string"])
-    return "\n".join(parts) if parts else None
