@@ -57,22 +57,9 @@ _MAX_RUNS = 512
 # Generic secrets: how far before a token its field name may stand (`"api_key": "`).
 _KEY_WINDOW = 40
 _KEY_LEADS = b"\"' :="
-# Dense payloads: field names looked for directly, and how many hits each to examine.
-_KEY_WORDS = (
-    b"password",
-    b"Password",
-    b"PASSWORD",
-    b"secret",
-    b"Secret",
-    b"SECRET",
-    b"token",
-    b"Token",
-    b"TOKEN",
-    b"api_key",
-    b"apiKey",
-    b"API_KEY",
-    b"apikey",
-)
+# Dense payloads: field names looked for directly (in the lower-cased payload), and how
+# many hits of each to examine.
+_KEY_WORDS = (b"passw", b"secret", b"token", b"api_key", b"apikey", b"credential")
 _MAX_KEY_HITS = 64
 
 

@@ -69,6 +69,7 @@ def test_generic_secret_in_dense_and_small(catalogues: Catalogues) -> None:
     field = b'"password": "x9Qf2LmZ7rT4wB8kVn3J"'
     assert scan(b"{" + field + b"}", catalogues).secrets
     assert scan(dense(LARGE * 2) + field, catalogues).secrets
+    assert scan(dense(LARGE * 2) + field.replace(b"password", b"DB_PASSWORD"), catalogues).secrets
     assert not scan(b'{"password": "correcthorsebattery"}', catalogues).secrets
 
 
