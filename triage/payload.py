@@ -145,7 +145,7 @@ def _entropy(value: bytes) -> float:
 
 
 def _blob_kind(run: bytes) -> str | None:
-    """ "hex", "percent-encoded", "base64", or None for a long run that is not encoded.
+    """The encoding of a long run: hex, percent-encoded or base64, else None.
     Long runs are judged on samples from their start, middle and end."""
     if len(run) > 3 * _BLOB_SAMPLE:
         middle = len(run) // 2
