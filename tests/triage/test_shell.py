@@ -480,7 +480,17 @@ def test_quick_parser_agrees_with_bashlex(monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.mark.parametrize(
     "command",
-    ["a |", "| a", "a > ", "a && && b", "echo $HOME", "f() { a; }", "a # c", "cat <<EOF\nx\nEOF"],
+    [
+        "a |",
+        "| a",
+        "a > ",
+        "a && && b",
+        "echo $(date)",
+        "echo ${A:-b}",
+        "f() { a; }",
+        "a # c",
+        "cat <<EOF\nx\nEOF",
+    ],
 )
 def test_quick_parser_declines_what_it_does_not_know(command: str) -> None:
     assert shell_module._quick_parse(command) is None
