@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandbox.proxy.session import Answer
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCOPES = ("once", "session", "workspace", "always")
+LASTING = ("workspace", "always")  # kept across restarts of the service
 DEFAULT_TIMEOUT = 60.0
 KEEP_EXPIRED = 200  # expired batches kept in the inbox, newest first
 
@@ -138,12 +142,17 @@ class DecisionQueue:
     """Held requests grouped by signature, released by a person's decision or a timeout."""
 
     def __init__(
-        self, clock: Callable[[], float] = time.time, on_decided: OnDecided | None = None
+        self,
+        clock: Callable[[], float] = time.time,
+        on_decided: OnDecided | None = None,
+        rules_file: Path | None = None,
     ) -> None:
+        """`rules_file` keeps `workspace` and `always` decisions across restarts (0600)."""
         self.clock = clock
         self.on_decided = on_decided
+        self.rules_file = rules_file
         self.batches: dict[str, Batch] = {}
-        self.remembered: list[Remembered] = []
+        self.remembered: list[Remembered] = self._load()
         self._ids = itertools.count(1)
 
     async def ask(
@@ -324,6 +333,33 @@ class DecisionQueue:
             self.remembered.append(
                 Remembered(batch.signature, decision, scope, batch.id, session, workspace, expires)
             )
+        if scope in LASTING:
+            self._save()
+
+    def _load(self) -> list[Remembered]:
+        if self.rules_file is None:
+            return []
+        try:
+            raw = json.loads(self.rules_file.read_text())
+            rules = [Remembered(**entry) for entry in raw]
+        except FileNotFoundError:
+            return []
+        except (ValueError, TypeError) as exc:
+            logger.error("ignoring unreadable remembered decisions in %s: %s", self.rules_file, exc)
+            return []
+        now = self.clock()
+        return [r for r in rules if r.scope in LASTING and (r.expires is None or r.expires > now)]
+
+    def _save(self) -> None:
+        if self.rules_file is None:
+            return
+        lasting = [asdict(r) for r in self.remembered if r.scope in LASTING]
+        self.rules_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.rules_file.with_name(self.rules_file.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(lasting, handle, indent=1)
+        tmp.replace(self.rules_file)
 
     def _prune(self) -> None:
         expired = [b for b in self.batches.values() if b.state == "expired"]
@@ -345,6 +381,6 @@ async def install(parts: Parts) -> None:
     """The service extension: the decision queue, and the egress proxy that feeds it."""
     from app.service.egress import install_egress
 
-    queue = DecisionQueue()
+    queue = DecisionQueue(rules_file=parts.paths.state / "decisions.json")
     queue.install(parts.service)
     await install_egress(parts, queue)

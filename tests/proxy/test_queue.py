@@ -282,3 +282,26 @@ def test_high_batches_are_decided_one_request_at_a_time() -> None:
         assert queue.listing() == []
 
     asyncio.run(run())
+
+
+def test_workspace_and_always_decisions_outlive_a_restart(tmp_path: Path) -> None:
+    rules = tmp_path / "state" / "decisions.json"
+
+    async def decide_with(scope: str, signature: str) -> None:
+        queue = DecisionQueue(rules_file=rules)
+        held = asyncio.ensure_future(
+            queue.ask("s1", "/w", ev(1), verdict(signature=signature), timeout=10)
+        )
+        await _held(queue)
+        queue.decide(queue.listing()[0]["batch"], "allow", scope)
+        await held
+
+    asyncio.run(decide_with("always", "sig-always"))
+    asyncio.run(decide_with("workspace", "sig-ws"))
+    asyncio.run(decide_with("session", "sig-session"))
+    assert rules.stat().st_mode & 0o777 == 0o600
+    restarted = DecisionQueue(rules_file=rules)
+    assert restarted.remembered_for("sig-always", "s9", "/x") is not None
+    assert restarted.remembered_for("sig-ws", "s9", "/w") is not None
+    assert restarted.remembered_for("sig-ws", "s9", "/x") is None
+    assert restarted.remembered_for("sig-session", "s1", "/w") is None  # a session ends
