@@ -216,6 +216,7 @@ _CREDENTIAL_COMMANDS = {
     ("pass", ""): "~/.password-store/entry.gpg",
     ("vault", "print token"): "~/.vault-token",
 }
+_CREDENTIAL_TOOLS = frozenset(tool for tool, _ in _CREDENTIAL_COMMANDS) | {"aws", "kubectl"}
 _ECHO_SUBST = re.compile(r"\$\(\s*(?:echo|printf)\s+(?:-[neE]+\s+)?([^()`;|&]*?)\s*\)")
 
 # Well-known credential files, relative to a home. A folder or a glob that a command reads
@@ -1189,6 +1190,7 @@ def _quick_parse(source: str) -> list[Any] | None:
     pipeline: list[Any] = []
     parts: list[Any] = []
     redirect: str | None = None
+    named = False  # the command has its name: later NAME=value words are arguments
     position = 0
     while position < len(source):
         match = _QUICK_TOKEN.match(source, position)
@@ -1201,7 +1203,9 @@ def _quick_parse(source: str) -> list[Any] | None:
         if redirect is not None and kind != "word":
             return None
         if kind == "word":
-            word = _QUOTED.sub(lambda m: m.group(1) or m.group(2) or "", text)
+            word = text
+            if "'" in text or '"' in text:
+                word = _QUOTED.sub(lambda m: m.group(1) or m.group(2) or "", text)
             if redirect is not None:
                 fd = redirect.rstrip("<>&")
                 rtype = redirect[len(fd) :]
@@ -1209,12 +1213,13 @@ def _quick_parse(source: str) -> list[Any] | None:
                 parts.append(_Node("redirect", type=rtype, input=int(fd) if fd else None,
                                    output=target))  # fmt: skip
                 redirect = None
-            elif not any(p.kind == "word" for p in parts) and word in _RESERVED:
+            elif not named and word in _RESERVED:
                 return None
-            elif not any(p.kind == "word" for p in parts) and _ASSIGNMENT.match(text):
+            elif not named and _ASSIGNMENT.match(text):
                 parts.append(_Node("assignment", word=word, parts=[]))
             else:
                 parts.append(_Node("word", word=word, parts=[]))
+                named = True
         elif kind == "dup":
             fd, _, target_fd = text.partition(">&")
             parts.append(_Node("redirect", type=">&", input=int(fd) if fd else 1,
@@ -1224,7 +1229,7 @@ def _quick_parse(source: str) -> list[Any] | None:
         else:  # an operator ends a command
             if parts:
                 pipeline.append(_Node("command", parts=parts))
-                parts = []
+                parts, named = [], False
             elif text not in ("\n", ";", "&") or pipeline:
                 return None
             if text != "|" and pipeline:
@@ -1406,6 +1411,8 @@ def _write_targets(name: str, words: Sequence[str]) -> set[int]:
 
 def _credential_command(name: str, words: Sequence[str]) -> str | None:
     """The credential store a command prints from (``gh auth token``), as a path."""
+    if name not in _CREDENTIAL_TOOLS and not name.startswith("docker-credential-"):
+        return None
     head = " ".join(w for w in words[:4] if not w.startswith("-"))
     if name == "aws" and head.startswith("configure get"):
         # ``aws configure get region`` is harmless; the key names are not.
