@@ -141,6 +141,8 @@ class EgressProxy:
         write_bundle(self.ca_bundle, [system, ca_cert])
         write_bundle(self._upstream_bundle, [system])
         opts = options.Options(confdir=str(self.ca_dir), mode=[])
+        # mitmproxy logs every connection at INFO; Sandgate records events itself.
+        logging.getLogger("mitmproxy").setLevel(logging.WARNING)
         master = Master(opts)
         master.addons.add(  # type: ignore[no-untyped-call]
             self._proxyserver, next_layer.NextLayer(), tlsconfig.TlsConfig(), self.addon
