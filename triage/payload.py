@@ -245,8 +245,7 @@ def _scan_one(
             for m in pattern.finditer(data):
                 state.note(m)
     if len(data) < LARGE:
-        wide = _scan_small(data, state, canaries)
-        runs = _runs(data, wide, _NESTED_NEEDLE) if wide is not None else []
+        runs = _scan_small(data, state, canaries)
     else:
         runs = _scan_large(data, state, canaries)
     if state.canary is None and runs and (canaries.bounded or canaries.free):
@@ -254,10 +253,9 @@ def _scan_one(
     return state.findings()
 
 
-def _runs(data: bytes, wide: bytes, needle: bytes) -> list[tuple[int, int]]:
+def _runs(data: bytes, wide: bytes, needle: bytes, pos: int = 0) -> list[tuple[int, int]]:
     """The spans of the runs at least as long as `needle` (at most _NESTED_MAX_RUNS)."""
     spans: list[tuple[int, int]] = []
-    pos = 0
     while len(spans) < _NESTED_MAX_RUNS and (start := wide.find(needle, pos)) >= 0:
         end = wide.find(b" ", start)
         pos = end = len(data) if end < 0 else end
@@ -322,7 +320,8 @@ def _nested_canary(
             return
 
 
-def _scan_small(data: bytes, state: _Scan, canaries: Canaries) -> bytes | None:
+def _scan_small(data: bytes, state: _Scan, canaries: Canaries) -> list[tuple[int, int]]:
+    """Scan a small payload; return its runs of at least _MIN_RUN encoding characters."""
     for needle, how in canaries.free:
         if needle in data:
             state.canary = how
@@ -330,10 +329,13 @@ def _scan_small(data: bytes, state: _Scan, canaries: Canaries) -> bytes | None:
     wide = data.translate(_WIDE)
     first = wide.find(_TOKEN_NEEDLE)
     if first < 0:
-        return None  # no run long enough for a token, a bounded canary or a blob
-    if state.canary is None and wide.find(_RUN_NEEDLE, first) >= 0:
+        return []  # no run long enough for a token, a bounded canary or a blob
+    runs = _runs(data, wide, _RUN_NEEDLE, first)
+    if state.canary is None and runs and canaries.bounded:
+        # Bounded canaries lie inside a run: look through the runs alone, joined.
+        within = b" ".join(data[a:b] for a, b in runs)
         for needle, how in canaries.bounded:
-            if needle in data:
+            if needle in within:
                 state.canary = how
                 break
     skip: list[tuple[int, int]] = []
@@ -359,7 +361,7 @@ def _scan_small(data: bytes, state: _Scan, canaries: Canaries) -> bytes | None:
             state.note(regex.match(data, start))
         if start and data[start - 1] in _KEY_LEADS:
             state.generic(data[max(0, start - _KEY_WINDOW) : end])
-    return wide
+    return runs
 
 
 def _scan_large(data: bytes, state: _Scan, canaries: Canaries) -> list[tuple[int, int]]:
