@@ -197,6 +197,16 @@ _SSH_VALUE = _names(
     """
 )
 
+# The process environment, as a path: a command that prints it (``env``, ``printenv``) or
+# expands a secret-named variable (``$AWS_SECRET_ACCESS_KEY``) reads it. Outside the
+# sandbox the environment holds the user's real keys; whether it counts as a credential is
+# the catalogue's answer, through ``is_credential`` like any other path.
+ENVIRONMENT = "/proc/self/environ"
+_SECRET_VARIABLE = re.compile(
+    r"(?i)^AWS_(?:SECRET|SESSION|ACCESS)|TOKEN|SECRET|PASSW(?:OR)?D|API_?KEY|PRIVATE_?KEY|"
+    r"CREDENTIAL|_PAT$|^GH_|^GITHUB_"
+)
+
 # Commands that print a stored credential, and the store they read it from; the store's
 # path is put to ``is_credential`` like any other read.
 _CREDENTIAL_COMMANDS = {
@@ -554,6 +564,8 @@ class _Walker:
             var = self.vars.get(name)
             if var is not None:
                 flow = flow | var.flow
+            elif _SECRET_VARIABLE.search(name):
+                flow = flow | self.read_path((ENVIRONMENT,))
         return _Arg(alts[0], alts, flow, tuple(out_procs))
 
     def word_part(self, part: Any, out_procs: list[Any]) -> _Flow:
@@ -726,7 +738,8 @@ class _Walker:
         if name in ("cd", "pushd") and len(words) == 1 and words[0] != "-":
             self.cwd = normalise_path(rest[0].text, self.cwd)
             return _EMPTY
-        if name in ("export", "declare", "local", "readonly", "typeset"):
+        dumps_environment = _dumps_environment(name, words)
+        if name in ("export", "declare", "local", "readonly", "typeset") and not dumps_environment:
             for arg in rest:
                 if "=" in arg.text and not arg.text.startswith("-"):
                     var_name, _, _ = arg.text.partition("=")
@@ -739,6 +752,8 @@ class _Walker:
                     self.vars[word] = _Var((), stdin)
             return _EMPTY
 
+        if dumps_environment:
+            stdin = stdin | self.read_path((ENVIRONMENT,))
         secret_source = _credential_command(name, words)
         if secret_source is not None:
             # The command prints a stored credential: it reads that store.
@@ -1307,6 +1322,8 @@ def _strip_wrappers(args: list[_Arg]) -> tuple[list[_Arg], bool]:
             else:
                 break
         index += _WRAPPER_OPERAND.get(name, 0)
+        if name == "env" and index >= len(args):
+            return args[:1], via_xargs  # ``env`` alone prints the environment
         args = args[index:]
     return args, via_xargs
 
@@ -1407,6 +1424,15 @@ def _write_targets(name: str, words: Sequence[str]) -> set[int]:
         if operands:
             targets.add(operands[0])
     return targets
+
+
+def _dumps_environment(name: str, words: Sequence[str]) -> bool:
+    """``env``, ``printenv``, ``export -p``, ``set``: the command prints the environment."""
+    if name in ("printenv", "env"):
+        return True
+    if name in ("export", "declare", "typeset"):
+        return all(w.startswith("-") for w in words) and any("p" in w or "x" in w for w in words)
+    return name == "set" and not words
 
 
 def _credential_command(name: str, words: Sequence[str]) -> str | None:
