@@ -43,6 +43,10 @@ KNOWN_GAPS: dict[str, str] = {
     "(http://[::ffff:169.254.169.254]/) is only a private address (medium), not metadata",
     "harder-11-02": "a command that sends a GitHub token in a header to an unknown host gets "
     "exec.secret alone (45, medium); the same request through the proxy is egress.secret (60)",
+    "harder-12-02": "triage/shell.py reports environment dumps (env, printenv, $AWS_SECRET_…) as "
+    "a read of /proc/self/environ, but credentials.yaml has no entry for it, so an exec that "
+    "sends the user's real environment out is only exec.network-send (20, low)",
+    "harder-13-02": "as harder-12-02, for a secret-named variable expanded into a curl body",
 }
 
 
