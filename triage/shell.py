@@ -759,7 +759,7 @@ class _Walker:
             # The command prints a stored credential: it reads that store.
             stdin = stdin | self.read_path((secret_source,))
 
-        if name in _ENCODERS or (name == "python" and "base64" in words):
+        if name in _ENCODERS or (_INTERPRETERS.get(name) == "python" and "base64" in words):
             found.add(found.encoders, name)
 
         # Files the command reads: credentials (recorded) and files written earlier.
