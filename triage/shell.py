@@ -28,7 +28,25 @@ IsCredential = Callable[[str], str | None]
 
 @dataclass(frozen=True)
 class ShellAnalysis:
-    """The findings about one shell command, each tuple in order of first appearance."""
+    """The findings about one shell command, each tuple in order of first appearance.
+
+    - ``credential_reads``: ids (from ``is_credential``) of credential locations whose
+      content the command reads: named to a reading tool, redirected in, taken by a
+      recursive tool from a folder that holds them, printed by a command such as
+      ``gh auth token``, or the environment (see ``ENVIRONMENT``). Naming a path to
+      ``ls``, ``chmod`` or ``echo`` is not a read.
+    - ``network_sinks``: tools that send data out: ``curl``/``wget`` with data or upload
+      options, raw sockets, ssh and copies to remote hosts, mail, cloud copies, inline
+      programs that use the network, ``/dev/tcp`` redirects, and any network tool that
+      credential data reaches. A plain download is not a sink.
+    - ``destinations``: hosts named in URLs or as a network tool's target, lower-case.
+    - ``encoders``: encoding or archiving tools in the command.
+    - ``exfil_pipeline``: credential data reaches a sink, by pipe, file, variable,
+      substitution, nested shell or git commit and push.
+    - ``downloads_and_runs``: something downloaded is run (piped to a shell or an
+      interpreter, given to ``eval``/``source``/``bash -c``, or saved and executed).
+    - ``parse_error``: set when bashlex could not be used and the token scan answered.
+    """
 
     credential_reads: tuple[str, ...]
     network_sinks: tuple[str, ...]
