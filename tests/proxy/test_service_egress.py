@@ -46,7 +46,7 @@ def service(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, servers: Server
     paths.user_policy.write_text(
         "version: 1\n"
         "network:\n"
-        f"  allow: [api.example.test, '127.0.0.1:{port}']\n"
+        f"  allow: [api.example.test, '127.0.0.1:{port}', '127.0.0.1:{servers.https.port}']\n"
         "  deny: [evilexample.test]\n"
         "  resolve: {api.example.test: 127.0.0.1, outside.test: 127.0.0.1,"
         " evilexample.test: 127.0.0.1}\n"
@@ -112,11 +112,6 @@ def test_ask_and_decide_from_another_terminal(service, servers: Servers, tmp_pat
     assert rows and rows[-1]["decision"] == "allow" and rows[-1]["decided_by"] == "user"
 
 
-@pytest.mark.xfail(
-    reason="sandbox/plan.py does not yet bind NetworkPlan.ca_bundle at "
-    "sandbox.proxy.plan.SANDBOX_CA_BUNDLE, so HTTPS clients inside miss the CA file",
-    strict=False,
-)
 def test_https_through_the_service(service, servers: Servers, tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     workspace.mkdir()
