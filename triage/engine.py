@@ -34,7 +34,7 @@ from triage.events import (
 )
 from triage.facts import Facts, Host
 from triage.hosts import HostClassifier, normalise_host, strip_port
-from triage.payload import NO_CANARIES, NOTHING, Canaries, Findings, canaries_of, merge, scan
+from triage.payload import NO_CANARIES, NOTHING, Canaries, SecretHit, canaries_of, merge, scan
 from triage.rules.base import KINDS, Rule
 from triage.rules.registry import RULES
 from triage.shell import ShellAnalysis, analyse
@@ -63,8 +63,6 @@ _TEXT_PATH = re.compile(
 _PRIVILEGE = re.compile(r"(?:^|[;&|({]|\$\()\s*(sudo|doas|su|pkexec|run0)(?=\s|$)")
 _SHELL_CACHE_SIZE = 4096
 _PATH_CACHE_SIZE = 8192
-# Bodies smaller than this are scanned together with the URL and headers (one pass).
-_JOIN_BODY = 16 * 1024
 
 
 @dataclass
@@ -268,20 +266,17 @@ class Triage:
         lines = [event.url.encode("utf-8", "surrogatepass")]
         lines += [f"{k}: {v}".encode("utf-8", "surrogatepass") for k, v in event.headers]
         head = b"\n".join(lines)
+        # URL and headers apart from the body: a body without long runs then costs one
+        # translate, and where a secret sits is known for the foreign-credential check.
         cat, canaries, allowed = self.catalogues, s.canaries, s.placeholders
+        head_findings = scan(head, cat, canaries, allowed)
+        body_findings = scan(event.body, cat, canaries, allowed)
+        payload = merge(head_findings, body_findings)
         foreign: tuple[str, ...] = ()
         if host.bound is not None:
-            # Where a secret sits matters on a bound domain: scan the parts apart.
-            head_findings = scan(head, cat, canaries, allowed)
-            body_findings = scan(event.body, cat, canaries, allowed)
-            payload = merge(head_findings, body_findings)
             bound = s.bound[host.bound]
-            foreign = self._foreign(event, parts.query, bound, head_findings, body_findings)
-        elif len(event.body) < _JOIN_BODY:
-            payload = scan(head + b"\n\n" + event.body, cat, canaries, allowed)
-        else:
-            payload = merge(
-                scan(head, cat, canaries, allowed), scan(event.body, cat, canaries, allowed)
+            foreign = self._foreign(
+                event, parts.query, bound, head_findings.secrets, body_findings.secrets
             )
         return Facts(
             kind="net.request",
@@ -294,7 +289,12 @@ class Triage:
         )
 
     def _foreign(
-        self, event: NetRequest, query: str, placeholder: str, head: Findings, body: Findings
+        self,
+        event: NetRequest,
+        query: str,
+        placeholder: str,
+        head: tuple[SecretHit, ...],
+        body: tuple[SecretHit, ...],
     ) -> tuple[str, ...]:
         """Where a request to a bound domain carries a credential other than its placeholder."""
         where: list[str] = []
@@ -306,9 +306,9 @@ class Triage:
                 _CREDENTIAL_PARAM.match(name) or _CREDENTIAL_HEADER.search(name)
             ) and not _is_placeholder(value, placeholder):
                 where.append(f"query parameter {name}")
-        for hit in head.secrets:
+        for hit in head:
             where.append(f"{hit.title} in the URL or headers")
-        for hit in body.secrets:
+        for hit in body:
             where.append(f"{hit.title} in the body")
         return tuple(dict.fromkeys(where))
 
