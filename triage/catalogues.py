@@ -308,10 +308,16 @@ def _str_tuple(value: Any, where: str) -> tuple[str, ...]:
 
 def load_catalogues(folder: Path) -> Catalogues:
     """Read and compile every catalogue in `folder` (normally resources/catalogues)."""
-    creds = _load_yaml(folder / "credentials.yaml")
     credentials = []
-    for i, item in enumerate(creds.get("credentials") or []):
-        where = f"credentials.yaml entry {i}"
+    # credentials.yaml is shared with the sandbox's decoys; sensitive.yaml is triage's own.
+    items = [
+        (name, i, item)
+        for name in ("credentials.yaml", "sensitive.yaml")
+        if name == "credentials.yaml" or (folder / name).exists()
+        for i, item in enumerate(_load_yaml(folder / name).get("credentials") or [])
+    ]
+    for name, i, item in items:
+        where = f"{name} entry {i}"
         try:
             credentials.append(
                 CredentialEntry(

@@ -42,6 +42,8 @@ from triage.signature import signature as make_signature
 from triage.tools import Action, action_of
 from triage.verdict import Reason, Verdict, band_of
 
+# The sensitive.yaml entry shell analysis reports for `env`, `printenv`, `$SECRET`.
+ENVIRONMENT = "process-environment"
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 # Header and query names that carry credentials. Deliberately not "session", "key" or
 # "cookie" alone in headers: SDKs send session ids, idempotency keys and CDN cookies.
@@ -151,7 +153,9 @@ class Triage:
             found.append(f.credential.id)
         found.extend(f.credentials_inside)
         if f.shell is not None:
-            found.extend(f.shell.credential_reads)
+            # An `env` dump alone is judged on its own (exec.environment-read); only a
+            # pipeline that sends it out is a theft, and that is ranked where it happens.
+            found.extend(c for c in f.shell.credential_reads if c != ENVIRONMENT)
         for cid in found:
             title = self.catalogues.credential_titles.get(cid, cid)
             if title not in session.credentials_read:
@@ -330,8 +334,11 @@ class Triage:
             shell_hosts=hosts,
             privileged=m.group(1) if (m := _PRIVILEGE.search(command)) else None,
             shell_credentials=tuple(
-                self.catalogues.credential_titles.get(c, c) for c in analysis.credential_reads
+                self.catalogues.credential_titles.get(c, c)
+                for c in analysis.credential_reads
+                if c != ENVIRONMENT
             ),
+            environment_read=ENVIRONMENT in analysis.credential_reads,
             command_payload=scan(
                 command.encode("utf-8", "surrogatepass"),
                 self.catalogues,

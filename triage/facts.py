@@ -63,7 +63,8 @@ class Facts(NamedTuple):
     shell: ShellAnalysis | None = None
     shell_hosts: tuple[Host, ...] = ()
     privileged: str | None = None  # sudo, doas, su, pkexec or run0 as a command word
-    shell_credentials: tuple[str, ...] = ()  # titles of the credentials the command reads
+    shell_credentials: tuple[str, ...] = ()  # titles of the credential files it reads
+    environment_read: bool = False  # the command dumps or reads the process environment
     command_payload: Findings = NOTHING
     # memory
     text: str | None = None  # the new instruction text (added lines of a diff)

@@ -32,6 +32,8 @@ REQUIRED = [
     ("~/.password-store/email/work.gpg", "password-manager"),
     ("/srv/app/.env", "env-file"),
     ("~/.aws/sso/cache/abc.json", "aws-sso-cache"),
+    ("/proc/self/environ", "process-environment"),
+    ("/proc/4242/environ", "process-environment"),
 ]
 
 

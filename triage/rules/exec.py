@@ -18,7 +18,8 @@ def exfil_pipeline(f: Facts) -> str | None:
     """
     if f.shell is not None and f.shell.exfil_pipeline:
         sinks = ", ".join(f.shell.network_sinks) or "a network tool"
-        creds = ", ".join(f.shell_credentials) or "a credential"
+        sources = [*f.shell_credentials, *(["the environment"] if f.environment_read else [])]
+        creds = ", ".join(sources) or "a credential"
         return f"the command sends {creds} out through {sinks}"
     return None
 
@@ -31,8 +32,22 @@ def credential_read(f: Facts) -> str | None:
     Fires: `cat ~/.aws/credentials`.
     Near miss: `ls -l ~/.aws`.
     """
-    if f.shell is not None and f.shell.credential_reads:
+    if f.shell_credentials:
         return f"the command reads {', '.join(f.shell_credentials)}"
+    return None
+
+
+@rule("exec.environment-read", "Command reads the environment", 30, (EXEC,))
+def environment_read(f: Facts) -> str | None:
+    """A command that dumps or reads the process environment (`env`, `printenv`,
+    `echo $AWS_SECRET_ACCESS_KEY`), where tokens and keys usually live outside the
+    sandbox. Medium on its own; sending it out is exec.exfil-pipeline.
+
+    Fires: `env`.
+    Near miss: `env FOO=1 make test` (sets a variable, prints nothing).
+    """
+    if f.environment_read:
+        return "the command reads the process environment, where tokens and keys live"
     return None
 
 
@@ -165,6 +180,7 @@ def unparsed(f: Facts) -> str | None:
 RULES = (
     exfil_pipeline,
     credential_read,
+    environment_read,
     download_and_run,
     command_canary,
     command_secret,
