@@ -227,12 +227,15 @@ class EgressProxy:
             listener.path.unlink()
         if listener.bundle != self.ca_bundle:
             listener.bundle.unlink(missing_ok=True)
-        # Let held requests deliver their refusal before their connections are cut.
-        for _ in range(100):
-            if listener.session.waiting == 0:
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.05)
+        # Let held requests deliver their refusal before their connections are cut. Only
+        # then is a grace period worth paying: a session whose agent has already exited
+        # (the common close) has nothing in flight, and `sandgate run` waits on this.
+        if listener.session.waiting:
+            for _ in range(100):
+                if listener.session.waiting == 0:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
         for writer in list(listener.writers):
             writer.close()
         await asyncio.sleep(0)
