@@ -42,6 +42,9 @@ class SessionHook(Protocol):
     async def closing(self, session: str) -> None:
         """Called when the session closes."""
 
+    def bound(self, session: str) -> dict[str, str]:
+        """Domain → placeholder this hook gave the session (its `session.start` `bound`)."""
+
 
 @dataclass
 class Live:
@@ -155,8 +158,7 @@ class Sessions:
                 "workspace": str(workspace),
                 "home": str(home),
                 "canaries": [d.canary for d in prepared.decoys],
-                # domain -> placeholder, when the network plan offers it
-                "bound": dict(getattr(network, "bound", None) or {}),
+                "bound": {d: p for hook in self.hooks for d, p in hook.bound(session).items()},
             },
         )
         texts = {p: _read(p) for p in prepared.memory_files}
