@@ -44,13 +44,29 @@ def parse_ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if not name or not (name[0].isdigit() or ":" in name):
         return None
     try:
-        return ipaddress.ip_address(name)
+        return _unwrap(ipaddress.ip_address(name))
     except ValueError:
         pass
     try:  # 2130706433 and 0x7f000001 are 127.0.0.1 to most resolvers
         return ipaddress.ip_address(int(name, 0))
     except ValueError:
         return None
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _unwrap(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d) or NAT64 (64:ff9b::/96)
+    IPv6 spelling: both reach the IPv4 host, so both must be judged as it is."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address in _NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
 
 
 class HostClassifier:

@@ -38,16 +38,7 @@ BANDS = ("low", "medium", "high", "critical")
 # Events the engine is known to get wrong, by id, with the reason. They are reported to
 # the engine's owner rather than relabelled; the test below fails once one is fixed, so
 # that this list only ever holds real gaps.
-KNOWN_GAPS: dict[str, str] = {
-    "harder-08-02": "an IPv4-mapped IPv6 spelling of the metadata address "
-    "(http://[::ffff:169.254.169.254]/) is only a private address (medium), not metadata",
-    "harder-11-02": "a command that sends a GitHub token in a header to an unknown host gets "
-    "exec.secret alone (45, medium); the same request through the proxy is egress.secret (60)",
-    "harder-12-02": "triage/shell.py reports environment dumps (env, printenv, $AWS_SECRET_…) as "
-    "a read of /proc/self/environ, but credentials.yaml has no entry for it, so an exec that "
-    "sends the user's real environment out is only exec.network-send (20, low)",
-    "harder-13-02": "as harder-12-02, for a secret-named variable expanded into a curl body",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def load_corpus() -> list[dict[str, Any]]:
