@@ -92,7 +92,9 @@ _SECRET_VALUES = re.compile(
 
 @dataclass(frozen=True)
 class CleanEnv:
-    """The environment for the agent, and the names removed from it (never the values)."""
+    """The environment for the agent, and the names of the secrets removed from it (never
+    the values). Host-socket variables are dropped too but not listed: that happens on
+    every run by design, and listing it would bury the names worth reading."""
 
     env: dict[str, str]
     removed: tuple[str, ...]
@@ -112,8 +114,9 @@ def clean_environment(env: Mapping[str, str], policy: EnvPolicy) -> CleanEnv:
     kept: dict[str, str] = {}
     removed: list[str] = []
     for name, value in env.items():
-        blocked = _any(HOST_SOCKETS, name) or _any(policy.block, name)
-        if blocked or (looks_secret(name, value) and not _any(policy.pass_, name)):
+        if _any(HOST_SOCKETS, name):
+            continue
+        if _any(policy.block, name) or (looks_secret(name, value) and not _any(policy.pass_, name)):
             removed.append(name)
         else:
             kept[name] = value

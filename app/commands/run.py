@@ -22,6 +22,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,9 @@ def main(args: argparse.Namespace) -> int:
             return 1
     code = spawn(opened["argv"], opened["env"])
     quarantined = _close(client, session, code)
+    embedded = getattr(client, "embedded", None)
+    if embedded is not None:
+        linger(embedded)
     if quarantined:
         print(
             "sandgate: protected files created or changed in the session are held for "
@@ -123,6 +127,27 @@ def _close(client: Any, session: str, code: int | None) -> list[str]:
         print(f"sandgate: could not close the session: {exc}", file=sys.stderr)
         return []
     return [str(p) for p in closed.get("quarantined") or []]
+
+
+def linger(embedded: Any, poll: float = 0.2) -> None:
+    """Stop the service this process started, once no other session needs it.
+
+    A `sandgate run` that found no service started one in its own process, and later
+    runs from other terminals use it. Leaving at once would close their sessions under
+    them (no network, protected files unchecked), so this waits for them and says so;
+    Ctrl-C stops waiting and closes them, which fails closed.
+    """
+    others = embedded.open_sessions()
+    if others:
+        print(
+            f"sandgate: this process runs the Sandgate service for {others} other session(s); "
+            "waiting for them to end (Ctrl-C closes them)",
+            file=sys.stderr,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            while embedded.open_sessions():
+                time.sleep(poll)
+    embedded.stop()
 
 
 def review_memory(review: Sequence[Mapping[str, Any]], accepted: bool) -> bool:

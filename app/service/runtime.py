@@ -196,6 +196,11 @@ class ServiceThread:
         await self._stop.wait()
         await self.runtime.stop()
 
+    def open_sessions(self) -> int:
+        """How many sessions are open on this service (its own caller's included)."""
+        runtime = self.runtime
+        return 0 if runtime is None else len(runtime.parts.sessions.live)
+
     def stop(self) -> None:
         """Stop the service and wait for its thread."""
         if self._loop is not None and self._stop is not None and self._thread.is_alive():
