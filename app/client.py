@@ -11,9 +11,11 @@ import contextlib
 import json
 import socket
 import time
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # importing typing costs `sandgate run` more than this whole module
+    from typing import Any
+
     from app.paths import Paths
 
 

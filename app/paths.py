@@ -50,18 +50,28 @@ class Paths:
 
     @classmethod
     def from_environment(cls) -> Paths:
-        """Resolve the folders from the current environment (HOME, XDG_*)."""
-        import platformdirs
+        """Resolve the folders from the current environment (HOME, XDG_*).
 
-        runtime = _runtime_dir() or Path(platformdirs.user_runtime_dir(APP))
-        if not _usable_parent(runtime):
+        On Linux the XDG rules are applied here exactly as platformdirs applies them (a
+        test holds the two equal): `sandgate run` resolves these before every agent
+        start, and importing platformdirs costs more than the rest of this module.
+        Elsewhere (macOS) platformdirs decides.
+        """
+        runtime = _runtime_dir()
+        if sys.platform.startswith("linux"):
+            config = _xdg("XDG_CONFIG_HOME", "~/.config")
+            data = _xdg("XDG_DATA_HOME", "~/.local/share")
+            state = _xdg("XDG_STATE_HOME", "~/.local/state")
+        else:
+            import platformdirs
+
+            runtime = runtime or Path(platformdirs.user_runtime_dir(APP))
+            config = Path(platformdirs.user_config_dir(APP))
+            data = Path(platformdirs.user_data_dir(APP))
+            state = Path(platformdirs.user_state_dir(APP))
+        if runtime is None or not _usable_parent(runtime):
             runtime = _private_tmp()
-        return cls(
-            config=Path(platformdirs.user_config_dir(APP)),
-            data=Path(platformdirs.user_data_dir(APP)),
-            state=Path(platformdirs.user_state_dir(APP)),
-            runtime=runtime,
-        )
+        return cls(config=config, data=data, state=state, runtime=runtime)
 
     @property
     def user_policy(self) -> Path:
@@ -97,6 +107,13 @@ class Paths:
                 raise PermissionError(f"{folder} is not a folder of this user; remove it")
             folder.chmod(0o700)
         return self
+
+
+def _xdg(variable: str, default: str) -> Path:
+    base = os.environ.get(variable, "").strip()
+    if not os.path.isabs(base):  # the XDG rule: a relative value is ignored
+        base = os.path.expanduser(default)
+    return Path(base) / APP
 
 
 def _runtime_dir() -> Path | None:

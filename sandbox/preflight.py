@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
 from types import MappingProxyType
-from typing import NamedTuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MIN_BWRAP = (0, 8, 0)  # --disable-userns
 _SYSCTLS = {
@@ -28,21 +30,37 @@ class SandboxUnavailable(Exception):
     """The sandbox cannot start here; the message says why and how to fix it."""
 
 
-class HostProbe(NamedTuple):
+class HostProbe:
     """What preflight needs to know about the host.
 
     `trial_error` is the error text of a trial `bwrap --unshare-user` run, None when it
     worked and "" when no trial was made. `bwrap_setuid` marks a setuid-root bwrap,
-    which does not depend on unprivileged user namespaces. (A NamedTuple, not a
-    dataclass: `sandgate run` imports this before every agent start.)
+    which does not depend on unprivileged user namespaces. (A plain class, not a
+    dataclass or NamedTuple: `sandgate run` imports this before every agent start, and
+    both of those cost more to import than this whole module.)
     """
 
-    bwrap: str | None
-    version: tuple[int, ...] | None
-    sysctls: Mapping[str, int] = MappingProxyType({})
-    uid: int = 0
-    bwrap_setuid: bool = False
-    trial_error: str | None = ""
+    __slots__ = ("bwrap", "bwrap_setuid", "sysctls", "trial_error", "uid", "version")
+
+    def __init__(
+        self,
+        bwrap: str | None,
+        version: tuple[int, ...] | None,
+        sysctls: Mapping[str, int] = MappingProxyType({}),
+        uid: int = 0,
+        bwrap_setuid: bool = False,
+        trial_error: str | None = "",
+    ) -> None:
+        self.bwrap = bwrap
+        self.version = version
+        self.sysctls = sysctls
+        self.uid = uid
+        self.bwrap_setuid = bwrap_setuid
+        self.trial_error = trial_error
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"HostProbe({fields})"
 
 
 def bwrap_version(bwrap: str) -> tuple[int, ...] | None:

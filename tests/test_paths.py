@@ -37,3 +37,28 @@ def test_a_planted_symlink_is_refused(isolated_env: Path, tmp_path: Path) -> Non
     paths.runtime.symlink_to(elsewhere)
     with pytest.raises(PermissionError, match="not a folder of this user"):
         paths.ensure()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"XDG_CONFIG_HOME": "", "XDG_DATA_HOME": "  "},
+        {"XDG_CONFIG_HOME": "/elsewhere/cfg", "XDG_STATE_HOME": "/elsewhere/state"},
+        {"XDG_DATA_HOME": "relative/data"},
+    ],
+)
+def test_linux_folders_are_what_platformdirs_says(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, overrides: dict[str, str]
+) -> None:
+    """Paths applies the XDG rules itself on Linux (for start-up speed); it must agree
+    with platformdirs, the reference, in every case."""
+    import platformdirs
+
+    for name, value in overrides.items():
+        monkeypatch.setenv(name, value)
+    paths = Paths.from_environment()
+    assert paths.config == Path(platformdirs.user_config_dir("sandgate"))
+    assert paths.data == Path(platformdirs.user_data_dir("sandgate"))
+    assert paths.state == Path(platformdirs.user_state_dir("sandgate"))
+    assert paths.runtime == Path(platformdirs.user_runtime_dir("sandgate"))

@@ -17,20 +17,25 @@ Everything imported before the agent starts is standard library, and little of i
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and argparse cost more to import than this whole module
+    import argparse
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 FORWARDED = (signal.SIGTERM, signal.SIGHUP)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    import argparse
+
     parser.add_argument("--workspace", type=Path, default=None, help="default: current folder")
     parser.add_argument("--profile", help="agent profile (default: chosen by the command name)")
     parser.add_argument("--policy", type=Path, help="an extra policy file for this session")
@@ -40,6 +45,43 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="accept unreviewed changes to memory files (CLAUDE.md, AGENTS.md, ...)",
     )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD [ARGS...]")
+
+
+class _Args:
+    """What `configure` would give, for the command lines `parse_quickly` understands."""
+
+    def __init__(self) -> None:
+        self.workspace: Path | None = None
+        self.profile: str | None = None
+        self.policy: Path | None = None
+        self.accept_memory = False
+        self.command: list[str] = []
+
+
+_VALUED = {"--workspace": "workspace", "--profile": "profile", "--policy": "policy"}
+
+
+def parse_quickly(argv: Sequence[str]) -> Any:
+    """Parse `[--workspace DIR] [--profile NAME] [--policy FILE] [--accept-memory] --
+    CMD...` without argparse; None for anything else (help, typos), which argparse
+    then parses and explains."""
+    args = _Args()
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            args.command = list(argv[i + 1 :])
+            return args if args.command else None
+        if word == "--accept-memory":
+            args.accept_memory = True
+        elif word in _VALUED and i + 1 < len(argv):
+            value = argv[i + 1]
+            i += 1
+            setattr(args, _VALUED[word], value if word == "--profile" else Path(value))
+        else:
+            return None
+        i += 1
+    return None
 
 
 def main(args: argparse.Namespace) -> int:
