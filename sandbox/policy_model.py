@@ -1,0 +1,104 @@
+"""The effective policy as frozen data: `Policy` and the records of its sections.
+
+Nothing here reads a file or checks one (sandbox/policy_schema.py does); the records
+only hold what the merged files said, in the shape the sandbox and the proxy read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+Mode = Literal["ro", "rw"]
+
+
+@dataclass(frozen=True)
+class TrustedPath:
+    """A host path shown inside the sandbox at the same place. `create` makes a
+    missing folder on the host first (only for `rw` folders an agent keeps state in)."""
+
+    pattern: str
+    mode: Mode = "ro"
+    create: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    """The network section, rule strings kept as written (sandbox/proxy/rules.py reads them)."""
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    resolve: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    upstream_ca: Path | None = None
+    ask_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class BoundCredential:
+    """A keyring credential the proxy swaps in on one domain; the agent gets a placeholder."""
+
+    name: str
+    domain: str
+    header: str
+    env: str
+
+
+@dataclass(frozen=True)
+class EnvPolicy:
+    """`pass`: names (globs) let through even if they look secret; `block`: removed
+    even if they do not; `set`: values given to the agent."""
+
+    pass_: tuple[str, ...] = ()
+    block: tuple[str, ...] = ()
+    set: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The effective policy for one session (frozen)."""
+
+    profile: str | None
+    trusted: tuple[TrustedPath, ...]
+    deny: tuple[str, ...]
+    protected: tuple[str, ...]
+    memory: tuple[str, ...]
+    env: EnvPolicy
+    network: NetworkPolicy
+    credentials: tuple[BoundCredential, ...]
+    sources: tuple[Path, ...]
+    profiles: tuple[str, ...] = ()
+    scratch: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data in the shape of a policy file (what `sandgate policy check` prints)."""
+        return {
+            "profile": self.profile,
+            "sources": [str(s) for s in self.sources],
+            "trusted": [
+                {"path": t.pattern, "mode": t.mode, **({"create": True} if t.create else {})}
+                for t in self.trusted
+            ],
+            "scratch": list(self.scratch),
+            "deny": list(self.deny),
+            "protected": list(self.protected),
+            "memory": list(self.memory),
+            "env": {
+                "pass": list(self.env.pass_),
+                "block": list(self.env.block),
+                "set": dict(self.env.set),
+            },
+            "network": {
+                "allow": list(self.network.allow),
+                "deny": list(self.network.deny),
+                "resolve": dict(self.network.resolve),
+                "upstream_ca": str(self.network.upstream_ca) if self.network.upstream_ca else None,
+                "ask_timeout": self.network.ask_timeout,
+            },
+            "credentials": [
+                {"name": c.name, "domain": c.domain, "header": c.header, "env": c.env}
+                for c in self.credentials
+            ],
+        }
