@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from triage import shell as shell_module
 from triage.shell import ShellAnalysis, analyse, normalise_path
+from triage.shell import walker as shell_module  # where the walk looks up _quick_parse
 
 # A tiny stand-in for the credential catalogue: globs with ``~`` for the home.
 _FAKE_CATALOGUE = {
