@@ -1,0 +1,244 @@
+"""The host as the agent sees it: the mounts a policy asks for, laid out in layers.
+
+System folders, private scratch space and an empty home first; then trusted paths, the
+agent's own executable, the workspace and a worktree's git folders, shallow before
+deep; protected files re-bound read-only; denied paths, Sandgate's own folders, the
+host's sockets and credential files without a decoy format masked; decoys over the
+credential files found. sandbox/bwrap.py keeps the order and what is visible where.
+
+Three things happen on the host: the decoys (and an empty file used to mask denied
+files) are written into `session_dir`, missing read-write trusted folders marked
+`create` are made, and which credential, protected and socket files exist is read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.bwrap import Mounts, depth, scratch_mounts, system_mounts, within
+from sandbox.decoys import (
+    CanaryFactory,
+    CredentialLocation,
+    Decoy,
+    found_credentials,
+    load_catalogue,
+    write_decoys,
+)
+from sandbox.patterns import expand, expand_home, has_magic
+from sandbox.policy import Policy
+from sandbox.protect import bind_targets
+
+
+# Here rather than in sandbox/plan.py (which re-exports it) because both raise it and
+# the plan imports this module.
+class PlanError(Exception):
+    """The session cannot be planned as asked (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Filesystem:
+    """The mounts for one session (the network's are added by the plan), the decoys
+    written for it and what the user should be told about what is shown."""
+
+    mounts: Mounts
+    decoys: tuple[Decoy, ...]
+    notices: tuple[str, ...]
+
+
+def plan_filesystem(
+    policy: Policy,
+    workspace: Path,
+    home: Path,
+    session_dir: Path,
+    program: str,
+    env: Mapping[str, str],
+    canary_factory: CanaryFactory,
+    *,
+    networked: bool,
+    catalogue: Sequence[CredentialLocation] | None,
+    private_paths: Sequence[Path],
+) -> Filesystem:
+    """Lay out what the agent sees of the host. `workspace` and `home` are absolute
+    (the workspace already checked), `program` is the command's first word (found on
+    `env`'s PATH), `networked` makes the folder the proxy socket is bound in. Raises
+    PlanError when a path the policy hides holds the workspace.
+    """
+    notices: list[str] = []
+    h = str(home)
+
+    mounts = Mounts()
+    system_mounts(mounts)
+    scratch_mounts(mounts, networked)
+    mounts.tmpfs(h)
+    # Scratch folders: writable, empty, discarded at the end (caches and the like).
+    for pattern in policy.scratch:
+        target = expand_home(pattern, home)
+        if not has_magic(target):
+            mounts.tmpfs(target)
+
+    # Trusted paths and the workspace, shallow before deep so deeper ones cover.
+    binds: list[tuple[str, str, bool]] = []  # (src, dest, writable)
+    for entry in policy.trusted:
+        pattern = expand_home(entry.pattern, home)
+        if entry.create and not os.path.lexists(pattern):
+            os.makedirs(pattern, mode=0o700, exist_ok=True)
+        for path in expand(pattern, limit=200) if has_magic(pattern) else _existing(pattern):
+            binds.append((os.path.realpath(path), str(path), entry.mode == "rw"))
+    binds += _executable_binds(program, env, home)
+    binds.append((str(workspace), str(workspace), True))
+    git_dirs = linked_git_dirs(workspace)
+    binds += [(str(d), str(d), True) for d in git_dirs]
+    for src, dest, writable in sorted(binds, key=lambda b: depth(b[1])):
+        (mounts.bind if writable else mounts.ro_bind)(src, dest)
+
+    # Protected files that exist: read-only, wherever they are visible.
+    protected = bind_targets(workspace, policy.protected, home)
+    for git_dir in git_dirs:  # a worktree's repository: its hooks and config
+        protected += [p for p in (git_dir / "hooks", git_dir / "config") if p.exists()]
+    for path in protected:
+        if mounts.writable(str(path)):
+            mounts.ro_bind(str(path), str(path))
+
+    # Denied paths, Sandgate's own folders and the host's sockets: masked if visible.
+    empty = session_dir / "empty"
+    if not empty.exists():
+        empty.touch(mode=0o400)
+    masks: list[Path] = []
+    for pattern in policy.deny:
+        absolute = expand_home(pattern, home)
+        if absolute.endswith("/**") and not has_magic(absolute[:-3]):
+            masks += _existing(absolute[:-3])
+        else:
+            masks += expand(absolute, limit=1000)
+    private = [*private_paths, *_sandgate_folders(env, home)]
+    masks += [Path(os.path.abspath(p)) for p in private if os.path.lexists(p)]
+    masks += _sockets_in([d for d, _ in mounts.visible.items() if within(d, h)])
+    if catalogue is None:
+        catalogue = shipped_catalogue()
+    roots = [d for d, _ in mounts.visible.items() if within(d, h) or d == str(workspace)]
+    found = found_credentials(catalogue, home, workspace, roots)
+    # A credential file the policy trusts by its exact name is shown as it is.
+    named = {expand_home(t.pattern, home) for t in policy.trusted if not has_magic(t.pattern)}
+    shown = [(cred, path) for cred, path in found if str(path) in named]
+    found = [(cred, path) for cred, path in found if str(path) not in named]
+    for cred, path in shown:
+        notices.append(f"{path} ({cred.title}) is shown as it is: the policy trusts it by name")
+    masks += [path for cred, path in found if cred.format == "none" or not path.is_file()]
+    for path in sorted(set(masks), key=lambda p: depth(str(p))):
+        if within(str(workspace), str(path)):
+            raise PlanError(f"the workspace {workspace} is inside {path}, which the policy hides")
+        if mounts.shows(str(path)):
+            if path.is_dir() and not path.is_symlink():
+                mounts.tmpfs(str(path))
+            else:
+                mounts.mask_file(str(empty), str(path))
+
+    decoys = write_decoys(found, session_dir, canary_factory)
+    for decoy in decoys:
+        mounts.mask_file(str(decoy.host_file), str(decoy.sandbox_path))
+    return Filesystem(mounts, tuple(decoys), tuple(notices))
+
+
+def shipped_catalogue() -> tuple[CredentialLocation, ...]:
+    """The catalogue in resources/catalogues/credentials.yaml (empty if not there)."""
+    from resources import resources_dir
+
+    path = resources_dir() / "catalogues" / "credentials.yaml"
+    return load_catalogue(path) if path.exists() else ()
+
+
+def _sandgate_folders(env: Mapping[str, str], home: Path) -> list[Path]:
+    """Sandgate's own XDG folders for this environment: its policy, database, sessions,
+    quarantine and socket must never be reachable from inside."""
+    out: list[Path] = []
+    for variable, default in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+    ):
+        out.append(home / default / "sandgate")
+        value = env.get(variable)
+        if value and os.path.isabs(value):
+            out.append(Path(value) / "sandgate")
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime):
+        out.append(Path(runtime) / "sandgate")
+    return out
+
+
+def linked_git_dirs(workspace: Path) -> list[Path]:
+    """When the workspace is a git worktree (`.git` is a file naming its git folder),
+    the folders git needs outside it: the worktree's git folder and the repository's
+    common one. Without them git cannot work inside; with them, only the repository's
+    git data is shown, never its other files."""
+    marker = workspace / ".git"
+    if not marker.is_file() or marker.is_symlink():
+        return []
+    try:
+        text = marker.read_text(errors="replace").strip()
+    except OSError:
+        return []
+    if not text.startswith("gitdir:"):
+        return []
+    git_dir = Path(os.path.realpath(workspace / text[len("gitdir:") :].strip()))
+    if not git_dir.is_dir() or within(str(git_dir), str(workspace)):
+        return []
+    found = [git_dir]
+    try:
+        common = (git_dir / "commondir").read_text().strip()
+    except OSError:
+        return found
+    common_dir = Path(os.path.realpath(git_dir / common))
+    if common_dir.is_dir() and not within(str(git_dir), str(common_dir)):
+        found.append(common_dir)
+    elif common_dir.is_dir():
+        found = [common_dir]  # the worktree's folder lies inside the common one
+    return found
+
+
+def _existing(path: str) -> list[Path]:
+    return [Path(path)] if os.path.lexists(path) else []
+
+
+def _executable_binds(
+    program: str, env: Mapping[str, str], home: Path
+) -> list[tuple[str, str, bool]]:
+    """The agent's own executable when it lives in the hidden home (read-only)."""
+    found = shutil.which(program, path=env.get("PATH")) if "/" not in program else program
+    if not found:
+        return []
+    found = os.path.abspath(found)
+    real = os.path.realpath(found)
+    out: list[tuple[str, str, bool]] = []
+    for path in dict.fromkeys((found, real)):
+        if within(path, str(home)) and os.path.exists(path):
+            out.append((real, path, False))
+    return out
+
+
+def _sockets_in(folders: Sequence[str], limit: int = 3000) -> list[Path]:
+    """Unix sockets a few levels down in visible home folders (an agent's folder may
+    hold a live socket of a host program)."""
+    found: list[Path] = []
+    seen = 0
+    for folder in folders:
+        stack = [(folder, 0)]
+        while stack and seen < limit:
+            current, level = stack.pop()
+            try:
+                with os.scandir(current) as it:
+                    for item in it:
+                        seen += 1
+                        if stat.S_ISSOCK(item.stat(follow_symlinks=False).st_mode):
+                            found.append(Path(item.path))
+                        elif item.is_dir(follow_symlinks=False) and level < 2:
+                            stack.append((item.path, level + 1))
+            except OSError:
+                continue
+    return found
