@@ -209,6 +209,11 @@ class Catalogues:
         self.search_regex = self.secret_regex
         self.secret_prefixes = tuple(p.encode() for _, s in tokens for p in s.prefixes)
         self.secret_stems = _stems(self.secret_prefixes)
+        self.secret_initials = frozenset(p[0] for p in self.secret_prefixes)
+        # Inside a token, a format may start right after a `_`, `-` or `.`.
+        self.inner_regex = re.compile(
+            b"[-_.](?=" + b"|".join(re.escape(p) for p in self.secret_prefixes) + b")"
+        )
         self.anywhere_anchors = tuple(
             (anchor, re.compile(f"(?P<s{i}>{s.pattern})".encode()))
             for i, s in enumerate(secrets)

@@ -1,19 +1,20 @@
 """Linear scans of outgoing data: canaries, secret formats, generic secrets, blobs.
 
-No regex ever walks the whole payload. `bytes.translate` (C speed) maps every byte to
-"token character" or "space"; `bytes.find` then jumps from one long run of token
-characters to the next, and only those runs are looked at. Prose has almost no long
-runs, so a large body costs little more than the translate; a giant run is an encoded
-blob and is reported as such instead of being searched.
+No regex ever walks the whole payload. One `bytes.translate` (C speed) maps every byte
+to "token character", "other encoding character" or "space"; `bytes.find` then jumps
+from one long run to the next, and only those runs are looked at. Prose, JSON and code
+have few long runs, so a large body costs little more than the translate; a run that
+is an encoded blob is reported as such, and searched only while it is short enough.
 
-Two paths, same findings:
-- small payloads (under 64 KiB) are cut into tokens ([A-Za-z0-9_.-]); a token that
-  starts with a secret prefix is matched against the formats from its first byte;
-- large payloads are cut into wider runs (base64, hex and percent characters too), the
-  same translate also finds blobs, and canaries are only looked for inside runs long
-  enough to hold them. A payload with very many runs (dense JSON, minified code) falls
-  back to one `find` per secret prefix stem over the whole payload: slower (about
-  20 ms per MiB on a slow core), but bounded and linear.
+One path for every size, so a payload's findings never depend on its length:
+- tokens ([A-Za-z0-9_.-], at least 16 long) are matched against the secret formats
+  where one may start: at the token's start or after a `_`, `-` or `.` inside it;
+- runs ([A-Za-z0-9_.+/=%-]) of at least 512 are blob candidates; the longest encoded
+  one is reported;
+- canary spellings made of run characters are looked for inside runs long enough to
+  hold them, the others anywhere;
+- a payload with very many tokens (dense minified data) has the rest looked through
+  with one `find` per secret prefix stem instead: bounded and linear, but slower.
 """
 
 from __future__ import annotations
@@ -33,8 +34,12 @@ from triage.catalogues import Catalogues
 _LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _NARROW_CHARS = _LETTERS + b"_-."
 _WIDE_CHARS = _LETTERS + b"_-.+/=%"
-_NARROW = bytes(0x61 if b in _NARROW_CHARS else 0x20 for b in range(256))
 _WIDE = bytes(0x61 if b in _WIDE_CHARS else 0x20 for b in range(256))
+# Both in one translate: token characters "a", the other encoding characters "b". The
+# wide view is then one `replace` of the (usually rare) "b", cheaper than a translate.
+_BOTH = bytes(
+    0x61 if b in _NARROW_CHARS else 0x62 if b in _WIDE_CHARS else 0x20 for b in range(256)
+)
 _B64ISH = _LETTERS + b"+/=_-"
 _HEX = b"0123456789abcdefABCDEF"
 # A run of encoding characters at least this long that looks encoded is a blob.
@@ -46,14 +51,20 @@ _MAX_SEARCHED_RUN = 8192
 # The shortest token worth testing against the secret formats.
 _MIN_TOKEN = 16
 _TOKEN_NEEDLE = b"a" * _MIN_TOKEN
-# In large payloads: runs at least this long are candidates (the shortest format, an
-# AWS key id, has 20 characters; a longer needle makes `find` skip faster).
+# Runs at least this long may hold a bounded canary spelling (see `Canaries`).
 _MIN_RUN = 20
 _RUN_NEEDLE = b"a" * _MIN_RUN
+# What the tests call a large payload (the scan itself has one path for every size).
 LARGE = 64 * 1024
 MIN_CANARY = 8
-# Past this many candidate runs a large payload is "dense" and scanned per prefix.
-_MAX_RUNS = 512
+# Past this many tokens (or one per _BYTES_PER_TOKEN bytes) a payload is "dense": the
+# rest is scanned per secret prefix, which costs the same whatever the token count.
+_MAX_TOKENS = 4096
+_BYTES_PER_TOKEN = 32
+# Bounded canaries: up to this many runs are joined and searched; past it, the payload.
+_JOIN_RUNS = 256
+# Before a token, the characters that continue a longer value (`+`, `/`, `%`).
+_VALUE_INNER = b"+/%"
 # Generic secrets: how far before a token its field name may stand (`"api_key": "`).
 _KEY_WINDOW = 40
 _KEY_LEADS = b"\"' :="
@@ -244,23 +255,40 @@ def _scan_one(
         if anchor in data:
             for m in pattern.finditer(data):
                 state.note(m)
-    if len(data) < LARGE:
-        runs = _scan_small(data, state, canaries)
-    else:
-        runs = _scan_large(data, state, canaries)
-    if state.canary is None and runs and (canaries.bounded or canaries.free):
+    for needle, how in canaries.free:
+        if needle in data:
+            state.canary = how
+            break
+    both = data.translate(_BOTH)
+    wide = both.replace(b"b", b"a")
+    first = wide.find(_TOKEN_NEEDLE)
+    if first < 0:
+        return state.findings()  # no run long enough for a token, a bounded canary or a blob
+    runs: list[tuple[int, int]] = []
+    if canaries.bounded or canaries.free:
+        runs, rest = _runs(data, wide, _RUN_NEEDLE, first)
+        if state.canary is None and canaries.bounded:
+            _bounded_canary(data, runs, rest, state, canaries)
+    skip = _blobs(data, wide, first, state)
+    _tokens(data, both, wide, first, skip, state)
+    if state.canary is None and runs:
         _nested_canary(data, runs, state, canaries)
     return state.findings()
 
 
-def _runs(data: bytes, wide: bytes, needle: bytes, pos: int = 0) -> list[tuple[int, int]]:
-    """The spans of the runs at least as long as `needle` (at most _NESTED_MAX_RUNS)."""
+def _runs(
+    data: bytes, wide: bytes, needle: bytes, pos: int = 0
+) -> tuple[list[tuple[int, int]], int]:
+    """The spans of the runs at least as long as `needle` (at most _NESTED_MAX_RUNS), and
+    where the runs not listed begin (-1: none left out)."""
     spans: list[tuple[int, int]] = []
-    while len(spans) < _NESTED_MAX_RUNS and (start := wide.find(needle, pos)) >= 0:
+    while (start := wide.find(needle, pos)) >= 0:
+        if len(spans) == _NESTED_MAX_RUNS:
+            return spans, start
         end = wide.find(b" ", start)
         pos = end = len(data) if end < 0 else end
         spans.append((start, end))
-    return spans
+    return spans, -1
 
 
 _GZIP = b"\x1f\x8b"
@@ -320,106 +348,112 @@ def _nested_canary(
             return
 
 
-def _scan_small(data: bytes, state: _Scan, canaries: Canaries) -> list[tuple[int, int]]:
-    """Scan a small payload; return its runs of at least _MIN_RUN encoding characters."""
-    for needle, how in canaries.free:
-        if needle in data:
-            state.canary = how
-            break
-    wide = data.translate(_WIDE)
-    first = wide.find(_TOKEN_NEEDLE)
-    if first < 0:
-        return []  # no run long enough for a token, a bounded canary or a blob
-    runs = _runs(data, wide, _RUN_NEEDLE, first)
-    if state.canary is None and runs and canaries.bounded:
-        # Bounded canaries lie inside a run: look through the runs alone, joined.
+def _bounded_canary(
+    data: bytes, runs: list[tuple[int, int]], rest: int, state: _Scan, canaries: Canaries
+) -> None:
+    """Bounded canaries lie inside a run: look through the runs alone, joined, when they
+    are few; past that one `find` per spelling over the payload costs less."""
+    if not runs:
+        return
+    if len(runs) <= _JOIN_RUNS and rest < 0:
         within = b" ".join(data[a:b] for a, b in runs)
-        for needle, how in canaries.bounded:
-            if needle in within:
-                state.canary = how
-                break
-    skip: list[tuple[int, int]] = []
-    pos = first
+        start = 0
+    else:
+        within, start = data, runs[0][0]
+    for needle, how in canaries.bounded:
+        if within.find(needle, start) >= 0:
+            state.canary = how
+            return
+
+
+def _blobs(data: bytes, wide: bytes, pos: int, state: _Scan) -> list[tuple[int, int]]:
+    """Record the longest encoded run; return the encoded runs too long to search."""
+    spans: list[tuple[int, int]] = []
     while (start := wide.find(_BLOB_NEEDLE, pos)) >= 0:
         end = wide.find(b" ", start)
-        end = len(data) if end < 0 else end
-        pos = end
-        if state.blob_run(data, start, end) and end - start > _MAX_SEARCHED_RUN:
-            skip.append((start, end))
-    narrow = data.translate(_NARROW)
-    prefixes = state.catalogues.secret_prefixes
-    regex = state.catalogues.secret_regex
+        pos = end = len(data) if end < 0 else end
+        spans.append((start, end))
+    if not spans:
+        return []
+    kinds: dict[tuple[int, int], bool] = {}
+    skip = []
+    for span in spans:
+        if span[1] - span[0] > _MAX_SEARCHED_RUN:
+            kinds[span] = state.blob_run(data, *span)
+            if kinds[span]:
+                skip.append(span)
+    # Only the longest blob is reported (the first of equals): classify the runs from
+    # the longest down and stop at the first encoded one, instead of classifying each.
+    for span in sorted(spans, key=lambda s: s[0] - s[1]):
+        if span[1] - span[0] <= state.blob_length:
+            break
+        if kinds[span] if span in kinds else state.blob_run(data, *span):
+            break
+    return skip
+
+
+def _tokens(
+    data: bytes, both: bytes, wide: bytes, pos: int, skip: list[tuple[int, int]], state: _Scan
+) -> None:
+    """Match tokens ([A-Za-z0-9_.-] runs of at least _MIN_TOKEN) against the secret
+    formats where one may start: at the token's start, or after a `_`, `-` or `.` in it.
+    A token right after a field name's `:`/`=` (or its quote) is a generic-secret
+    candidate; so is one inside a longer value (`+`, `/` or `%` before it)."""
+    narrow = both.replace(b"b", b" ")
+    cat = state.catalogues
+    initials, prefixes = cat.secret_initials, cat.secret_prefixes
+    regex, inner = cat.secret_regex, cat.inner_regex
     size = len(data)
-    pos = first
+    limit = max(_MAX_TOKENS, size // _BYTES_PER_TOKEN)
+    count = k = 0
     while (start := narrow.find(_TOKEN_NEEDLE, pos)) >= 0:
         end = narrow.find(b" ", start)
         pos = end = size if end < 0 else end
-        if skip and any(a <= start < b for a, b in skip):
-            pos = max(b for a, b in skip if a <= start < b)
-            continue
-        if data.startswith(prefixes, start):
+        if skip:
+            while k < len(skip) and skip[k][1] <= start:
+                k += 1
+            if k < len(skip) and skip[k][0] <= start:
+                pos = skip[k][1]
+                continue
+        count += 1
+        if count > limit:
+            _scan_dense(data, start, state)
+            return
+        if data[start] in initials and data.startswith(prefixes, start):
             state.note(regex.match(data, start))
-        if start and data[start - 1] in _KEY_LEADS:
-            state.generic(data[max(0, start - _KEY_WINDOW) : end])
-    return runs
+        if (
+            data.find(b"_", start, end) >= 0
+            or data.find(b"-", start, end) >= 0
+            or data.find(b".", start, end) >= 0
+        ):
+            for m in inner.finditer(data, start, end):
+                state.note(regex.match(data, m.start() + 1))
+        if start:
+            lead = data[start - 1]
+            if lead in _KEY_LEADS:
+                state.generic(data[max(0, start - _KEY_WINDOW) : end])
+            elif lead in _VALUE_INNER:
+                # Inside a value such as `wJalr/K7MD/bPxRfiCY…`: its field name, if
+                # any, stands before the whole run.
+                run = wide.rfind(b" ", 0, start) + 1
+                if run and data[run - 1] in _KEY_LEADS:
+                    state.generic(data[max(0, run - _KEY_WINDOW) : end])
 
 
-def _scan_large(data: bytes, state: _Scan, canaries: Canaries) -> list[tuple[int, int]]:
-    wide = data.translate(_WIDE)
-    size = len(data)
-    runs: list[tuple[int, int]] = []
-    pos = 0
-    while (start := wide.find(_RUN_NEEDLE, pos)) >= 0:
-        end = wide.find(b" ", start)
-        pos = end = size if end < 0 else end
-        runs.append((start, end))
-        if len(runs) > _MAX_RUNS:
-            _scan_dense(data, wide, pos, state, canaries)
-            return []  # too many runs to decode each
-    for needle, how in canaries.free:
-        if needle in data:
-            state.canary = how
-            break
-    regex = state.catalogues.search_regex
-    for start, end in runs:
-        length = end - start
-        if state.canary is None:
-            for needle, how in canaries.bounded:
-                if len(needle) <= length and data.find(needle, start, end) >= 0:
-                    state.canary = how
-                    break
-        if (length >= BLOB_MIN and state.blob_run(data, start, end)) or length > _MAX_SEARCHED_RUN:
-            continue
-        for m in regex.finditer(data, start, end):
-            state.note(m)
-        if b"=" in data[start:end] or (start and data[start - 1] in _KEY_LEADS):
-            state.generic(data[max(0, start - _KEY_WINDOW) : end])
-    return runs
-
-
-def _scan_dense(data: bytes, wide: bytes, pos: int, state: _Scan, canaries: Canaries) -> None:
-    """Many runs: look for each canary spelling and each secret prefix directly."""
-    for needle, how in canaries.all:
-        if needle in data:
-            state.canary = how
-            break
-    start = 0
-    while (start := wide.find(_BLOB_NEEDLE, start)) >= 0:
-        end = wide.find(b" ", start)
-        end = len(data) if end < 0 else end
-        state.blob_run(data, start, end)
-        start = end
-    regex = state.catalogues.search_regex
+def _scan_dense(data: bytes, pos: int, state: _Scan) -> None:
+    """Very many tokens: look for each secret prefix stem and each field name directly
+    (from `pos` on; bounded and linear, though slower than the token walk)."""
+    regex = state.catalogues.secret_regex
     prefixes = state.catalogues.secret_prefixes
     for stem in state.catalogues.secret_stems:
-        at = data.find(stem)
+        at = data.find(stem, pos)
         while at >= 0:
             if data.startswith(prefixes, at):
                 state.note(regex.match(data, at))
             at = data.find(stem, at + 1)
     lowered = data.lower()
     for word in _KEY_WORDS:
-        at = lowered.find(word)
+        at = lowered.find(word, max(0, pos - _KEY_WINDOW))
         hits = 0
         while at >= 0 and hits < _MAX_KEY_HITS and "generic" not in state.secrets:
             state.generic(data[at : at + _KEY_WINDOW + 200])
