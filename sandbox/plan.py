@@ -245,15 +245,20 @@ def _inner(command: Sequence[str], network: NetworkPlan | None) -> list[str]:
     inner = list(command)
     if network is not None:
         port = int(network.port)
-        # Wait (up to 2 s) until the relay listens, so the agent's first request lands.
         # nodelay: without it streamed responses stall ~40 ms per write (Nagle plus
         # delayed ACK); a large buffer doubles downloads; backlog 5 drops bursts.
+        # Then wait until the relay listens, so the agent's first request lands: the
+        # loop reads /proc/net/tcp with shell builtins only (no grep, no sleep: forking
+        # them cost ~10 ms of every start) and gives up after a bounded number of reads.
+        listening = f"0100007F:{port:04X}"
         script = (
             f"socat -b 262144 TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr,nodelay,"
             "backlog=128 "
             f"UNIX-CONNECT:{SANDBOX_PROXY_SOCKET} & "
-            f"i=0; while [ $i -lt 200 ] && ! grep -q ':{port:04X} 00000000:0000 0A' "
-            "/proc/net/tcp 2>/dev/null; do sleep 0.01; i=$((i+1)); done; "
+            "i=0; while [ $i -lt 20000 ]; do "
+            "while read -r _ local _ st _; do "
+            f'[ "$local" = {listening} ] && [ "$st" = 0A ] && break 2; '
+            "done < /proc/net/tcp; i=$((i+1)); done; "
             'exec "$@"'
         )
         inner = ["/bin/sh", "-c", script, "sandgate-relay", *inner]
