@@ -270,7 +270,7 @@ def _scan_one(
         if state.canary is None and canaries.bounded:
             _bounded_canary(data, runs, rest, state, canaries)
     skip = _blobs(data, wide, first, state)
-    _tokens(data, both, wide, first, skip, state)
+    _tokens(data, both, first, skip, state)
     if state.canary is None and runs:
         _nested_canary(data, runs, state, canaries)
     return state.findings()
@@ -368,47 +368,51 @@ def _bounded_canary(
 
 def _blobs(data: bytes, wide: bytes, pos: int, state: _Scan) -> list[tuple[int, int]]:
     """Record the longest encoded run; return the encoded runs too long to search."""
+    size = len(data)
     spans: list[tuple[int, int]] = []
-    while (start := wide.find(_BLOB_NEEDLE, pos)) >= 0:
+    longest = (0, 0)
+    start = wide.find(_BLOB_NEEDLE, pos)
+    while start >= 0:
         end = wide.find(b" ", start)
-        pos = end = len(data) if end < 0 else end
+        end = size if end < 0 else end
         spans.append((start, end))
+        if end - start > longest[1] - longest[0]:
+            longest = (start, end)
+        # Encoded data often comes in long lines: when the next run is long too, take
+        # it without a `find` of the long needle (which re-reads its first 512 bytes).
+        start = end + 1
+        following = wide.find(b" ", start)
+        following = size if following < 0 else following
+        if following - start < BLOB_MIN:
+            start = wide.find(_BLOB_NEEDLE, following)
     if not spans:
         return []
-    kinds: dict[tuple[int, int], bool] = {}
-    skip = []
-    for span in spans:
-        if span[1] - span[0] > _MAX_SEARCHED_RUN:
-            kinds[span] = state.blob_run(data, *span)
-            if kinds[span]:
-                skip.append(span)
-    # Only the longest blob is reported (the first of equals): classify the runs from
-    # the longest down and stop at the first encoded one, instead of classifying each.
-    for span in sorted(spans, key=lambda s: s[0] - s[1]):
-        if span[1] - span[0] <= state.blob_length:
-            break
-        if kinds[span] if span in kinds else state.blob_run(data, *span):
-            break
+    skip = [s for s in spans if s[1] - s[0] > _MAX_SEARCHED_RUN and state.blob_run(data, *s)]
+    if state.blob is None and not state.blob_run(data, *longest) and len(spans) > 1:
+        # Only the longest blob is reported (the first of equals): classify from the
+        # longest down and stop at the first encoded run, rather than classify each.
+        for span in sorted(spans, key=lambda s: s[0] - s[1]):
+            if span[1] - span[0] <= _MAX_SEARCHED_RUN and state.blob_run(data, *span):
+                break
     return skip
 
 
-def _tokens(
-    data: bytes, both: bytes, wide: bytes, pos: int, skip: list[tuple[int, int]], state: _Scan
-) -> None:
+def _tokens(data: bytes, both: bytes, pos: int, skip: list[tuple[int, int]], state: _Scan) -> None:
     """Match tokens ([A-Za-z0-9_.-] runs of at least _MIN_TOKEN) against the secret
     formats where one may start: at the token's start, or after a `_`, `-` or `.` in it.
     A token right after a field name's `:`/`=` (or its quote) is a generic-secret
     candidate; so is one inside a longer value (`+`, `/` or `%` before it)."""
-    narrow = both.replace(b"b", b" ")
     cat = state.catalogues
     initials, prefixes = cat.secret_initials, cat.secret_prefixes
     regex, inner = cat.secret_regex, cat.inner_regex
     size = len(data)
     limit = max(_MAX_TOKENS, size // _BYTES_PER_TOKEN)
     count = k = 0
-    while (start := narrow.find(_TOKEN_NEEDLE, pos)) >= 0:
-        end = narrow.find(b" ", start)
-        pos = end = size if end < 0 else end
+    while (start := both.find(_TOKEN_NEEDLE, pos)) >= 0:
+        end = both.find(b" ", start)
+        end = size if end < 0 else end
+        other = both.find(b"b", start, end)
+        pos = end = end if other < 0 else other
         if skip:
             while k < len(skip) and skip[k][1] <= start:
                 k += 1
@@ -435,7 +439,7 @@ def _tokens(
             elif lead in _VALUE_INNER:
                 # Inside a value such as `wJalr/K7MD/bPxRfiCY…`: its field name, if
                 # any, stands before the whole run.
-                run = wide.rfind(b" ", 0, start) + 1
+                run = both.rfind(b" ", 0, start) + 1
                 if run and data[run - 1] in _KEY_LEADS:
                     state.generic(data[max(0, run - _KEY_WINDOW) : end])
 
