@@ -3,9 +3,11 @@ reads up to `READ_SIZE` at a time), arrive whole, and requests are still judged 
 
 from __future__ import annotations
 
+import platform
+import sys
 from pathlib import Path
 
-from sandbox.proxy.engine import READ_SIZE
+from sandbox.proxy.engine import READ_SIZE, tune_allocator
 from tests.proxy.conftest import Net, Servers, curl
 
 CANARY = "sgc0123456789abcdef0123456789abcdef"
@@ -47,3 +49,10 @@ def test_large_request_body_is_judged_whole(open_session, servers: Servers, tmp_
     result = curl(s, "--data-binary", f"@{clean}", url)
     assert result.returncode == 0, result.stderr
     assert [x.body for x in servers.http.seen if x.path == "/upload"] == [b"y" * SIZE]
+
+
+def test_allocator_thresholds_are_set_on_glibc() -> None:
+    """Streaming buffers stay on the heap (see engine.tune_allocator); safe to repeat."""
+    expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert tune_allocator() is expected
+    assert tune_allocator() is expected
