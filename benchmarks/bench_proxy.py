@@ -1,17 +1,24 @@
 """Egress proxy benchmark: what the proxy costs, measured against going direct, in one run.
 
-    .venv/bin/python benchmarks/bench_proxy.py [--requests 400] [--mb 512] [--seconds 3]
+    .venv/bin/python benchmarks/bench_proxy.py [--requests 400] [--mb 256] [--seconds 3]
 
 The origin server and the proxy each run in their own process (as the service does);
 the client reaches the proxy the way a sandbox does: TCP to socat, socat to the
-session's Unix socket (with `nodelay` and `-b 262144`, which the in-sandbox relay should
-use too: without them small requests wait ~40 ms on Nagle and downloads halve). Reported:
+session's Unix socket (with `nodelay` and `-b 262144`, as the in-sandbox relay has:
+without them small requests wait ~40 ms on Nagle and downloads halve). That relay is
+in every proxied figure; "direct" is the same client straight to the same origin.
+Reported:
 
 - added latency per small request (median and p95), on a kept-alive connection and
   with a new connection per request;
 - large download throughput, plain HTTP (parsed and streamed by mitmproxy) and HTTPS
   (an allowed tunnel: TLS passed through untouched), as a share of direct;
-- requests per second with 20 parallel clients, through the proxy and direct.
+- requests per second with 20 parallel clients, through the proxy and direct;
+- for scale, the same downloads through two socat hops and no proxy at all (TCP, Unix
+  socket, TCP: the path's shape with relays written in C that parse nothing). On a
+  loopback download every hop costs CPU that the client and origin also need, so
+  this is about as close to direct as any relay-based design gets on the machine;
+- the load average before and after: other work on the machine moves every figure.
 
 Targets (issue 4): added median latency under 5 ms; downloads at least 40% of direct.
 """
@@ -248,6 +255,50 @@ def throughput_rps(route: Route, clients: int, seconds: float) -> float:
     return sum(counts) / seconds
 
 
+def relay_chain(
+    folder: Path, http_port: int, https_port: int, size: int, cert: Path, repeat: int
+) -> tuple[float, float]:
+    """Median ratios to direct of downloads through socat -> Unix socket -> socat."""
+    ratios: list[tuple[float, float]] = []
+    for origin_port, tls in ((http_port, False), (https_port, True)):
+        sock = folder / f"chain-{origin_port}.sock"
+        inner = subprocess.Popen(
+            [
+                "socat", "-b", "262144", f"UNIX-LISTEN:{sock},fork",
+                f"TCP:127.0.0.1:{origin_port},nodelay",
+            ]
+        )  # fmt: skip
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        outer = subprocess.Popen(
+            [
+                "socat", "-b", "262144",
+                f"TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr,nodelay",
+                f"UNIX-CONNECT:{sock}",
+            ]
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 5
+            while socket.socket().connect_ex(("127.0.0.1", port)) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            for _ in range(repeat):
+                if tls:
+                    d = tls_download(origin_port, origin_port, size, cert)
+                    p = tls_download(port, port, size, cert)
+                else:
+                    d = download(Route(None, origin_port), size)
+                    p = download(Route(None, port), size)
+                ratios.append((p / d, float(tls)))
+        finally:
+            for relay in (outer, inner):
+                relay.terminate()
+                relay.wait(5)
+    plain = statistics.median(r for r, tls in ratios if not tls)
+    secure = statistics.median(r for r, tls in ratios if tls)
+    return plain, secure
+
+
 def _ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1e3:.2f} ms (p95 {_p95(values) * 1e3:.2f})"
 
@@ -294,6 +345,7 @@ def main() -> int:
         direct, proxied = Route(None, http_port), Route(relay_port, http_port)
         latencies(proxied, 20, True)  # warm up: certificates, first connections
         size = args.mb << 20
+        load = os.getloadavg()
         print(
             f"egress proxy benchmark ({args.requests} requests, {args.repeat}x{args.mb} MB "
             f"downloads, {os.cpu_count()} CPUs)"
@@ -321,10 +373,16 @@ def main() -> int:
         p_tls = statistics.median(p for _, p in runs)
         print(f"  download, HTTPS tunnel: direct {d_tls:.0f} MB/s, proxy {p_tls:.0f} MB/s")
         print(f"    ratio {p_tls / d_tls:.0%}  (target >= 40%)")
+        chain = relay_chain(folder, http_port, https_port, size, cert, args.repeat)
+        print(
+            "  for scale, the same through two socat hops and no proxy: "
+            f"plain HTTP {chain[0]:.0%}, HTTPS {chain[1]:.0%} of direct"
+        )
         d_rps = throughput_rps(direct, 20, args.seconds)
         p_rps = throughput_rps(proxied, 20, args.seconds)
         print(f"  20 parallel clients: direct {d_rps:.0f} req/s, proxy {p_rps:.0f} req/s")
         print(f"    ratio {p_rps / d_rps:.0%}")
+        print(f"  load average before {load[0]:.2f}, after {os.getloadavg()[0]:.2f}")
     finally:
         relay.terminate()
         relay.wait(5)
