@@ -120,3 +120,18 @@ def test_a_repeated_start_keeps_history_and_forget_drops_it(engine: Triage) -> N
     assert "egress.after-credential-read" in engine.score_dict({"id": "3", **get}).rules
     engine.forget("s")
     assert engine.score_dict({"id": "4", **get}).score == 0
+
+
+def test_parsed_events_have_every_field() -> None:
+    """parse_event builds events without their __init__; each must still carry every
+    field, equal to what the constructor would give."""
+    import dataclasses
+
+    from triage.events import parse_event
+
+    for case_events in (session_events(c) for cases in FAMILIES.values() for c in cases):
+        for obj in case_events:
+            event = parse_event(obj)
+            fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+            assert set(vars(event)) == set(fields)
+            assert type(event)(**fields) == event
