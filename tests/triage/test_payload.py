@@ -121,3 +121,89 @@ def test_compressed_payload(catalogues: Catalogues) -> None:
     assert scan(gzip.compress(prose(5000)), catalogues, canaries).canary is None
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024))
     assert scan(bomb, catalogues, canaries).canary is None  # bounded, and quick
+
+
+MIB = 1024 * 1024
+
+
+def json_lines(size: int) -> bytes:
+    line = b'{"event":"page_view","path":"/docs/getting-started","status":200,"ms":42}\n'
+    return (line * (size // len(line) + 1))[:size]
+
+
+def b64_lines(size: int) -> bytes:
+    line = base64.b64encode(random.Random(6).randbytes(990)) + b"\n"
+    return (line * (size // len(line) + 1))[:size]
+
+
+@pytest.mark.parametrize("make", [prose, json_lines, b64_lines], ids=["prose", "json", "b64"])
+def test_canary_at_the_very_end_of_a_mib(catalogues: Catalogues, make) -> None:  # type: ignore[no-untyped-def]
+    """Every spelling (each base64 alignment, both alphabets, hex, percent-encoded) is
+    found as the last bytes of a 1 MiB body, glued to the filler or after a space."""
+    canaries = canaries_of([CANARY])
+    filler = make(MIB)
+    for needle, how in canary_variants(CANARY):
+        for glue in (b" ", b"\n", b"="):
+            assert scan(filler + glue + needle, catalogues, canaries).canary == how, (how, glue)
+    assert scan(filler, catalogues, canaries).canary is None
+
+
+def test_canary_among_very_many_runs(catalogues: Catalogues) -> None:
+    """Past the joined-runs limit the spellings are looked for in the whole payload."""
+    canaries = canaries_of([CANARY])
+    runs = b" ".join(f"/docs/page-number-{i:08d}".encode() for i in range(20000))
+    for needle, how in canary_variants(CANARY):
+        assert scan(runs + b" " + needle, catalogues, canaries).canary == how
+
+
+@pytest.mark.parametrize("boundary", [4096, LARGE], ids=["4KiB", "64KiB"])
+def test_secret_straddling_a_size_boundary(catalogues: Catalogues, boundary: int) -> None:
+    for make in (prose, json_lines):
+        for offset in (1, 4, 10, len(GH) - 1):
+            head = make(boundary - offset)
+            data = head + b" " + GH.encode() + b" " + make(boundary)
+            found = {s.format for s in scan(data, catalogues).secrets}
+            assert "github-token" in found, (make.__name__, offset)
+
+
+@pytest.mark.parametrize("size", [2000, LARGE * 2], ids=["small", "large"])
+def test_secret_after_a_separator_inside_a_token(catalogues: Catalogues, size: int) -> None:
+    filler = prose(size)
+    for glued, fmt in (
+        (b"key_" + GH.encode(), "github-token"),
+        (b"x." + AWS.encode(), "aws-access-key"),
+    ):
+        data = filler + b" " + glued + b" " + filler
+        assert fmt in {s.format for s in scan(data, catalogues).secrets}
+    # Glued to letters or digits it is part of a longer word, not a key.
+    assert not scan(filler + b" x" + GH.encode() + b" ", catalogues).secrets
+
+
+@pytest.mark.parametrize("size", [2000, LARGE * 2], ids=["small", "large"])
+def test_generic_value_with_slashes(catalogues: Catalogues, size: int) -> None:
+    """A value whose token-character pieces are cut by `/` or `+` is judged whole, by
+    the field name before it."""
+    field = b"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    assert scan(prose(size) + b"\n" + field, catalogues).secrets
+    plain = b"path = src/components/navigation/SidebarMenuItem.tsx\n"
+    assert not scan(prose(size) + b"\n" + plain, catalogues).secrets
+
+
+def test_dense_payload_past_the_token_walk(catalogues: Catalogues) -> None:
+    """A payload with more tokens than the walk takes is finished per prefix: a secret
+    or a generic value after the limit is still found."""
+    rnd = random.Random(8)
+    tokens = b" ".join(rnd.randbytes(12).hex().encode() for _ in range(60000))
+    found = scan(tokens + b" " + GH.encode(), catalogues)
+    assert "github-token" in {s.format for s in found.secrets}
+    found = scan(tokens + b' "password": "x9Qf2LmZ7rT4wB8kVn3J"', catalogues)
+    assert "generic" in {s.format for s in found.secrets}
+
+
+def test_longest_blob_is_reported(catalogues: Catalogues) -> None:
+    lines = b64_lines(MIB)
+    found = scan(lines, catalogues)
+    assert found.blob == "base64" and found.blob_length == lines.index(b"\n")
+    longer = base64.b64encode(random.Random(9).randbytes(3000))
+    found = scan(lines[:20000] + b"\n" + b"/" * 5000 + b"\n" + longer + b"\n", catalogues)
+    assert found.blob == "base64" and found.blob_length == len(longer)
