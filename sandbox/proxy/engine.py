@@ -27,6 +27,7 @@ import ctypes.util
 import hashlib
 import itertools
 import logging
+import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -86,6 +87,11 @@ class _PeerWriter:
 # proxy's CPU. 256 KiB is what asyncio's transport takes from the socket in one recv,
 # and still fits the CPU's cache (1 MiB reads measured slower than 256 KiB).
 READ_SIZE = 256 * 1024
+# The session socket's send buffer. The default (~208 KiB) is smaller than one read, so
+# every chunk of a download was a partial send, the rest copied into asyncio's buffer and
+# sent on a second wake-up. The kernel doubles this and caps it at net.core.wmem_max
+# (on default settings: 416 KiB, still room for a whole read).
+SEND_BUFFER = 2 * READ_SIZE
 
 
 class _LargeReads:
@@ -346,6 +352,10 @@ class EgressProxy:
             writer.close()
             return
         socks = first[0] == SOCKS5
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         # mitmproxy's addons read one process-wide context; this engine is the one serving.
         ctx.master, ctx.options = self._master, self._master.options
         peer = ("127.0.0.1", next(self._peer_ports) % 65535 + 1)
