@@ -7,6 +7,7 @@ import platform
 import sys
 from pathlib import Path
 
+from sandbox.proxy.addon import PolicyAddon
 from sandbox.proxy.engine import READ_SIZE, tune_allocator
 from tests.proxy.conftest import Net, Servers, curl
 
@@ -56,3 +57,11 @@ def test_allocator_thresholds_are_set_on_glibc() -> None:
     expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     assert tune_allocator() is expected
     assert tune_allocator() is expected
+
+
+def test_no_policy_hook_runs_per_chunk() -> None:
+    """Streamed bodies and passed-through tunnels reach no Sandgate code per chunk: the
+    addon has none of mitmproxy's per-message hooks (measured: a 256 MB download calls
+    each hook once per request or connection)."""
+    per_chunk = ("tcp_message", "udp_message", "websocket_message", "dns_request")
+    assert [h for h in per_chunk if hasattr(PolicyAddon, h)] == []
