@@ -39,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -91,7 +91,7 @@ def serve_origin(ports: mp.Queue, cert: str, key: str) -> None:  # type: ignore[
 class _Net:
     allow: tuple[str, ...]
     deny: tuple[str, ...] = ()
-    resolve: dict[str, str] | None = None
+    resolve: dict[str, str] = field(default_factory=dict)
     upstream_ca: Path | None = None
     ask_timeout: float = 5.0
 
