@@ -269,7 +269,8 @@ def _scan_one(
         runs, rest = _runs(data, wide, _RUN_NEEDLE, first)
         if state.canary is None and canaries.bounded:
             _bounded_canary(data, runs, rest, state, canaries)
-    skip = _blobs(data, wide, first, state)
+    blob = wide.find(_BLOB_NEEDLE, first)
+    skip = _blobs(data, wide, blob, state) if blob >= 0 else []
     _tokens(data, both, first, skip, state)
     if state.canary is None and runs:
         _nested_canary(data, runs, state, canaries)
@@ -406,7 +407,7 @@ def _tokens(data: bytes, both: bytes, pos: int, skip: list[tuple[int, int]], sta
     initials, prefixes = cat.secret_initials, cat.secret_prefixes
     regex, inner = cat.secret_regex, cat.inner_regex
     size = len(data)
-    limit = max(_MAX_TOKENS, size // _BYTES_PER_TOKEN)
+    limit = _MAX_TOKENS if size < _MAX_TOKENS * _BYTES_PER_TOKEN else size // _BYTES_PER_TOKEN
     count = k = 0
     while (start := both.find(_TOKEN_NEEDLE, pos)) >= 0:
         end = both.find(b" ", start)
@@ -425,17 +426,15 @@ def _tokens(data: bytes, both: bytes, pos: int, skip: list[tuple[int, int]], sta
             return
         if data[start] in initials and data.startswith(prefixes, start):
             state.note(regex.match(data, start))
-        if (
-            data.find(b"_", start, end) >= 0
-            or data.find(b"-", start, end) >= 0
-            or data.find(b".", start, end) >= 0
-        ):
-            for m in inner.finditer(data, start, end):
-                state.note(regex.match(data, m.start() + 1))
+        # Room for a character, a separator and a whole token after it.
+        m = inner.search(data, start, end) if end - start >= _MIN_TOKEN + 2 else None
+        while m is not None:
+            state.note(regex.match(data, m.end()))
+            m = inner.search(data, m.end(), end)
         if start:
             lead = data[start - 1]
             if lead in _KEY_LEADS:
-                state.generic(data[max(0, start - _KEY_WINDOW) : end])
+                state.generic(data[start - _KEY_WINDOW if start > _KEY_WINDOW else 0 : end])
             elif lead in _VALUE_INNER:
                 # Inside a value such as `wJalr/K7MD/bPxRfiCY…`: its field name, if
                 # any, stands before the whole run.
