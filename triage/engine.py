@@ -34,7 +34,16 @@ from triage.events import (
 )
 from triage.facts import Facts, Host
 from triage.hosts import HostClassifier, normalise_host, strip_port
-from triage.payload import NO_CANARIES, NOTHING, Canaries, SecretHit, canaries_of, merge, scan
+from triage.payload import (
+    NO_CANARIES,
+    NOTHING,
+    Canaries,
+    Findings,
+    SecretHit,
+    canaries_of,
+    merge,
+    scan,
+)
 from triage.rules.base import KINDS, Rule
 from triage.rules.registry import RULES
 from triage.shell import ShellAnalysis, analyse
@@ -78,6 +87,9 @@ class _Session:
     placeholders: frozenset[bytes] = frozenset()
     seen: set[str] = field(default_factory=set)
     credentials_read: list[str] = field(default_factory=list)
+    # Findings of commands already scanned: they depend only on the command and this
+    # session's canaries and placeholders, and agents repeat their commands.
+    command_findings: dict[str, Findings] = field(default_factory=dict)
 
 
 class Triage:
@@ -344,14 +356,19 @@ class Triage:
                 if c != ENVIRONMENT
             ),
             environment_read=ENVIRONMENT in analysis.credential_reads,
-            command_payload=scan(
-                command.encode("utf-8", "surrogatepass"),
-                self.catalogues,
-                s.canaries,
-                s.placeholders,
-            ),
+            command_payload=self._command_findings(command, s),
             credentials_read=prior,
         )
+
+    def _command_findings(self, command: str, s: _Session) -> Findings:
+        found = s.command_findings.get(command)
+        if found is None:
+            data = command.encode("utf-8", "surrogatepass")
+            found = scan(data, self.catalogues, s.canaries, s.placeholders)
+            if len(s.command_findings) >= _SHELL_CACHE_SIZE:
+                s.command_findings.clear()
+            s.command_findings[command] = found
+        return found
 
     def _analyse(self, command: str, cwd: str | None, s: _Session) -> ShellAnalysis:
         key = (command, s.home, cwd)
