@@ -51,6 +51,9 @@ _MAX_SEARCHED_RUN = 8192
 # The shortest token worth testing against the secret formats.
 _MIN_TOKEN = 16
 _TOKEN_NEEDLE = b"a" * _MIN_TOKEN
+# Tokens up to this long are searched for inner separators directly; longer ones first
+# check that they hold one.
+_SHORT_TOKEN = 64
 # Runs at least this long may hold a bounded canary spelling (see `Canaries`).
 _MIN_RUN = 20
 _RUN_NEEDLE = b"a" * _MIN_RUN
@@ -100,6 +103,9 @@ class Canaries:
 
     bounded: tuple[tuple[bytes, str], ...] = ()
     free: tuple[tuple[bytes, str], ...] = ()
+    # The shortest run worth listing: one that can hold a bounded spelling or a nested
+    # encoding (at least _NESTED_MIN long).
+    needle: bytes = b""
 
     @property
     def all(self) -> tuple[tuple[bytes, str], ...]:
@@ -125,7 +131,8 @@ def canaries_of(tokens: Iterable[str]) -> Canaries:
             seen.add(needle)
             wide_only = len(needle) >= _MIN_RUN and not needle.translate(_WIDE).strip(b"a")
             (bounded if wide_only else free).append((needle, how))
-    return Canaries(tuple(bounded), tuple(free))
+    shortest = min((len(n) for n, _ in bounded), default=_NESTED_MIN)
+    return Canaries(tuple(bounded), tuple(free), b"a" * min(shortest, _NESTED_MIN))
 
 
 def canary_variants(canary: str) -> tuple[tuple[bytes, str], ...]:
@@ -266,9 +273,12 @@ def _scan_one(
         return state.findings()  # no run long enough for a token, a bounded canary or a blob
     runs: list[tuple[int, int]] = []
     if canaries.bounded or canaries.free:
-        runs, rest = _runs(data, wide, _RUN_NEEDLE, first)
+        # Runs that may hold a bounded spelling or a nested encoding, no shorter.
+        runs, rest = _runs(data, wide, canaries.needle, first)
         if state.canary is None and canaries.bounded:
             _bounded_canary(data, runs, rest, state, canaries)
+        if len(data) >= LARGE and (rest >= 0 or len(runs) > _NESTED_MAX_RUNS_LARGE):
+            runs = []  # too many runs in a large payload to decode each
     blob = wide.find(_BLOB_NEEDLE, first)
     skip = _blobs(data, wide, blob, state) if blob >= 0 else []
     _tokens(data, both, first, skip, state)
@@ -317,6 +327,9 @@ _NESTED_NEEDLE = b"a" * _NESTED_MIN
 _NESTED_MAX_RUN = 64 * 1024
 _NESTED_BUDGET = 1024 * 1024
 _NESTED_MAX_RUNS = 4096
+# A payload of LARGE or more with more runs than this is not decoded run by run (too
+# slow for a 1 MiB body; its canary spellings are still searched as they are).
+_NESTED_MAX_RUNS_LARGE = 512
 _PIECES = re.compile(rb"[^=.%]{24,}")
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 
@@ -426,8 +439,21 @@ def _tokens(data: bytes, both: bytes, pos: int, skip: list[tuple[int, int]], sta
             return
         if data[start] in initials and data.startswith(prefixes, start):
             state.note(regex.match(data, start))
-        # Room for a character, a separator and a whole token after it.
-        m = inner.search(data, start, end) if end - start >= _MIN_TOKEN + 2 else None
+        # Room for a character, a separator and a whole token after it. The regex walks
+        # every byte, so a long token (encoded data) is first asked for a separator at
+        # all, with three memchr-speed finds.
+        length = end - start
+        m = (
+            inner.search(data, start, end)
+            if length >= _MIN_TOKEN + 2
+            and (
+                length <= _SHORT_TOKEN
+                or data.find(b"_", start, end) >= 0
+                or data.find(b"-", start, end) >= 0
+                or data.find(b".", start, end) >= 0
+            )
+            else None
+        )
         while m is not None:
             state.note(regex.match(data, m.end()))
             m = inner.search(data, m.end(), end)

@@ -207,3 +207,12 @@ def test_longest_blob_is_reported(catalogues: Catalogues) -> None:
     longer = base64.b64encode(random.Random(9).randbytes(3000))
     found = scan(lines[:20000] + b"\n" + b"/" * 5000 + b"\n" + longer + b"\n", catalogues)
     assert found.blob == "base64" and found.blob_length == len(longer)
+
+
+def test_canary_encoded_twice_in_a_large_payload(catalogues: Catalogues) -> None:
+    """A large payload with a few hundred runs is still decoded run by run."""
+    canaries = canaries_of([CANARY])
+    twice = base64.b64encode(base64.b64encode(b"key=" + CANARY.encode()))
+    data = prose(LARGE * 4) + b' {"d": "' + twice + b'"} ' + prose(LARGE)
+    found = scan(data, catalogues, canaries).canary
+    assert found is not None and "inside" in found
