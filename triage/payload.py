@@ -63,7 +63,9 @@ MIN_CANARY = 8
 # Past this many tokens (or one per _BYTES_PER_TOKEN bytes) a payload is "dense": the
 # rest is scanned per secret prefix, which costs the same whatever the token count.
 _MAX_TOKENS = 4096
-_BYTES_PER_TOKEN = 32
+_BYTES_PER_TOKEN = 256
+# ... or past this many regex walks on candidates in a payload of LARGE or more.
+_MAX_CHECKS = 512
 # Bounded canaries: up to this many runs are joined and searched; past it, the payload.
 _JOIN_RUNS = 256
 # Before a token, the characters that continue a longer value (`+`, `/`, `%`).
@@ -188,6 +190,7 @@ class _Scan:
         self.canary: str | None = None
         self.blob: str | None = None
         self.blob_length = 0
+        self.checks = 0  # regex walks spent on candidates (bounds a large payload's)
 
     def note(self, m: re.Match[bytes] | None) -> None:
         if m is None or m.lastgroup is None or m.group(0) in self.allowed:
@@ -198,6 +201,7 @@ class _Scan:
     def generic(self, window: bytes) -> None:
         if "generic" in self.secrets:
             return
+        self.checks += 1
         g = self.catalogues.generic_regex.search(window)
         if g is not None:
             value = g.group(1)
@@ -421,6 +425,9 @@ def _tokens(data: bytes, both: bytes, pos: int, skip: list[tuple[int, int]], sta
     regex, inner = cat.secret_regex, cat.inner_regex
     size = len(data)
     limit = _MAX_TOKENS if size < _MAX_TOKENS * _BYTES_PER_TOKEN else size // _BYTES_PER_TOKEN
+    # A large payload whose tokens keep asking for regex walks (JSON values, dotted
+    # names) is finished per prefix: past this many walks that costs less.
+    checks = _MAX_TOKENS if size < LARGE else _MAX_CHECKS
     count = k = 0
     while (start := both.find(_TOKEN_NEEDLE, pos)) >= 0:
         end = both.find(b" ", start)
@@ -434,7 +441,7 @@ def _tokens(data: bytes, both: bytes, pos: int, skip: list[tuple[int, int]], sta
                 pos = skip[k][1]
                 continue
         count += 1
-        if count > limit:
+        if count > limit or state.checks > checks:
             _scan_dense(data, start, state)
             return
         if data[start] in initials and data.startswith(prefixes, start):
@@ -454,6 +461,8 @@ def _tokens(data: bytes, both: bytes, pos: int, skip: list[tuple[int, int]], sta
             )
             else None
         )
+        if m is not None:
+            state.checks += 1
         while m is not None:
             state.note(regex.match(data, m.end()))
             m = inner.search(data, m.end(), end)
@@ -462,10 +471,10 @@ def _tokens(data: bytes, both: bytes, pos: int, skip: list[tuple[int, int]], sta
             if lead in _KEY_LEADS:
                 state.generic(data[start - _KEY_WINDOW if start > _KEY_WINDOW else 0 : end])
             elif lead in _VALUE_INNER:
-                # Inside a value such as `wJalr/K7MD/bPxRfiCY…`: its field name, if
-                # any, stands before the whole run.
+                # Inside a value such as `wJalr/K7MD/bPxRfiCY…` or `password=ab+cd…`: its
+                # field name, if any, stands before the whole run or inside it.
                 run = both.rfind(b" ", 0, start) + 1
-                if run and data[run - 1] in _KEY_LEADS:
+                if (run and data[run - 1] in _KEY_LEADS) or data.find(b"=", run, start) >= 0:
                     state.generic(data[max(0, run - _KEY_WINDOW) : end])
 
 
