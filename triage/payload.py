@@ -429,6 +429,7 @@ def _tokens(data: bytes, both: bytes, pos: int, skip: list[tuple[int, int]], sta
     # names) is finished per prefix: past this many walks that costs less.
     checks = _MAX_TOKENS if size < LARGE else _MAX_CHECKS
     count = k = 0
+    judged = -1  # the run whose value was last judged as a whole
     while (start := both.find(_TOKEN_NEEDLE, pos)) >= 0:
         end = both.find(b" ", start)
         end = size if end < 0 else end
@@ -473,9 +474,16 @@ def _tokens(data: bytes, both: bytes, pos: int, skip: list[tuple[int, int]], sta
             elif lead in _VALUE_INNER:
                 # Inside a value such as `wJalr/K7MD/bPxRfiCY…` or `password=ab+cd…`: its
                 # field name, if any, stands before the whole run or inside it.
+                # Once per run, over the whole run (not again for each of its tokens).
                 run = both.rfind(b" ", 0, start) + 1
-                if (run and data[run - 1] in _KEY_LEADS) or data.find(b"=", run, start) >= 0:
-                    state.generic(data[max(0, run - _KEY_WINDOW) : end])
+                if run != judged and (
+                    (run and data[run - 1] in _KEY_LEADS) or data.find(b"=", run, start) >= 0
+                ):
+                    judged = run
+                    run_end = both.find(b" ", start)
+                    state.generic(
+                        data[max(0, run - _KEY_WINDOW) : size if run_end < 0 else run_end]
+                    )
 
 
 def _scan_dense(data: bytes, pos: int, state: _Scan) -> None:
