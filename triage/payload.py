@@ -6,15 +6,18 @@ from one long run to the next, and only those runs are looked at. Prose, JSON an
 have few long runs, so a large body costs little more than the translate; a run that
 is an encoded blob is reported as such, and searched only while it is short enough.
 
-One path for every size, so a payload's findings never depend on its length:
+One walk for every size:
 - tokens ([A-Za-z0-9_.-], at least 16 long) are matched against the secret formats
-  where one may start: at the token's start or after a `_`, `-` or `.` inside it;
+  where one may start: at the token's start or after a `_`, `-` or `.` inside it; a
+  token after a field's `:`/`=` or quote, or a run holding one, is a generic candidate;
 - runs ([A-Za-z0-9_.+/=%-]) of at least 512 are blob candidates; the longest encoded
   one is reported;
 - canary spellings made of run characters are looked for inside runs long enough to
-  hold them, the others anywhere;
-- a payload with very many tokens (dense minified data) has the rest looked through
-  with one `find` per secret prefix stem instead: bounded and linear, but slower.
+  hold them, the others anywhere; runs are decoded once more for a canary encoded
+  twice, except in a payload of 64 KiB or more with over 512 such runs;
+- a payload with very many tokens, or a large one whose tokens keep asking for regex
+  walks (dense JSON, code), has the rest looked through with one `find` per secret
+  prefix stem and field name instead: bounded and linear, but slower (~12 ms per MiB).
 """
 
 from __future__ import annotations
