@@ -226,6 +226,13 @@ class Catalogues:
                 r"([A-Za-z0-9+/_\-.=]{" + str(int(generic["min_length"])) + r",})"
             ).encode()
         )
+        # The field name alone, case-sensitive, for a lower-cased window: a bytes
+        # pattern's (?i) and bytes.lower() both fold ASCII only, so this says exactly
+        # whether the case-blind pattern could match, several times faster (a (?i)
+        # alternation is tried at every byte). Only for a key written in lower case
+        # (`\S` lowered would change meaning).
+        key = str(generic["key"])
+        self.generic_key = re.compile(f"(?:{key})".encode()) if key == key.lower() else None
         self.generic_min_entropy = float(generic["min_entropy"])
         self._domains: dict[str, DestinationClass] = {}
         for klass in classes:

@@ -216,3 +216,17 @@ def test_canary_encoded_twice_in_a_large_payload(catalogues: Catalogues) -> None
     data = prose(LARGE * 4) + b' {"d": "' + twice + b'"} ' + prose(LARGE)
     found = scan(data, catalogues, canaries).canary
     assert found is not None and "inside" in found
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        b'{"Api_Key": "x9Qf2LmZ7rT4wB8kVn3J"}',
+        b"AUTHORIZATION: Bearer x9Qf2LmZ7rT4wB8kVn3J",
+        b"DB_PassWord=x9Qf2LmZ7rT4wB8kVn3J",
+    ],
+)
+def test_generic_field_names_in_any_case(catalogues: Catalogues, field: bytes) -> None:
+    """The field-name pre-check folds case as the pattern does."""
+    assert scan(field, catalogues).secrets
+    assert scan(prose(LARGE * 2) + b"\n" + field + b"\n", catalogues).secrets
