@@ -2,7 +2,7 @@
 
 `Triage.score(event)` resolves the event into `Facts` (paths against the session's
 home and workspace, hosts against the destination catalogue, payloads through one
-linear scan, shell commands through triage/shell.py), runs every rule of the registry
+linear scan, shell commands through triage/shell/), runs every rule of the registry
 in order, and sums the points of those that fire (clamped to 0–100). Then it updates
 the session: credentials read, destinations contacted.
 

@@ -1,5 +1,5 @@
 """exec.*: shell commands (`exec` events and `tool.call` Bash), judged on the data-flow
-analysis of triage/shell.py, never on a regex over the command line."""
+analysis of triage/shell/, never on a regex over the command line."""
 
 from __future__ import annotations
 
