@@ -52,7 +52,7 @@ def test_run_imports_neither_argparse_nor_typing_before_the_agent(tmp_path: Path
         "from app import cli\n"
         "from app.commands import run\n"
         "run.parse_quickly(['--', 'true'])\n"
-        "import app.client, app.paths, sandbox.preflight\n"
+        "import app.client, app.paths\n"
         "heavy = {'argparse', 'typing', 'platformdirs', 'subprocess', 'dataclasses'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )

@@ -93,13 +93,6 @@ def main(args: argparse.Namespace) -> int:
             "sandgate run: give the command after --, e.g. sandgate run -- claude", file=sys.stderr
         )
         return 2
-    from sandbox.preflight import SandboxUnavailable, check_bwrap
-
-    try:
-        check_bwrap()
-    except SandboxUnavailable as exc:
-        print(f"sandgate: {exc}", file=sys.stderr)
-        return 1
     from app.client import ServiceError, connect_or_start
     from app.paths import Paths
 

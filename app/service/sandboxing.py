@@ -7,6 +7,7 @@ service that knows their types. Tests may pass their own port.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,11 +72,43 @@ class SandboxAdapter:
     to the user's policy applies to the next session without a restart."""
 
     def __init__(
-        self, default_policy: Path, user_policy: Path, private_paths: Sequence[Path] = ()
+        self,
+        default_policy: Path,
+        user_policy: Path,
+        private_paths: Sequence[Path] = (),
+        bwrap: str | None = None,
     ) -> None:
         self.default_policy = default_policy
         self.user_policy = user_policy
         self.private_paths = tuple(private_paths)
+        self.bwrap = bwrap
+        self._versions: dict[tuple[str, int, int], tuple[int, ...] | None] = {}
+
+    def preflight(self) -> str:
+        """The bwrap to run, after checking that it can sandbox here (raises
+        `SandboxUnavailable` with the fix). Done by the service rather than by each
+        `sandgate run`, which would pay a `bwrap --version` before every agent: the
+        version is asked once per binary, the namespace settings every time."""
+        from sandbox.preflight import HostProbe, bwrap_version, check_bwrap, read_sysctls, which
+
+        path = self.bwrap or which("bwrap")
+        if path is None or not os.path.exists(path):
+            check_bwrap(HostProbe(None, None, read_sysctls(), os.getuid()))
+            raise AssertionError("unreachable: check_bwrap refuses a missing bwrap")
+        info = os.stat(path)
+        key = (path, info.st_mtime_ns, info.st_size)
+        if key not in self._versions:
+            self._versions[key] = bwrap_version(path)
+        check_bwrap(
+            HostProbe(
+                path,
+                self._versions[key],
+                read_sysctls(),
+                os.getuid(),
+                bwrap_setuid=bool(info.st_mode & 0o4000),
+            )
+        )
+        return path
 
     def load_policy(self, request: OpenRequest) -> Any:
         from sandbox.policy import load_policy, policy_files
@@ -92,6 +125,7 @@ class SandboxAdapter:
     def prepare(self, request: OpenRequest, policy: Any, network: Any) -> Prepared:
         from sandbox.plan import build_plan
 
+        bwrap = self.preflight()
         plan = build_plan(
             policy,
             request.workspace,
@@ -103,6 +137,7 @@ class SandboxAdapter:
             network,
             tty=request.tty,
             private_paths=self.private_paths,
+            bwrap=bwrap,
         )
         decoys = tuple(
             Decoy(

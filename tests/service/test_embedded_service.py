@@ -39,12 +39,21 @@ def test_the_first_run_waits_for_the_sessions_it_serves(
     workspace = tmp_path / "ws"
     workspace.mkdir()
     try:
-        first = _run("sleep 1; echo first-done", workspace)
+        # The first agent ends only once the second is running (both see the workspace),
+        # so the second surely found the first's service, however slow the machine.
+        first = _run(
+            "i=0; while [ ! -e second-started ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done;"
+            " echo first-done",
+            workspace,
+        )
         deadline = time.monotonic() + 20
         while not paths.socket.exists():
             assert time.monotonic() < deadline, "the first run never started a service"
             time.sleep(0.05)
-        second = _run("sleep 3; echo second-done > second.txt; echo second-done", workspace)
+        second = _run(
+            "touch second-started; sleep 2; echo second-done > second.txt; echo second-done",
+            workspace,
+        )
         out1, err1 = first.communicate(timeout=30)
         out2, err2 = second.communicate(timeout=30)
     finally:

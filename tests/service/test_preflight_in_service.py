@@ -1,0 +1,72 @@
+"""The service checks bubblewrap before planning a session, so `sandgate run` refuses
+with the reason and the fix, and never starts the agent unsandboxed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.paths import Paths
+from app.service.runtime import start_in_thread
+from app.service.sandboxing import SandboxAdapter
+from resources import resources_dir
+
+
+@pytest.fixture
+def service_with_bwrap(
+    isolated_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[Paths]:
+    runtime = Path(tempfile.mkdtemp(prefix="sg"))
+    runtime.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    paths = Paths.from_environment().ensure()
+    adapter = SandboxAdapter(
+        resources_dir() / "policy" / "default.yaml", paths.user_policy, bwrap=request.param
+    )
+    thread = start_in_thread(paths, sandbox=adapter, extensions=())
+    yield paths
+    thread.stop()
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _old_bwrap(folder: Path) -> str:
+    fake = folder / "bwrap"
+    fake.write_text("#!/bin/sh\necho bubblewrap 0.6.1\n")
+    fake.chmod(0o755)
+    return str(fake)
+
+
+OLD = _old_bwrap(Path(tempfile.mkdtemp(prefix="sg-old-bwrap")))
+
+
+@pytest.mark.parametrize(
+    ("service_with_bwrap", "expected"),
+    [("/nonexistent/bwrap", "is not installed"), (OLD, "is too old")],
+    indirect=["service_with_bwrap"],
+)
+def test_run_refuses_without_a_usable_bubblewrap(
+    service_with_bwrap: Paths, tmp_path: Path, expected: str
+) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "run", "--", "sh", "-c", "touch ran"],
+        cwd=workspace,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert expected in done.stderr and "bubblewrap" in done.stderr, done.stderr
+    assert not (workspace / "ran").exists(), "the agent ran without its sandbox"
