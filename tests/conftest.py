@@ -8,6 +8,21 @@ from pathlib import Path
 
 import pytest
 
+# Programs the real-thing tests drive. Locally a missing one skips those tests; in CI
+# (CI=true, set by the runner) it is an error, so a skip can never hide a missing
+# install step in tests/run.sh.
+REQUIRED_PROGRAMS = ("bwrap", "socat", "curl", "git", "node")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import shutil
+
+    missing = [name for name in REQUIRED_PROGRAMS if shutil.which(name) is None]
+    if missing and os.environ.get("CI") == "true":
+        raise pytest.UsageError(
+            f"CI lacks {', '.join(missing)}: packaging/install.sh should have installed them"
+        )
+
 
 @pytest.fixture
 def resources() -> Path:

@@ -7,8 +7,6 @@ import subprocess
 import sys
 from typing import Any
 
-import pytest
-
 from app.client import connect, connect_or_start
 from app.paths import Paths
 
@@ -24,7 +22,6 @@ def test_connect_or_start_uses_the_running_service(running: Any) -> None:
 
 
 def test_connect_or_start_starts_one_in_this_process(paths: Paths) -> None:
-    pytest.importorskip("triage.engine")
     with connect_or_start(paths) as client:
         assert client.request("ping")["pid"] == os.getpid()
         assert client.embedded is not None
