@@ -20,9 +20,11 @@ class SessionRow:
 
 @dataclass(frozen=True)
 class HistoryRow:
-    """One event with its verdict and the latest decision on it, if any."""
+    """One event with its verdict and the latest decision on it, if any. `event` is the
+    row's number here; `id` is the event's own id (the one `sandgate queue` shows)."""
 
     event: int
+    id: str | None
     session: str
     seq: int
     ts: float

@@ -208,6 +208,7 @@ class Store:
         query = (
             select(
                 events.c.id,
+                events.c.raw,
                 events.c.session,
                 events.c.seq,
                 events.c.ts,
@@ -237,6 +238,7 @@ class Store:
         return [
             HistoryRow(
                 event=r.id,
+                id=_event_id(r.raw),
                 session=r.session,
                 seq=r.seq,
                 ts=r.ts,
@@ -386,3 +388,8 @@ def _locations(raw: Mapping[str, Any]) -> tuple[str | None, str | None]:
         except ValueError:
             host = None
     return (path if isinstance(path, str) else None, host if isinstance(host, str) else None)
+
+
+def _event_id(raw: str) -> str | None:
+    value = json.loads(raw).get("id")
+    return value if isinstance(value, str) else None

@@ -110,6 +110,8 @@ def test_ask_and_decide_from_another_terminal(service, servers: Servers, tmp_pat
     assert f"hello from outside.test:{port} /decided-outside" in out, err
     rows = [r for r in history(kind="net.request") if r["host"] == "outside.test"]
     assert rows and rows[-1]["decision"] == "allow" and rows[-1]["decided_by"] == "user"
+    # History names the event as the queue did, so a person can follow one request.
+    assert rows[-1]["id"] == batch["members"][0]["event"]
 
 
 def test_https_through_the_service(service, servers: Servers, tmp_path: Path) -> None:
