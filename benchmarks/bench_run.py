@@ -142,7 +142,11 @@ def main() -> int:
         results["sandgate run -- true"] = timed(sandgate, env, workspace, args.runs)
         srt = shutil.which("srt")
         if srt:
+            before = set(Path(tempfile.gettempdir()).glob("srt-mux-*.sock"))
             results["srt -- true"] = timed([srt, "--", "true"], env, workspace, args.runs)
+            # srt leaves a socket per run in the temporary folder; take ours away.
+            for leftover in set(Path(tempfile.gettempdir()).glob("srt-mux-*.sock")) - before:
+                leftover.unlink(missing_ok=True)
     finally:
         service.terminate()
         service.wait(timeout=10)

@@ -26,12 +26,19 @@ def service_with_bwrap(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> Iterator[Paths]:
+    """A service whose sandbox uses the bwrap named by the test: "missing" or "old"."""
     runtime = Path(tempfile.mkdtemp(prefix="sg"))
     runtime.chmod(0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     paths = Paths.from_environment().ensure()
+    bwrap = str(tmp_path / "missing" / "bwrap")
+    if request.param == "old":
+        fake = tmp_path / "bwrap"
+        fake.write_text("#!/bin/sh\necho bubblewrap 0.6.1\n")
+        fake.chmod(0o755)
+        bwrap = str(fake)
     adapter = SandboxAdapter(
-        resources_dir() / "policy" / "default.yaml", paths.user_policy, bwrap=request.param
+        resources_dir() / "policy" / "default.yaml", paths.user_policy, bwrap=bwrap
     )
     thread = start_in_thread(paths, sandbox=adapter, extensions=())
     yield paths
@@ -39,19 +46,9 @@ def service_with_bwrap(
     shutil.rmtree(runtime, ignore_errors=True)
 
 
-def _old_bwrap(folder: Path) -> str:
-    fake = folder / "bwrap"
-    fake.write_text("#!/bin/sh\necho bubblewrap 0.6.1\n")
-    fake.chmod(0o755)
-    return str(fake)
-
-
-OLD = _old_bwrap(Path(tempfile.mkdtemp(prefix="sg-old-bwrap")))
-
-
 @pytest.mark.parametrize(
     ("service_with_bwrap", "expected"),
-    [("/nonexistent/bwrap", "is not installed"), (OLD, "is too old")],
+    [("missing", "is not installed"), ("old", "is too old")],
     indirect=["service_with_bwrap"],
 )
 def test_run_refuses_without_a_usable_bubblewrap(
