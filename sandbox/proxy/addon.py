@@ -27,10 +27,11 @@ from collections.abc import Sequence
 
 from mitmproxy import http
 from mitmproxy.connection import Client
-from mitmproxy.proxy import server_hooks
+from mitmproxy.proxy import layer, server_hooks
 from mitmproxy.tls import ClientHelloData, TlsData
 
 from sandbox.proxy.inspect import MISSING_PREFIX, RequestView, find_canary, foreign_credential
+from sandbox.proxy.limits import limit_http
 from sandbox.proxy.rules import Decision, IPAddress, normalise_host, parse_address
 from sandbox.proxy.session import Answer, Event, Outcome, SessionNet
 
@@ -130,6 +131,18 @@ class PolicyAddon:
         )
         self._emit(session, _connect_event(session, host, port), Outcome("deny", "policy", reason))
 
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        """Have request bodies measured as they arrive (see `sandbox.proxy.limits`)."""
+        limit_http(nextlayer, self.request_limit, self._too_large)
+
+    def _too_large(self, flow: http.HTTPFlow) -> None:
+        """A body of undeclared size went over the limit while it arrived."""
+        reason = f"request bodies over {_megabytes(self.request_limit)} cannot be inspected"
+        _refuse(flow, reason, status=413)
+        session = self.clients.get(flow.client_conn.id)
+        if session is not None:
+            self._emit(session, _request_event(session, flow), Outcome("deny", "policy", reason))
+
     async def requestheaders(self, flow: http.HTTPFlow) -> None:
         """Refuse denied destinations before their body is read."""
         session = self.clients.get(flow.client_conn.id)
@@ -141,11 +154,12 @@ class PolicyAddon:
         decision = _fronting(session, flow, host, port, decision, address)
         flow.metadata["sandgate.destination"] = (decision, address)
         size = flow.request.headers.get("content-length", "")
-        if decision.action != "deny" and size.isdigit() and int(size) > self.request_limit:
-            limit = self.request_limit >> 20
-            decision = Decision("deny", None, f"request bodies over {limit} MB cannot be inspected")
+        too_large = size.isdigit() and int(size) > self.request_limit
+        if decision.action != "deny" and too_large:
+            limit = _megabytes(self.request_limit)
+            decision = Decision("deny", None, f"request bodies over {limit} cannot be inspected")
         if decision.action == "deny":
-            _refuse(flow, decision.reason)
+            _refuse(flow, decision.reason, status=413 if too_large else 403)
             self._emit(session, _request_event(session, flow), _policy(decision))
 
     async def request(self, flow: http.HTTPFlow) -> None:
@@ -403,14 +417,21 @@ def _policy(decision: Decision) -> Outcome:
     return Outcome("deny", "policy", decision.reason, rule=decision.rule)
 
 
-def _refuse(flow: http.HTTPFlow, reason: str, connect: bool = False) -> None:
+def _megabytes(size: int) -> str:
+    return f"{size / (1 << 20):g} MB"
+
+
+def _refuse(flow: http.HTTPFlow, reason: str, connect: bool = False, status: int = 403) -> None:
     text = _printable(reason)
     flow.response = http.Response.make(
-        403,
+        status,
         f"Sandgate refused this request: {text}\n",
         {"Content-Type": "text/plain; charset=utf-8", REASON_HEADER: text, "Connection": "close"},
     )
-    flow.response.reason = f"Sandgate: {text}" if connect else "Forbidden by Sandgate"
+    if connect:
+        flow.response.reason = f"Sandgate: {text}"
+    else:
+        flow.response.reason = "Forbidden by Sandgate" if status == 403 else "Refused by Sandgate"
 
 
 def _base_event(session: SessionNet, kind: str) -> Event:

@@ -228,11 +228,11 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 class ProxyThread:
     """The real `EgressProxy`, on an event loop in a thread, driven from blocking tests."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, body_size_limit: str = "64m") -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.proxy = EgressProxy(folder / "data", folder / "run")
+        self.proxy = EgressProxy(folder / "data", folder / "run", body_size_limit=body_size_limit)
         self.call(self.proxy.start())
         self.queue = DecisionQueue()
 
