@@ -127,21 +127,21 @@ def test_chunked_body_over_limit_is_refused_in_bounded_memory(
     """HTTP/1 chunked in plain HTTP and in intercepted TLS, and HTTP/2 without a declared
     size (curl sends no content-length for a piped body)."""
     if scheme == "http":
-        url = f"http://api.example.test:{servers.http.port}/chunked-big"
+        url = f"http://api.example.test:{servers.http.port}/limit-chunked-big"
     else:
-        url = f"https://{BOUND}:{servers.https.port}/chunked-big"
+        url = f"https://{BOUND}:{servers.https.port}/limit-chunked-big"
     with _PeakRss() as rss:
         result = _chunked_curl(session, url, version)
     print(f"{scheme} {version} chunked: {rss}")
     _assert_refused(result.stdout)
     time.sleep(0.2)
-    assert "/chunked-big" not in servers.http.paths() + servers.https.paths()
+    assert "/limit-chunked-big" not in servers.http.paths() + servers.https.paths()
     assert rss.growth < SENT // 4, f"the proxy's memory {rss}"
     assert any(o.action == "deny" for o in session.outcomes("net.request"))
 
 
 def test_chunked_body_under_limit_is_forwarded_whole(session: ProxySession, servers) -> None:
-    url = f"http://api.example.test:{servers.http.port}/chunked-small"
+    url = f"http://api.example.test:{servers.http.port}/limit-chunked-small"
     body = b"z" * (LIMIT - 10)
     result = subprocess.run(
         ["curl", "-sS", "-x", session.url, "-H", "Transfer-Encoding: chunked",
@@ -149,7 +149,7 @@ def test_chunked_body_under_limit_is_forwarded_whole(session: ProxySession, serv
         input=body, capture_output=True, timeout=30,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    seen = [s for s in servers.http.seen if s.path == "/chunked-small"]
+    seen = [s for s in servers.http.seen if s.path == "/limit-chunked-small"]
     assert len(seen) == 1
 
 
@@ -157,7 +157,7 @@ def test_raw_chunked_stream_is_cut_and_nothing_forwarded(
     session: ProxySession, servers: Servers
 ) -> None:
     head = (
-        f"POST http://api.example.test:{servers.http.port}/raw-chunked HTTP/1.1\r\n"
+        f"POST http://api.example.test:{servers.http.port}/limit-raw-chunked HTTP/1.1\r\n"
         "Host: api.example.test\r\nTransfer-Encoding: chunked\r\n\r\n"
     ).encode()
     chunk = b"%x\r\n%s\r\n" % (65536, b"q" * 65536)
@@ -181,14 +181,14 @@ def test_raw_chunked_stream_is_cut_and_nothing_forwarded(
             pass
     print(f"raw chunked: {rss}, client sent {sent >> 20} MiB")
     _assert_refused(reply)
-    assert "/raw-chunked" not in servers.http.paths()
+    assert "/limit-raw-chunked" not in servers.http.paths()
     assert rss.growth < SENT // 4
 
 
 def test_declared_body_over_limit_is_not_read(session: ProxySession, servers: Servers) -> None:
     """Refused on its headers; the body is then not read into memory either."""
     head = (
-        f"POST http://api.example.test:{servers.http.port}/declared-big HTTP/1.1\r\n"
+        f"POST http://api.example.test:{servers.http.port}/limit-declared-big HTTP/1.1\r\n"
         f"Host: api.example.test\r\nContent-Length: {SENT}\r\n\r\n"
     ).encode()
     sent = 0
@@ -212,5 +212,5 @@ def test_declared_body_over_limit_is_not_read(session: ProxySession, servers: Se
     print(f"declared: {rss}, client sent {sent >> 20} MiB")
     assert reply.startswith(b"HTTP/1.1 4"), reply[:200]
     assert b"request bodies over" in reply
-    assert "/declared-big" not in servers.http.paths()
+    assert "/limit-declared-big" not in servers.http.paths()
     assert rss.growth < SENT // 4
