@@ -134,6 +134,8 @@ def test_chunked_body_over_limit_is_refused_in_bounded_memory(
         result = _chunked_curl(session, url, version)
     print(f"{scheme} {version} chunked: {rss}")
     _assert_refused(result.stdout)
+    if version == "--http2":  # intercepted TLS speaks HTTP/2 with the client
+        assert b"HTTP/2 413" in result.stdout
     time.sleep(0.2)
     assert "/limit-chunked-big" not in servers.http.paths() + servers.https.paths()
     assert rss.growth < SENT // 4, f"the proxy's memory {rss}"
