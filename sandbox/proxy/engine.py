@@ -227,8 +227,9 @@ class EgressProxy:
             connection_strategy="lazy",  # connect upstream only once a request is allowed
             ssl_insecure=False,
             ssl_verify_upstream_trusted_ca=str(self._upstream_bundle),
-            # No global limit: it would cut downloads too. Request bodies are limited by
-            # the addon (it must see them whole); responses stream.
+            # No global limit: mitmproxy checks it on response headers too, so it would cut
+            # downloads. Request bodies are limited as they arrive, declared size or not
+            # (sandbox.proxy.limits, put in place by the addon); responses stream.
             body_size_limit=None,
             stream_large_bodies=None,
             http3=False,
