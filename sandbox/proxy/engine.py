@@ -94,12 +94,24 @@ READ_SIZE = 256 * 1024
 SEND_BUFFER = 2 * READ_SIZE
 
 
+# While a hook runs for a connection (a request held for a person's decision, a name being
+# resolved), mitmproxy keeps reading the client and queues what arrives, with no limit: a
+# client could send gigabytes behind a held request. Past this much read during hooks, the
+# client is not read until they are done, and TCP leaves the rest waiting in the client.
+HELD_READ_LIMIT = 4 * READ_SIZE
+
+
 class _LargeReads:
     """A StreamReader whose `read(n)` takes up to `READ_SIZE` (at least `n`) at a time.
-    Framing is unaffected: `read` returns what is buffered, never waits to fill."""
+    Framing is unaffected: `read` returns what is buffered, never waits to fill.
 
-    def __init__(self, reader: Any) -> None:
+    For a client connection, given its handler's running hooks, it also stops reading
+    once `HELD_READ_LIMIT` has been read while hooks ran, until they finish."""
+
+    def __init__(self, reader: Any, hooks: set[asyncio.Task[None]] | None = None) -> None:
         self._reader = reader
+        self._hooks = hooks
+        self._held = 0  # bytes read since the hooks now running started
         inner = getattr(reader, "_reader", reader)
         if isinstance(inner, asyncio.StreamReader) and getattr(inner, "_limit", 0) < READ_SIZE:
             # The stream stops reading the socket past twice its limit (64 KiB by
@@ -107,7 +119,17 @@ class _LargeReads:
             inner._limit = READ_SIZE  # type: ignore[attr-defined]
 
     async def read(self, n: int = -1) -> bytes:
-        return await self._reader.read(max(n, READ_SIZE) if n > 0 else n)  # type: ignore[no-any-return]
+        if self._hooks is not None:
+            if not self._hooks:
+                self._held = 0
+            while self._hooks and self._held >= HELD_READ_LIMIT:
+                await asyncio.wait(set(self._hooks))
+                if not self._hooks:
+                    self._held = 0
+        data: bytes = await self._reader.read(max(n, READ_SIZE) if n > 0 else n)
+        if self._hooks:
+            self._held += len(data)
+        return data
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._reader, name)
@@ -142,12 +164,14 @@ def tune_allocator() -> bool:
 
 class _Handler(ProxyConnectionHandler):
     """mitmproxy's handler for one client connection, reading in larger chunks from both
-    the client and the servers it connects to. Nothing else changes."""
+    the client and the servers it connects to, and not reading the client past
+    `HELD_READ_LIMIT` while its hooks run. Nothing else changes."""
 
     async def handle_connection(self, connection: Connection) -> None:
         io = self.transports[connection]
         if io.reader is not None:
-            io.reader = _LargeReads(io.reader)  # type: ignore[assignment]
+            hooks = self.hook_tasks if connection is self.client else None
+            io.reader = _LargeReads(io.reader, hooks)  # type: ignore[assignment]
         await super().handle_connection(connection)
 
 

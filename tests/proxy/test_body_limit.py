@@ -216,3 +216,30 @@ def test_declared_body_over_limit_is_not_read(session: ProxySession, servers: Se
     assert b"request bodies over" in reply
     assert "/limit-declared-big" not in servers.http.paths()
     assert rss.growth < SENT // 4
+
+
+def test_data_behind_a_held_request_is_not_read_into_memory(open_session, servers) -> None:
+    """While a request waits for a decision, what the client sends behind it is left in
+    the socket (the proxy stops reading) instead of queued in memory."""
+    s = open_session(Net(allow=(f"127.0.0.1:{servers.http.port}",), ask_timeout=1))
+    head = (
+        f"POST http://outside.test:{servers.http.port}/limit-held HTTP/1.1\r\n"
+        "Host: outside.test\r\nContent-Length: 5\r\n\r\nhello"
+    ).encode()
+    sent = 0
+    with (
+        _PeakRss() as rss,
+        socket.create_connection(("127.0.0.1", s.port), timeout=1) as c,
+    ):
+        c.sendall(head)
+        time.sleep(0.2)  # the request is now held
+        try:
+            while sent < SENT:
+                c.sendall(b"p" * 65536)
+                sent += 65536
+        except OSError:  # timed out: nobody reads
+            pass
+    print(f"held then pipelined: {rss}, client sent {sent >> 20} MiB")
+    assert sent < SENT
+    assert rss.growth < SENT // 4
+    assert "/limit-held" not in servers.http.paths()
