@@ -398,3 +398,18 @@ def curl(
 
 def have(program: str) -> bool:
     return shutil.which(program) is not None
+
+
+def serve_git_repository(servers: Servers, folder: Path, name: str, text: str) -> None:
+    """Make a one-commit repository holding `name` with `text`, and let the HTTPS test
+    server serve it at /repo.git (git's dumb HTTP protocol)."""
+    source = folder / "src"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(source)], check=True)
+    (source / name).write_text(text)
+    git = ["git", "-C", str(source), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", name], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    bare = folder / "repo.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(bare)], check=True)
+    subprocess.run(["git", "-C", str(bare), "update-server-info"], check=True)
+    servers.https.git_root = bare

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.proxy.session import SecretBinding
-from tests.proxy.conftest import Net, ProxySession, Servers
+from tests.proxy.conftest import Net, ProxySession, Servers, serve_git_repository
 
 if shutil.which("bwrap") is None or shutil.which("socat") is None:  # pragma: no cover
     pytest.skip("needs bubblewrap and socat", allow_module_level=True)
@@ -118,16 +118,7 @@ curl -sS -v --max-time 10 https://deep.api.example.test:{t}/denied 2>&1 | grep '
 
 
 def test_git_clone_inside(box: Box, open_session, servers: Servers, tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(source)], check=True)
-    (source / "f").write_text("from outside\n")
-    git = ["git", "-C", str(source), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "add", "f"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
-    bare = tmp_path / "repo.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(bare)], check=True)
-    subprocess.run(["git", "-C", str(bare), "update-server-info"], check=True)
-    servers.https.git_root = bare
+    serve_git_repository(servers, tmp_path, "f", "from outside\n")
     s = open_session(Net(allow=("api.example.test", *loopback(servers))))
     url = f"https://api.example.test:{servers.https.port}/repo.git"
     result = sandboxed(box, s, f"git clone -q {url} clone && cat clone/f")

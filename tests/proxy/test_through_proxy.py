@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.proxy.session import SecretBinding
-from tests.proxy.conftest import Net, Servers, curl, have
+from tests.proxy.conftest import Net, Servers, curl, have, serve_git_repository
 
 
 def loopback(servers: Servers) -> tuple[str, ...]:
@@ -364,16 +364,7 @@ def test_python_urllib_through_proxy(open_session, servers: Servers) -> None:
 
 @pytest.mark.skipif(not have("git"), reason="git is not installed")
 def test_git_clone_over_https(open_session, servers: Servers, tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(source)], check=True)
-    (source / "README").write_text("through the proxy\n")
-    git = ["git", "-C", str(source), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "add", "README"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
-    bare = tmp_path / "repo.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(bare)], check=True)
-    subprocess.run(["git", "-C", str(bare), "update-server-info"], check=True)
-    servers.https.git_root = bare
+    serve_git_repository(servers, tmp_path, "README", "through the proxy\n")
     s = open_session(Net(allow=("api.example.test", *loopback(servers))))
     out = tmp_path / "clone"
     result = subprocess.run(
