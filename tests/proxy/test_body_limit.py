@@ -155,24 +155,16 @@ def test_chunked_body_under_limit_is_forwarded_whole(session: ProxySession, serv
     assert len(seen) == 1
 
 
-def test_raw_chunked_stream_is_cut_and_nothing_forwarded(
-    session: ProxySession, servers: Servers
-) -> None:
-    head = (
-        f"POST http://api.example.test:{servers.http.port}/limit-raw-chunked HTTP/1.1\r\n"
-        "Host: api.example.test\r\nTransfer-Encoding: chunked\r\n\r\n"
-    ).encode()
-    chunk = b"%x\r\n%s\r\n" % (65536, b"q" * 65536)
+def _stream_until_refused(port: int, head: bytes, piece: bytes) -> tuple[int, bytes]:
+    """Send `head`, then `piece` after `piece` until SENT bytes or the proxy stops taking
+    them; return how much was sent and everything the proxy answered."""
     sent = 0
-    with (
-        _PeakRss() as rss,
-        socket.create_connection(("127.0.0.1", session.port), timeout=10) as s,
-    ):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(head)
         try:
             while sent < SENT:
-                s.sendall(chunk)
-                sent += 65536
+                s.sendall(piece)
+                sent += len(piece)
         except (BrokenPipeError, ConnectionResetError):
             pass
         reply = b""
@@ -181,6 +173,19 @@ def test_raw_chunked_stream_is_cut_and_nothing_forwarded(
                 reply += data
         except (ConnectionResetError, TimeoutError):
             pass
+    return sent, reply
+
+
+def test_raw_chunked_stream_is_cut_and_nothing_forwarded(
+    session: ProxySession, servers: Servers
+) -> None:
+    head = (
+        f"POST http://api.example.test:{servers.http.port}/limit-raw-chunked HTTP/1.1\r\n"
+        "Host: api.example.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    chunk = b"%x\r\n%s\r\n" % (65536, b"q" * 65536)
+    with _PeakRss() as rss:
+        sent, reply = _stream_until_refused(session.port, head, chunk)
     print(f"raw chunked: {rss}, client sent {sent >> 20} MiB")
     _assert_refused(reply)
     assert "/limit-raw-chunked" not in servers.http.paths()
@@ -193,24 +198,8 @@ def test_declared_body_over_limit_is_not_read(session: ProxySession, servers: Se
         f"POST http://api.example.test:{servers.http.port}/limit-declared-big HTTP/1.1\r\n"
         f"Host: api.example.test\r\nContent-Length: {SENT}\r\n\r\n"
     ).encode()
-    sent = 0
-    with (
-        _PeakRss() as rss,
-        socket.create_connection(("127.0.0.1", session.port), timeout=10) as s,
-    ):
-        s.sendall(head)
-        try:
-            while sent < SENT:
-                s.sendall(b"d" * 65536)
-                sent += 65536
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        reply = b""
-        try:
-            while data := s.recv(65536):
-                reply += data
-        except (ConnectionResetError, TimeoutError):
-            pass
+    with _PeakRss() as rss:
+        sent, reply = _stream_until_refused(session.port, head, b"d" * 65536)
     print(f"declared: {rss}, client sent {sent >> 20} MiB")
     assert reply.startswith(b"HTTP/1.1 4"), reply[:200]
     assert b"request bodies over" in reply
