@@ -19,7 +19,7 @@ checking one file is sandbox/policy_schema.py, the frozen result sandbox/policy_
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
@@ -95,7 +95,7 @@ def load_policy(
     acc = _Accumulator()
     profiles: dict[str, list[tuple[PolicyReader, yaml.MappingNode]]] = {}
     commands: dict[str, str] = {}
-    for file in files:
+    for index, file in enumerate(files):
         reader = PolicyReader(file)
         root = reader.root()
         if root is None:
@@ -105,10 +105,12 @@ def load_policy(
         acc.add(reader, keys, home)
         if "profiles" in keys:
             node = keys["profiles"][1]
-            for name, (_, body) in reader.mapping(node, None, "profiles").items():
+            for name, (key_node, body) in reader.mapping(node, None, "profiles").items():
                 if not isinstance(body, yaml.MappingNode):
                     raise reader.error(body, f"profile {name!r} must be a mapping of sections")
                 profile_keys = reader.mapping(body, PROFILE_KEYS, f"profile {name!r}")
+                if index > 0 and name not in profiles:
+                    _check_new_profile(reader, key_node, name, profile_keys, profiles)
                 for cmd in reader.strings(profile_keys, "commands"):
                     commands.setdefault(cmd, name)
                 # Checked now, chosen or not: a mistake should not wait for its agent.
@@ -140,6 +142,25 @@ def load_policy(
                 acc.add(reader, keys, home)
             sources.append(local)
     return acc.build(chosen, tuple(sources), tuple(profiles))
+
+
+def _check_new_profile(
+    reader: PolicyReader, node: yaml.Node, name: str, keys: Keys, known: Mapping[str, object]
+) -> None:
+    """A profile a later file adds must say what it is for (`commands` or
+    `description`): otherwise it is most likely a misspelt name of a shipped one, and
+    what it holds would silently apply to nothing."""
+    if "commands" in keys or "description" in keys:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise reader.error(
+        node,
+        f"profile {name!r} is not one of {', '.join(sorted(known)) or 'none'}: {hint}"
+        "(a new profile needs 'commands' or 'description')",
+    )
 
 
 def _check_narrowing(reader: PolicyReader, keys: Keys) -> None:

@@ -16,7 +16,9 @@ from typing import TypeAlias
 
 import yaml
 
+from sandbox.patterns import has_magic, literal_prefix
 from sandbox.policy_model import BoundCredential, TrustedPath
+from sandbox.proxy.rules import RuleError, parse_address, parse_rule
 
 _SECTIONS = ("trusted", "scratch", "deny", "protected", "memory", "env", "network", "credentials")
 TOP_KEYS = frozenset({"version", "profiles", *_SECTIONS})
@@ -197,11 +199,13 @@ def _trusted(r: PolicyReader, node: yaml.Node, out: Sections) -> None:
                 r.string(fields["path"][1], "path"), "rw" if mode == "rw" else "ro", create
             )
         _check_host_pattern(r, item, entry.pattern, "a trusted path")
-        if entry.pattern.rstrip("/") in ("~", "") or entry.pattern == "/":
+        fixed = _fixed_folder(entry.pattern)
+        if fixed in ("/", "~"):
+            whole = "the whole disk" if fixed == "/" else "your whole home folder"
             raise r.error(
                 item,
-                f"trusting {entry.pattern!r} would show everything; "
-                "name the folders the agent needs",
+                f"trusting {entry.pattern!r} reaches into {whole} (its fixed part is "
+                f"{fixed!r}); name the folders the agent needs",
             )
         if entry.create and (entry.mode != "rw" or "*" in entry.pattern):
             raise r.error(item, "create is only for a read-write folder without wildcards")
@@ -222,11 +226,25 @@ def _env(r: PolicyReader, node: yaml.Node, out: Sections) -> None:
 
 def _network(r: PolicyReader, node: yaml.Node, home: Path | None, out: Sections) -> None:
     keys = r.mapping(node, _NETWORK_KEYS, "network")
-    out.allow += r.strings(keys, "allow")
-    out.net_deny += r.strings(keys, "deny")
+    # Checked here with the proxy's own parser, so `policy check` and a session judge a
+    # rule the same way, and a bad one is named with its line before any session.
+    for name, target in (("allow", out.allow), ("deny", out.net_deny)):
+        for item, text in r.string_list(keys[name][1], f"network.{name}") if name in keys else []:
+            try:
+                parse_rule(text)
+            except RuleError as exc:
+                raise r.error(
+                    item,
+                    f"network.{name}: {exc} (write a name such as "
+                    "'pypi.org', '*.example.com', 'host:443' or an address)",
+                ) from None
+            target.append(text)
     if "resolve" in keys:
         for name, (_, value) in r.mapping(keys["resolve"][1], None, "network.resolve").items():
-            out.resolve[name] = r.string(value, f"network.resolve {name!r}")
+            address = r.string(value, f"network.resolve {name!r}")
+            if parse_address(address) is None:
+                raise r.error(value, f"network.resolve {name!r}: {address!r} is not an address")
+            out.resolve[name] = address
     if "upstream_ca" in keys:
         text = r.string(keys["upstream_ca"][1], "network.upstream_ca")
         if text.startswith("~") and home is not None:
@@ -253,6 +271,17 @@ def _credentials(r: PolicyReader, node: yaml.Node, bound: Collection[str], out: 
         if values["name"] in bound or any(c.name == values["name"] for c in out.credentials):
             raise r.error(item, f"credential {values['name']!r} is bound twice")
         out.credentials.append(BoundCredential(**values))
+
+
+def _fixed_folder(pattern: str) -> str:
+    """The folder a trusted pattern is anchored in, normalised: what it shows at the
+    least. `/r*` is anchored in `/`, `~/./*` in `~`."""
+    fixed = literal_prefix(pattern) if has_magic(pattern) else pattern
+    parts = [p for p in fixed.split("/") if p not in ("", ".")]
+    if fixed.startswith("~"):
+        parts = parts[1:] if parts and parts[0] == "~" else parts
+        return "~" + "".join("/" + p for p in parts)
+    return "/" + "/".join(parts)
 
 
 def _check_host_pattern(r: PolicyReader, node: yaml.Node, text: str, what: str) -> None:

@@ -159,8 +159,22 @@ def test_a_workspace_file_can_never_widen(
         (
             'profiles:\n  mine:\n    commands: [x]\n    trusted: ["~/"]\n',
             4,
-            "would show everything",
+            "your whole home folder",
         ),
+        # A pattern anchored in the root or the home reaches everything under it.
+        ('trusted: ["/**"]\n', 1, "reaches into the whole disk"),
+        ('trusted: ["/*"]\n', 1, "reaches into the whole disk"),
+        ('trusted: ["/."]\n', 1, "reaches into the whole disk"),
+        ('trusted:\n  - ~/.x\n  - "/r*"\n', 3, "reaches into the whole disk"),
+        ('trusted: ["~/*"]\n', 1, "reaches into your whole home folder"),
+        # Network rules are judged by the proxy's parser when the file is read.
+        ('network:\n  allow:\n    - pypi.org\n    - "https://pypi.org"\n', 4, "port must be"),
+        ('network:\n  allow: ["*.*"]\n', 2, "not a domain name"),
+        ("network:\n  deny: [pypi.org/simple]\n", 2, "not a domain name"),
+        ('network:\n  allow: ["pypi.org:99999"]\n', 2, "port must be 1-65535"),
+        ("network:\n  resolve: {api.test: nowhere}\n", 2, "is not an address"),
+        # A profile a user file adds must say what it is for: a typo is not a new profile.
+        ("profiles:\n  claude-cod:\n    trusted: [~/x]\n", 2, "did you mean 'claude-code'"),
         ("protected: [../outside]\n", 1, "must not contain '..'"),
         ("version: 2\n", 1, "unsupported policy version"),
         ("env:\n  set: {A: 1}\n", 2, "must be a string"),
