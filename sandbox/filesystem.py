@@ -117,7 +117,11 @@ def plan_filesystem(
             masks += expand(absolute, limit=1000)
     private = [*private_paths, *_sandgate_folders(env, home)]
     masks += [Path(os.path.abspath(p)) for p in private if os.path.lexists(p)]
-    masks += _sockets_in([d for d, _ in mounts.visible.items() if within(d, h)])
+    # Host sockets wherever a trusted path shows them, not only under the home: a
+    # trusted folder in /run or /tmp may hold a D-Bus or agent socket.
+    shown_trees = {d for d, _ in mounts.visible.items() if within(d, h)}
+    shown_trees |= {dest for _, dest, _ in binds if dest != str(workspace)}
+    masks += _sockets_in(sorted(shown_trees))
     if catalogue is None:
         catalogue = shipped_catalogue()
     roots = [d for d, _ in mounts.visible.items() if within(d, h) or d == str(workspace)]
@@ -228,6 +232,12 @@ def _sockets_in(folders: Sequence[str], limit: int = 3000) -> list[Path]:
     found: list[Path] = []
     seen = 0
     for folder in folders:
+        try:
+            if stat.S_ISSOCK(os.lstat(folder).st_mode):  # a socket trusted by its name
+                found.append(Path(folder))
+                continue
+        except OSError:
+            continue
         stack = [(folder, 0)]
         while stack and seen < limit:
             current, level = stack.pop()

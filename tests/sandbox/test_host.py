@@ -168,3 +168,22 @@ def test_20_without_a_network_plan_there_is_no_way_out(box: Box) -> None:
         assert result.stdout.split()[-2] == "1"  # only the header: no routes at all
     finally:
         server.close()
+
+
+def test_17_host_sockets_stay_hidden_in_trusted_folders_outside_the_home(
+    box: Box, host_sockets: dict[str, str]
+) -> None:
+    """A trusted folder outside the home (here the X11 socket's) and a socket trusted by
+    its own name still show no live socket."""
+    x11_folder = str(Path(host_sockets["x11"]).parent)
+    box.policy_yaml = f"trusted:\n  - {x11_folder}\n  - {host_sockets['dbus']}\n"
+    probe = (
+        f"ls {x11_folder} >/dev/null && echo LISTED; "
+        f"socat -u OPEN:/dev/null UNIX-CONNECT:{host_sockets['x11']} 2>/dev/null && echo REACHED-x11; "
+        f"socat -u OPEN:/dev/null UNIX-CONNECT:{host_sockets['dbus']} 2>/dev/null && echo REACHED-dbus; "
+        "echo end"
+    )
+    result = box.run(probe)
+    assert "LISTED" in result.stdout, result.stdout + result.stderr  # the folder is shown
+    assert "REACHED" not in result.stdout, result.stdout
+    assert result.stdout.strip().endswith("end")
