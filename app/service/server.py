@@ -76,6 +76,7 @@ class Service:
         self._handlers: dict[str, Handler] = {}
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.register("ping", self._ping)
 
     def register(self, op: str, handler: Handler) -> None:
@@ -103,6 +104,10 @@ class Service:
                 writer.close()
             await self._server.wait_closed()
             self._server = None
+        # Let each connection's handler see its end and run its clean-up; left to the
+        # loop's shutdown, they would be cancelled mid-read and logged as errors.
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=5)
         self.socket_path.unlink(missing_ok=True)
 
     async def dispatch(self, line: bytes) -> dict[str, Any]:
@@ -127,6 +132,10 @@ class Service:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._connections.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         connection = Connection()
         current_connection.set(connection)  # this task's own context
         try:

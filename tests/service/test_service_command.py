@@ -70,3 +70,22 @@ def test_start_up_prunes_history_older_than_the_retention(paths: Paths) -> None:
         service.send_signal(signal.SIGINT)
         service.communicate(timeout=20)
     assert [r["path"] for r in rows] == ["/y"]
+
+
+def test_sigterm_with_clients_still_connected_stops_cleanly(paths: Paths) -> None:
+    """A tray or `queue --follow` still connected is told by EOF; the service's own
+    clean-up runs and nothing is logged as an error."""
+    process = _start()
+    try:
+        _wait_for_socket(paths, process)
+        lingering = [connect(paths) for _ in range(3)]
+        for client in lingering:
+            assert client is not None
+            client.request("ping")
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert "Traceback" not in err and "Error" not in err, err
