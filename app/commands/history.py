@@ -56,7 +56,10 @@ def visible(text: str) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     from app.paths import Paths
+    from app.service.integrity import DatabaseDamaged
     from app.service.migrations import SchemaTooNew
     from app.service.sessions import bands_for
     from app.service.store import Store
@@ -68,13 +71,20 @@ def main(args: argparse.Namespace) -> int:
         return 0
     try:
         store = Store(paths.database)
-    except SchemaTooNew as exc:
+    except (SchemaTooNew, DatabaseDamaged) as exc:
         print(f"sandgate: {exc}", file=sys.stderr)
         return 1
     try:
         rows = store.history(
             session=args.session, bands=bands_for(args.band), since=args.since, limit=args.limit
         )
+    except DBAPIError as exc:  # damage deeper in the file than its header
+        print(
+            f"sandgate: the database {paths.database} is damaged ({exc.orig}); start the "
+            "service (`sandgate start`) to move it aside and restore its backup",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         store.close()
     for row in rows:

@@ -21,6 +21,7 @@ from typing import Any
 from app.paths import Paths
 from app.service.database import Database
 from app.service.instance import AlreadyRunning, InstanceLock
+from app.service.integrity import DatabaseDamaged, ensure_usable
 from app.service.migrations import SchemaTooNew
 from app.service.sandboxing import SandboxAdapter, SandboxPort
 from app.service.server import Service
@@ -101,7 +102,10 @@ async def start(
         # outlives its service.
         for leftover in paths.sessions.iterdir():
             shutil.rmtree(leftover, ignore_errors=True)
+        for line in ensure_usable(paths.database):
+            print(f"sandgate: {line}", file=sys.stderr, flush=True)
         store = Store(paths.database)
+        store.end_stale_sessions()
         pruned = store.prune(retention_days)
         db = Database(store)
     except BaseException:
@@ -148,7 +152,7 @@ def run_foreground(paths: Paths, retention_days: float = RETENTION_DAYS) -> int:
     async def main() -> int:
         try:
             runtime = await start(paths, retention_days=retention_days)
-        except (AlreadyRunning, SchemaTooNew) as exc:
+        except (AlreadyRunning, SchemaTooNew, DatabaseDamaged) as exc:
             print(f"sandgate: {exc}", file=sys.stderr)
             return 1
         stop = asyncio.Event()

@@ -20,8 +20,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from app.service import migrations
+from app.service.integrity import DatabaseDamaged
 from app.service.rows import HistoryRow, MemoryChange, QuarantinedFile, SessionRow
 from app.service.schema import decisions, events, memory_changes, quarantined, sessions, verdicts
 
@@ -68,7 +70,14 @@ class Store:
         self.path = path
         create_private(path)
         self._engine = _engine(path)
-        self.previous_version = migrations.migrate(self._engine, path, migrate_to)
+        try:
+            self.previous_version = migrations.migrate(self._engine, path, migrate_to)
+        except DBAPIError as exc:
+            self._engine.dispose()
+            raise DatabaseDamaged(
+                f"the database {path} cannot be read ({exc.orig}); start the service "
+                "(`sandgate start`) to move it aside and restore its backup"
+            ) from None
 
     def close(self) -> None:
         self._engine.dispose()
@@ -112,6 +121,17 @@ class Store:
                 .where(sessions.c.id == session)
                 .values(ended=time.time() if ended is None else ended, exit_code=exit_code)
             )
+
+    def end_stale_sessions(self, ended: float | None = None) -> int:
+        """Close sessions left open by a service that did not stop cleanly (killed, a
+        crash, a power cut): no session outlives the service that opened it."""
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(sessions)
+                .where(sessions.c.ended.is_(None))
+                .values(ended=time.time() if ended is None else ended)
+            )
+        return int(result.rowcount)
 
     def session(self, session: str) -> SessionRow | None:
         with self._engine.connect() as conn:
