@@ -177,11 +177,12 @@ def test_17_host_sockets_stay_hidden_in_trusted_folders_outside_the_home(
     its own name still show no live socket."""
     x11_folder = str(Path(host_sockets["x11"]).parent)
     box.policy_yaml = f"trusted:\n  - {x11_folder}\n  - {host_sockets['dbus']}\n"
+    connect = "socat -u OPEN:/dev/null UNIX-CONNECT:{} 2>/dev/null && echo REACHED-{}; "
     probe = (
         f"ls {x11_folder} >/dev/null && echo LISTED; "
-        f"socat -u OPEN:/dev/null UNIX-CONNECT:{host_sockets['x11']} 2>/dev/null && echo REACHED-x11; "
-        f"socat -u OPEN:/dev/null UNIX-CONNECT:{host_sockets['dbus']} 2>/dev/null && echo REACHED-dbus; "
-        "echo end"
+        + connect.format(host_sockets["x11"], "x11")
+        + connect.format(host_sockets["dbus"], "dbus")
+        + "echo end"
     )
     result = box.run(probe)
     assert "LISTED" in result.stdout, result.stdout + result.stderr  # the folder is shown
