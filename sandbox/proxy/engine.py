@@ -244,6 +244,7 @@ class EgressProxy:
         # mitmproxy logs every connection at INFO; Sandgate records events itself.
         logging.getLogger("mitmproxy").setLevel(logging.WARNING)
         master = Master(opts)
+        _keep_root_logging_ours()
         master.addons.add(  # type: ignore[no-untyped-call]
             self._proxyserver, next_layer.NextLayer(), tlsconfig.TlsConfig(), self.addon
         )
@@ -408,3 +409,16 @@ class EgressProxy:
             listener.writers.discard(writer)
             if not writer.is_closing():
                 writer.close()
+
+
+def _keep_root_logging_ours() -> None:
+    """Move the log handler mitmproxy's Master puts on the root logger onto mitmproxy's
+    own logger. On the root it would count as "logging configured", so Python's last
+    resort handler would stay silent and every later Sandgate warning and error would
+    be swallowed."""
+    root = logging.getLogger()
+    mitm = logging.getLogger("mitmproxy")
+    for handler in list(root.handlers):
+        if type(handler).__module__.startswith("mitmproxy"):
+            root.removeHandler(handler)
+            mitm.addHandler(handler)
