@@ -68,3 +68,17 @@ def test_unknown_command_is_refused_with_the_list() -> None:
     )
     assert done.returncode == 2
     assert "unknown command 'nosuch'" in done.stderr and "run" in done.stderr
+
+
+def test_decide_help_explains_each_scope_in_a_sentence() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "decide", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    for scope in ("once", "session", "workspace", "always"):
+        assert any(line.strip().startswith(scope + " ") for line in lines), scope
+    assert "one request at a time" in " ".join(result.stdout.split())

@@ -16,14 +16,27 @@ def duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
+SCOPES_HELP = """scopes (--scope):
+  once       only the requests waiting in this batch now
+  session    also later requests like these (same destination, no riskier) of the
+             same agent session, until it ends
+  workspace  also later requests like these of any session in this workspace,
+             remembered across restarts
+  always     also later requests like these anywhere, remembered across
+             restarts (never offered for a critical batch)
+--for DURATION makes a session, workspace or always decision expire (90s, 15m, 2h, 7d)."""
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = SCOPES_HELP
     parser.add_argument("batch", help="the batch id shown by `sandgate queue`")
     parser.add_argument("decision", choices=("allow", "deny"))
     parser.add_argument(
         "--scope",
         choices=("once", "session", "workspace", "always"),
         default="once",
-        help="how far the decision reaches (default: once, this batch only)",
+        help="how far the decision reaches (default: once; see below)",
     )
     parser.add_argument(
         "--for", dest="for_", type=duration, metavar="DURATION", help="expire after this long"
@@ -31,7 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--member",
         metavar="EVENT",
-        help="decide one request of the batch (high and critical batches need this)",
+        help="decide only this request of the batch (its event id, as `sandgate queue` "
+        "lists it); a high or critical batch with more than one request waiting is "
+        "decided this way, one request at a time",
     )
     parser.add_argument(
         "--confirm",
