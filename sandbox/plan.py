@@ -136,8 +136,11 @@ def build_plan(
         if network.ca_bundle is not None:
             mounts.ro_bind(str(network.ca_bundle), SANDBOX_CA_BUNDLE)
         child_env.update(network.env)
-    if clean.removed:
-        notices.append("not passed into the sandbox: " + ", ".join(clean.removed))
+    # A name the sandbox sets itself (AWS_CA_BUNDLE, pointed at the proxy's bundle) was
+    # replaced, not withheld: only what the agent really goes without is listed.
+    withheld = [name for name in clean.removed if name not in child_env]
+    if withheld:
+        notices.append("not passed into the sandbox: " + ", ".join(withheld))
 
     bwrap_path = bwrap or shutil.which("bwrap") or "bwrap"
     flags = [

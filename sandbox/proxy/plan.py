@@ -66,6 +66,11 @@ def proxy_env(port: int, ca_bundle: Path | None = SANDBOX_CA_BUNDLE) -> dict[str
             "CARGO_HTTP_CAINFO",
             "npm_config_cafile",
             "AWS_CA_BUNDLE",
+            "HTTPLIB2_CA_CERTS",
+            "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+            "DENO_CERT",
+            "BUNDLE_SSL_CA_CERT",
+            "NIX_SSL_CERT_FILE",
         ):
             env[name] = ca
     return env

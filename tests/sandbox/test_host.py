@@ -188,3 +188,22 @@ def test_17_host_sockets_stay_hidden_in_trusted_folders_outside_the_home(
     assert "LISTED" in result.stdout, result.stdout + result.stderr  # the folder is shown
     assert "REACHED" not in result.stdout, result.stdout
     assert result.stdout.strip().endswith("end")
+
+
+def test_16_a_variable_the_sandbox_sets_itself_is_not_reported_as_withheld(
+    box: Box, tmp_path: Path
+) -> None:
+    """AWS_CA_BUNDLE looks secret (AWS_*), so the host's value is removed, but the sandbox
+    points it at the proxy's bundle: the notice names only what the agent goes without."""
+    from sandbox.proxy.plan import SANDBOX_CA_BUNDLE, NetworkPlan, proxy_env
+
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text("")
+    network = NetworkPlan(tmp_path / "proxy.sock", 3128, proxy_env(3128), bundle)
+    host = {"AWS_CA_BUNDLE": "/etc/host-ca.pem", "AWS_SECRET_ACCESS_KEY": "hunter2hunter2"}
+    plan = box.plan(["/bin/true"], env=host, network=network)
+    (withheld,) = [n for n in plan.notices if n.startswith("not passed into the sandbox")]
+    assert "AWS_SECRET_ACCESS_KEY" in withheld and "AWS_CA_BUNDLE" not in withheld
+    for name in ("AWS_CA_BUNDLE", "HTTPLIB2_CA_CERTS", "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"):
+        assert plan.env[name] == str(SANDBOX_CA_BUNDLE), name
+    assert "AWS_SECRET_ACCESS_KEY" not in plan.env
