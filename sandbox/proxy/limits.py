@@ -33,6 +33,8 @@ from mitmproxy.proxy.layers.http import (
 )
 from mitmproxy.proxy.layers.http._events import ResponseProtocolError
 
+from sandbox.proxy.heads import HeadLimitedHttp1Server
+
 # Called with a flow whose body is over the limit: it sets the refusal as `flow.response`.
 Refuse = Callable[[http.HTTPFlow], None]
 
@@ -83,6 +85,15 @@ class LimitedHttpLayer(HttpLayer):
         super().__init__(context, mode)
         self.limit = limit
         self.refuse = refuse
+
+    def _handle_event(self, event: events.Event) -> layer.CommandGenerator[None]:
+        # An HTTP/1 client gets a server side that limits its request heads
+        # (sandbox.proxy.heads); mitmproxy keeps a connection already set for the client.
+        if isinstance(event, events.Start) and self.context.client.alpn not in (b"h2", b"h3"):
+            client = self.context.client
+            if client not in self.connections:
+                self.connections[client] = HeadLimitedHttp1Server(self.context.fork())
+        yield from super()._handle_event(event)
 
     def make_stream(self, stream_id: int) -> layer.CommandGenerator[None]:
         stream = LimitedStream(self.context.fork(), stream_id, self.limit, self.refuse)

@@ -1,0 +1,159 @@
+"""Limits on HTTP/1 request heads, applied before mitmproxy parses a head or anything of
+the request is forwarded.
+
+mitmproxy's HTTP/1 server reads a request head with no limit of its own: a 64 MB head
+was held in memory, a client sending its head a byte a second was never cut, 4 KB of
+garbage without a blank line got no answer, and header values carrying NUL, a bare CR
+or obsolete line folding reached the upstream unchanged (a request-smuggling and
+header-injection path towards allowed destinations). `HeadLimitedHttp1Server` checks
+each head as it arrives, in plain HTTP and inside intercepted TLS alike, and answers a
+head it refuses with a status and Sandgate's reason, then closes the connection.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from mitmproxy.proxy import commands, events, layer
+from mitmproxy.proxy.layers.http._http1 import Http1Server
+
+MAX_HEAD = 64 * 1024  # bytes of one request head, request line and headers together
+MAX_LINE = 8 * 1024  # bytes of the request line, or of one header line
+MAX_HEADERS = 100  # header fields in one request
+HEAD_TIMEOUT = 20.0  # seconds from a head's first byte to its blank line
+
+REASON_HEADER = "X-Sandgate-Reason"
+_TERMINATOR = re.compile(rb"\r?\n\r?\n")
+# The start of a request line: a method token, then a space. A client whose first bytes
+# cannot begin one is answered at once rather than left waiting for a blank line.
+_METHOD_PREFIX = re.compile(rb"[A-Z]{0,20}\Z|[A-Z]{1,20} ")
+# In a header line: controls other than tab, including NUL and a CR not ending the line.
+_BAD_BYTES = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+_STATUS_TEXT = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    414: "URI Too Long",
+    431: "Request Header Fields Too Large",
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    reason: str
+
+
+def check_partial(data: bytes) -> Refusal | None:
+    """A refusal for an incomplete head `data` that can already be judged: too long,
+    or not the start of a request line."""
+    start = data.lstrip(b"\r\n")[:24]
+    if start and not _METHOD_PREFIX.match(start):
+        return Refusal(400, "this is not an HTTP request")
+    first_line_end = data.find(b"\n")
+    if (first_line_end == -1 and len(data) > MAX_LINE) or first_line_end > MAX_LINE:
+        return Refusal(414, f"the request line is longer than {MAX_LINE // 1024} KiB")
+    if len(data) > MAX_HEAD:
+        return Refusal(431, f"the request head is larger than {MAX_HEAD // 1024} KiB")
+    return None
+
+
+def check_head(head: bytes) -> Refusal | None:
+    """A refusal for a complete head (without its blank line), or None."""
+    lines = head.lstrip(b"\r\n").split(b"\n")
+    lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    if len(lines[0]) > MAX_LINE:
+        return Refusal(414, f"the request line is longer than {MAX_LINE // 1024} KiB")
+    if _BAD_BYTES.search(lines[0]):
+        return Refusal(400, "the request line holds a control character")
+    headers = lines[1:]
+    if len(headers) > MAX_HEADERS:
+        return Refusal(431, f"the request has more than {MAX_HEADERS} header fields")
+    for line in headers:
+        if len(line) > MAX_LINE:
+            return Refusal(431, f"a header line is longer than {MAX_LINE // 1024} KiB")
+        if line[:1] in (b" ", b"\t"):
+            return Refusal(400, "a header uses obsolete line folding")
+        if _BAD_BYTES.search(line):
+            return Refusal(400, "a header holds a control character (NUL, a bare CR, …)")
+    return None
+
+
+def refusal_bytes(refusal: Refusal) -> bytes:
+    """The whole HTTP/1.1 response that refuses a head: status, Sandgate's reason in a
+    header and in the body, and `Connection: close`."""
+    body = f"Sandgate refused this request: {refusal.reason}\n".encode()
+    status_text = _STATUS_TEXT.get(refusal.status, "Refused")
+    head = (
+        f"HTTP/1.1 {refusal.status} {status_text} (Sandgate)\r\n"
+        f"{REASON_HEADER}: {refusal.reason}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class HeadLimitedHttp1Server(Http1Server):
+    """mitmproxy's HTTP/1 server side, refusing a head over the limits above before
+    mitmproxy parses it (and so before any hook sees or forwards the request)."""
+
+    _head_started: float | None = None
+    _wakeup: commands.RequestWakeup | None = None
+
+    def _handle_event(self, event: events.Event) -> layer.CommandGenerator[None]:
+        if isinstance(event, events.Wakeup):
+            if event.command is self._wakeup:
+                yield from self._on_wakeup()
+            return
+        yield from super()._handle_event(event)
+
+    def read_headers(self, event: events.ConnectionEvent) -> layer.CommandGenerator[None]:
+        if isinstance(event, events.DataReceived):
+            data = bytes(self.buf)
+            match = _TERMINATOR.search(data, 0, MAX_HEAD + 4)
+            if match is None:
+                refusal = check_partial(data)
+                if refusal is None and self._head_started is None and data.strip(b"\r\n"):
+                    self._head_started = time.monotonic()
+                    self._wakeup = commands.RequestWakeup(HEAD_TIMEOUT)
+                    yield self._wakeup
+            else:
+                refusal = check_head(data[: match.start()])
+                self._head_started = None  # the next request's head has its own time
+            if refusal is not None:
+                yield from self._refuse(refusal)
+                return
+        yield from super().read_headers(event)
+
+    def _on_wakeup(self) -> layer.CommandGenerator[None]:
+        started = self._head_started
+        if started is None or self.state != self.read_headers:
+            return
+        elapsed = time.monotonic() - started
+        if elapsed >= HEAD_TIMEOUT:
+            seconds = f"{HEAD_TIMEOUT:g}"
+            yield from self._refuse(Refusal(408, f"the request head took over {seconds} s"))
+        else:
+            self._wakeup = commands.RequestWakeup(HEAD_TIMEOUT - elapsed)
+            yield self._wakeup
+
+    def _refuse(self, refusal: Refusal) -> layer.CommandGenerator[None]:
+        self._head_started = None
+        yield commands.SendData(self.conn, refusal_bytes(refusal))
+        yield commands.CloseConnection(self.conn)
+        self.state = self.done
+
+
+__all__ = [
+    "HEAD_TIMEOUT",
+    "MAX_HEAD",
+    "MAX_HEADERS",
+    "MAX_LINE",
+    "HeadLimitedHttp1Server",
+    "Refusal",
+    "check_head",
+    "check_partial",
+    "refusal_bytes",
+]
