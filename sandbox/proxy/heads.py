@@ -16,6 +16,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from h11._receivebuffer import ReceiveBuffer
 from mitmproxy.proxy import commands, events, layer
 from mitmproxy.proxy.layers.http._http1 import Http1Server
 
@@ -23,6 +24,10 @@ MAX_HEAD = 64 * 1024  # bytes of one request head, request line and headers toge
 MAX_LINE = 8 * 1024  # bytes of the request line, or of one header line
 MAX_HEADERS = 100  # header fields in one request
 HEAD_TIMEOUT = 20.0  # seconds from a head's first byte to its blank line
+# After a refusal, what the client still sends is read and dropped for this long, or
+# this much, before the connection is closed (so the refusal is not lost to a reset).
+DRAIN_SECONDS = 2.0
+DRAIN_BYTES = 4 << 20
 
 REASON_HEADER = "X-Sandgate-Reason"
 _TERMINATOR = re.compile(rb"\r?\n\r?\n")
@@ -37,6 +42,7 @@ _STATUS_TEXT = {
     408: "Request Timeout",
     414: "URI Too Long",
     431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
 }
 
 
@@ -101,6 +107,7 @@ class HeadLimitedHttp1Server(Http1Server):
 
     _head_started: float | None = None
     _wakeup: commands.RequestWakeup | None = None
+    _drained = 0
 
     def _handle_event(self, event: events.Event) -> layer.CommandGenerator[None]:
         if isinstance(event, events.Wakeup):
@@ -128,6 +135,9 @@ class HeadLimitedHttp1Server(Http1Server):
         yield from super().read_headers(event)
 
     def _on_wakeup(self) -> layer.CommandGenerator[None]:
+        if self.state == self._drain:
+            yield from self._closed()
+            return
         started = self._head_started
         if started is None or self.state != self.read_headers:
             return
@@ -140,10 +150,28 @@ class HeadLimitedHttp1Server(Http1Server):
             yield self._wakeup
 
     def _refuse(self, refusal: Refusal) -> layer.CommandGenerator[None]:
+        """Answer, then close gently: stop sending, and read and drop what the client
+        still sends for a moment. Closing at once with its data unread would reset the
+        connection, and a reset throws away the answer before the client reads it."""
         self._head_started = None
         yield commands.SendData(self.conn, refusal_bytes(refusal))
-        yield commands.CloseConnection(self.conn)
+        yield commands.CloseTcpConnection(self.conn, half_close=True)
+        self._drained = 0
+        self.state = self._drain
+        self._wakeup = commands.RequestWakeup(DRAIN_SECONDS)
+        yield self._wakeup
+
+    def _drain(self, event: events.Event) -> layer.CommandGenerator[None]:
+        if isinstance(event, events.DataReceived):
+            self._drained += len(event.data)
+            self.buf = ReceiveBuffer()  # dropped, never kept
+            if self._drained <= DRAIN_BYTES:
+                return
+        yield from self._closed()
+
+    def _closed(self) -> layer.CommandGenerator[None]:
         self.state = self.done
+        yield commands.CloseConnection(self.conn)
 
 
 __all__ = [
