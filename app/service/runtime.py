@@ -70,6 +70,26 @@ class Runtime:
         self.lock.release()
 
 
+OPEN_FILES_WANTED = 65536
+
+
+def raise_open_file_limit(wanted: int = OPEN_FILES_WANTED) -> int:
+    """Raise this process's soft limit on open files towards its hard limit; return the
+    limit now in force. Every proxied connection costs descriptors, and the control
+    socket needs some whatever the sandboxes do (a desktop's default soft limit is 1024)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return int(soft)
+
+
 def default_triage(resources: Path) -> Any:
     from triage.catalogues import load_catalogues
     from triage.engine import Triage
@@ -94,6 +114,7 @@ async def start(
     if triage is None:
         triage = default_triage(resources)
     paths.ensure()
+    raise_open_file_limit()
     # Start-up runs on the loop before anything is served, so the store is opened and
     # pruned here directly; afterwards every database call goes through `Database`.
     lock = InstanceLock(paths.runtime / "service.lock")

@@ -43,6 +43,7 @@ from mitmproxy.utils import human
 
 from sandbox.proxy.addon import PolicyAddon
 from sandbox.proxy.ca import ensure_ca, system_ca_file, write_bundle
+from sandbox.proxy.heads import Refusal, refusal_bytes
 from sandbox.proxy.plan import DEFAULT_PORT, NetworkPlan, proxy_env
 from sandbox.proxy.session import Ask, OnEvent, SecretBinding, SessionNet
 
@@ -193,6 +194,8 @@ class _Prefixed:
 
 
 SOCKS5 = 0x05
+# Connections one session may hold open at once; past it a new one is refused.
+MAX_CONNECTIONS = 512
 
 
 class _Listener:
@@ -369,6 +372,26 @@ class EgressProxy:
     async def _serve(
         self, listener: _Listener, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        if len(listener.writers) >= MAX_CONNECTIONS:
+            # One sandbox holding thousands of idle connections must not use up the
+            # service's descriptors (its control socket shares them).
+            reason = f"this session already has {MAX_CONNECTIONS} connections open"
+            writer.write(refusal_bytes(Refusal(503, reason)))
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+            writer.close()
+            return
+        listener.writers.add(writer)
+        try:
+            await self._handle(listener, reader, writer)
+        finally:
+            listener.writers.discard(writer)
+            if not writer.is_closing():
+                writer.close()
+
+    async def _handle(
+        self, listener: _Listener, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         assert self._master is not None
         # One port speaks both HTTP proxy and SOCKS5: a SOCKS5 greeting starts with 0x05,
         # which no HTTP request line does.
@@ -398,7 +421,6 @@ class EgressProxy:
         )
         client_id = context.client.id
         self.addon.attach(client_id, listener.session, socks=socks)
-        listener.writers.add(writer)
         try:
             with self._proxyserver.register_connection(client_id, handler):
                 await handler.handle_client()
@@ -406,9 +428,6 @@ class EgressProxy:
             logger.exception("proxy connection handler failed")
         finally:
             self.addon.detach(client_id)
-            listener.writers.discard(writer)
-            if not writer.is_closing():
-                writer.close()
 
 
 def _keep_root_logging_ours() -> None:

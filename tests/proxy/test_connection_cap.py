@@ -1,0 +1,51 @@
+"""One session cannot use up the service's descriptors: its connections are capped (idle
+ones included), a connection past the cap is refused with the reason, and the service
+raises its own open-file limit at start."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sandbox.proxy import engine as engine_module
+from tests.proxy.conftest import Net, ProxySession, Servers, curl
+
+
+def test_connections_past_the_cap_are_refused_and_the_rest_keep_working(
+    open_session, servers: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "MAX_CONNECTIONS", 12)
+    session: ProxySession = open_session(Net(allow=(f"127.0.0.1:{servers.http.port}",)))
+    idle = []
+    try:
+        for _ in range(12):  # idle: they never send a byte
+            idle.append(socket.create_connection(("127.0.0.1", session.port), timeout=5))
+        time.sleep(0.5)  # the relay has handed each one to the proxy
+        with socket.create_connection(("127.0.0.1", session.port), timeout=5) as extra:
+            reply = extra.makefile("rb").read()
+        assert reply.startswith(b"HTTP/1.1 503 "), reply[:200]
+        assert b"X-Sandgate-Reason: this session already has 12 connections open" in reply
+    finally:
+        for conn in idle:
+            conn.close()
+    time.sleep(0.5)  # closed connections leave the count
+    result = curl(session, f"http://127.0.0.1:{servers.http.port}/after-the-cap")
+    assert "/after-the-cap" in result.stdout
+
+
+def test_the_service_raises_its_open_file_limit() -> None:
+    probe = (
+        "import resource\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))\n"
+        "from app.service.runtime import raise_open_file_limit\n"
+        "print(raise_open_file_limit(), resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    returned, now, hard = (int(x) for x in done.stdout.split())
+    assert returned == now == min(65536, hard) and now > 256
