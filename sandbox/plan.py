@@ -220,7 +220,9 @@ def _channel(mounts: Mounts, socket: Path, workspace: Path, private: Sequence[Pa
     mounts.dir(SANDBOX_SOCKET_DIR)
     mounts.bind(str(socket), SANDBOX_CHANNEL_SOCKET)
     source = Path(__file__).resolve().parents[1]
-    for path in dict.fromkeys([os.path.realpath(sys.prefix), str(source)]):
+    # The interpreter's own installation too: a virtual environment only links to it.
+    installs = [sys.prefix, sys.base_prefix, str(source)]
+    for path in dict.fromkeys(os.path.realpath(p) for p in installs):
         if (
             mounts.shows(path)
             or within(str(workspace), path)
