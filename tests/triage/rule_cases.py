@@ -761,7 +761,7 @@ TOOL = [
             "input": {"command": "ls", "dangerouslyDisableSandbox": True},
         },
         fires=["tool.leaves-sandbox"],
-        band="medium",
+        band="high",
     ),
     c(
         "Codex escalated shell",
