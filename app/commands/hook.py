@@ -3,8 +3,8 @@
 As a hook (`PreToolUse`, `PermissionRequest`) it reads the agent's JSON payload on
 standard input, asks the service `tool.ask`, and prints the agent's answer: allow, deny,
 or nothing (the agent's own permission mode then applies). Triage runs in the service;
-this process only carries the payload there and the answer back, so it imports little
-(json, os, socket) before answering: it runs before every tool call.
+this process only carries the payload there and the answer back, and imports almost
+nothing (not even `json` or `socket`): it runs before every tool call.
 
 Inside a Sandgate sandbox the service socket is out of reach, and the hook uses its
 session's channel (`SANDGATE_CHANNEL`), which can ask and never decide. Outside it uses
@@ -18,9 +18,7 @@ the entries install added (app/hook_install.py).
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import sys
 
 TYPE_CHECKING = False
@@ -30,7 +28,6 @@ if TYPE_CHECKING:  # typing and argparse cost more to import than this whole mod
     from typing import Any
 
 AGENTS = ("claude-code", "codex")
-EVENTS = ("PreToolUse", "PermissionRequest")
 REFUSED = 2  # the exit status both agents read as "block this call"
 
 
@@ -75,19 +72,18 @@ def main(args: argparse.Namespace) -> int:
 
 
 def answer(agent: str, raw: bytes, env: Mapping[str, str]) -> int:
-    """Answer one hook payload: print the agent's JSON and return 0, or refuse (2)."""
-    try:
-        payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _refuse(f"the hook payload on standard input is not JSON ({exc})")
-    if not isinstance(payload, dict):
+    """Answer one hook payload: print the agent's JSON and return 0, or refuse (2).
+
+    The payload goes to the service as it came (the service checks it), so this process
+    neither parses nor re-encodes it: importing `json` and `socket` would cost a hook
+    more than everything else it does (they pull in `re` and `enum`)."""
+    line = raw.strip().replace(b"\r", b" ").replace(b"\n", b" ")  # JSON needs neither
+    if not line.startswith(b"{"):
         return _refuse("the hook payload on standard input is not a JSON object")
-    event = payload.get("hook_event_name")
-    if event not in EVENTS:
-        return _refuse(f"sandgate answers {' and '.join(EVENTS)} hooks, not {event!r}")
-    request = {"op": "tool.ask", "agent": agent, "payload": payload}
+    request = b'{"op":"tool.ask","agent":' + _string(agent)
     if env.get("HOME"):
-        request["home"] = env["HOME"]
+        request += b',"home":' + _string(env["HOME"])
+    request += b',"payload":' + line + b"}\n"
     try:
         response = _ask(request, env)
     except OSError as exc:
@@ -96,9 +92,10 @@ def answer(agent: str, raw: bytes, env: Mapping[str, str]) -> int:
         return _refuse(f"the Sandgate service answered something unreadable ({exc})")
     if not response.get("ok"):
         return _refuse(f"the Sandgate service refused the request: {response.get('error')}")
+    event = str(response.get("hook") or "")
     output = render(agent, event, response.get("decision"), str(response.get("reason") or ""))
     if output is not None:
-        sys.stdout.write(json.dumps(output) + "\n")
+        sys.stdout.write(_dumps(output) + "\n")
     return 0
 
 
@@ -122,28 +119,89 @@ def render(agent: str, event: str, decision: Any, reason: str) -> dict[str, Any]
     }
 
 
-def _ask(request: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+def _ask(request: bytes, env: Mapping[str, str]) -> dict[str, Any]:
     """One request and its response, over the session's channel inside a sandbox or
     the service socket outside. No timeout: a held call waits for a person, and the
     agent's own hook timeout ends this process if it must."""
-    channel = env.get("SANDGATE_CHANNEL")
-    if channel:
-        path = channel
-    else:
-        from app.paths import Paths
+    import _socket
 
-        path = str(Paths.from_environment().socket)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+    path = env.get("SANDGATE_CHANNEL") or service_socket(env)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
         sock.connect(path)
-        sock.sendall(json.dumps(request, separators=(",", ":")).encode() + b"\n")
-        with sock.makefile("rb") as reader:
-            line = reader.readline()
-    if not line:
-        raise OSError("the connection closed before an answer came")
-    response = json.loads(line)
+        sock.sendall(request)
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise OSError("the connection closed before an answer came")
+            reply += chunk
+    finally:
+        sock.close()
+    response = _loads(reply.decode())
     if not isinstance(response, dict):
         raise ValueError("not a JSON object")
     return response
+
+
+def service_socket(env: Mapping[str, str]) -> str:
+    """`Paths.from_environment().socket`, without importing pathlib (a third of a hook's
+    cost) in the common case: a usable XDG_RUNTIME_DIR on Linux."""
+    base = env.get("XDG_RUNTIME_DIR", "")
+    if (
+        sys.platform.startswith("linux")
+        and base.startswith("/")
+        and os.path.isdir(base)
+        and os.access(base, os.W_OK | os.X_OK)
+    ):
+        return f"{base}/sandgate/service.sock"
+    from app.paths import Paths
+
+    return str(Paths.from_environment().socket)
+
+
+def _string(text: str) -> bytes:
+    import _json
+
+    return str(_json.encode_basestring_ascii(text)).encode()
+
+
+class _Decoding:
+    """What the C JSON scanner reads from its context: the defaults of `json.loads`."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float  # NaN, Infinity
+
+
+def _loads(text: str) -> Any:
+    """`json.loads` through the C scanner alone (see `answer` for why)."""
+    import _json
+
+    text = text.strip()
+    try:
+        value, end = _json.make_scanner(_Decoding())(text, 0)  # type: ignore[arg-type]
+    except StopIteration as exc:
+        raise ValueError(f"not JSON at character {exc.value}") from None
+    if end != len(text):
+        raise ValueError(f"extra data at character {end}")
+    return value
+
+
+def _dumps(value: Any) -> str:
+    """JSON text of the hook outputs `render` builds (objects, strings, booleans, None)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_dumps(str(k))}: {_dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):
+        return _string(value).decode()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    raise TypeError(f"cannot encode {type(value).__name__}")
 
 
 def _refuse(reason: str) -> int:

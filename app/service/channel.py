@@ -27,7 +27,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-LINE_LIMIT = 1024 * 1024  # a tool call's input (a file written whole) can be large
+LINE_LIMIT = 8 * 1024 * 1024  # a tool call's input (a file written whole) can be large
 
 # op -> handler(session, request) -> response fields
 ChannelHandler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]

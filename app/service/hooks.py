@@ -137,8 +137,9 @@ class Hooks:
     ) -> dict[str, Any]:
         """Record the tool call, decide it or hold it, record the decision, answer.
 
-        The answer's `decision` is `allow`, `deny`, or None (Sandgate has no opinion:
-        the agent's own permission mode applies); `reason` says why, `verdict` is triage's.
+        The answer's `hook` is the payload's event name; `decision` is `allow`, `deny`,
+        or None (Sandgate has no opinion: the agent's own permission mode applies);
+        `reason` says why, `verdict` is triage's.
         """
         event = tool_event(agent, payload)
         event["id"] = f"{session}-{secrets.token_hex(4)}"
@@ -152,9 +153,10 @@ class Hooks:
         escapes = any(r.get("rule") == ESCAPE_RULE for r in verdict.get("reasons", []))
         decision: str | None
         scope, batch = "once", None
+        hook = payload["hook_event_name"]
         if verdict.get("band") == "low" and not escapes:
             if not sandboxed:
-                return {"decision": None, "reason": "low risk", "verdict": verdict}
+                return {"hook": hook, "decision": None, "reason": "low risk", "verdict": verdict}
             decision, by = "allow", "sandbox"
             reason = f"Sandgate: low risk inside the sandbox ({verdict.get('signature')})"
         else:
@@ -164,7 +166,7 @@ class Hooks:
             scope, batch = answer.scope or "once", answer.batch
             reason = f"Sandgate: {answer.reason}" + (f" (batch {batch})" if batch else "")
         await db.call(db.store.add_decision, decision, scope, by, events_=[row], batch=batch)
-        return {"decision": decision, "reason": reason, "verdict": verdict}
+        return {"hook": hook, "decision": decision, "reason": reason, "verdict": verdict}
 
     async def _outside_session(
         self, agent: str, payload: dict[str, Any], request: Request
@@ -200,6 +202,9 @@ def _agent_payload(request: Request) -> tuple[str, dict[str, Any]]:
     if agent not in AGENTS:
         raise RequestError(f"tool.ask: agent must be one of {', '.join(AGENTS)}")
     payload = get(request, "payload", dict)
+    event = payload.get("hook_event_name")
+    if event not in HOOK_EVENTS:
+        raise RequestError(f"sandgate answers {' and '.join(HOOK_EVENTS)} hooks, not {event!r}")
     return agent, payload
 
 

@@ -71,7 +71,7 @@ def test_a_payload_that_is_not_json_or_not_a_tool_call_is_refused(
     service: Paths, workspace: Path
 ) -> None:
     bad = sandgate("hook", "claude-code", cwd=workspace, stdin="{not json")
-    assert bad.returncode == 2 and "not JSON" in bad.stderr
+    assert bad.returncode == 2 and "JSON" in bad.stderr and "refused" in bad.stderr
     wrong = payload("claude-code-pretooluse-bash", hook_event_name="Stop")
     other = sandgate("hook", "claude-code", cwd=workspace, stdin=json.dumps(wrong))
     assert other.returncode == 2 and "'Stop'" in other.stderr

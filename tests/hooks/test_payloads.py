@@ -91,3 +91,15 @@ def test_answers_are_in_each_agents_own_shape() -> None:
         == "deny"
     )  # type: ignore[index]
     assert render("claude-code", "PreToolUse", None, "") is None
+
+
+def test_the_hook_finds_the_service_socket_where_paths_puts_it(isolated_env: Path) -> None:
+    import os
+
+    from app.commands.hook import service_socket
+    from app.paths import Paths
+
+    assert service_socket(os.environ) == str(Paths.from_environment().socket)
+    without = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    os.environ.pop("XDG_RUNTIME_DIR")
+    assert service_socket(without) == str(Paths.from_environment().socket)
