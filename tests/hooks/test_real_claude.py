@@ -1,9 +1,10 @@
 """The real Claude Code, with the hook installed, against a stand-in Messages API.
 
-Claude Code runs outside a sandbox here (the sandboxed run needs the egress proxy to
-reach the stand-in on loopback), so its hook reaches the service socket. The stand-in
-streams one tool call, then a text quoting the tool's result; the test decides the
-held call in Sandgate's queue as a person would, and checks Claude Code obeyed.
+The stand-in streams one tool call, then a text quoting the tool's result. Outside a
+sandbox the hook reaches the service socket, and the test decides the held call in
+Sandgate's queue as a person would; inside `sandgate run` (real bwrap, the stand-in
+reached through the session's egress proxy) the hook reaches its session's channel,
+and a low-risk call is allowed without anyone asked. Each time Claude Code obeys.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kit import request, sandgate, tool_rows, wait_for_batch
+from kit import SANDGATE, request, sandgate, tool_rows, wait_for_batch
 from stand_in_api import StandInAPI
 
 from app.paths import Paths
@@ -95,6 +96,35 @@ def test_claude_code_obeys_an_allow_it_would_have_refused_by_itself(
     assert (workspace / "seen.txt").exists(), api.results
     [row] = tool_rows(installed)
     assert (row["decision"], row["decided_by"]) == ("allow", "user")
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+def test_inside_the_sandbox_a_low_risk_call_is_allowed_without_a_prompt(
+    installed: Paths, workspace: Path, tmp_path: Path
+) -> None:
+    # `claude -p` alone refuses a write nobody approved; inside Sandgate the sandbox is
+    # the boundary, so the hook allows it and nobody is asked.
+    target = workspace / "notes.txt"
+    with StandInAPI("Write", {"file_path": str(target), "content": "hello\n"}) as api:
+        port = api.server.server_address[1]
+        policy = tmp_path / "policy.yaml"
+        policy.write_text(
+            "version: 1\nenv:\n  pass: [ANTHROPIC_API_KEY]\n"
+            f"network:\n  allow: ['127.0.0.1:{port}']\n"
+        )
+        env = {**os.environ, "ANTHROPIC_BASE_URL": api.url, "ANTHROPIC_API_KEY": "sk-ant-stand-in"}
+        env |= {"DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1"}
+        env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+        run = subprocess.run(
+            [*SANDGATE, "run", "--policy", str(policy), "--", "claude", "-p", "write notes"],
+            cwd=workspace, env=env, capture_output=True, text=True, timeout=120,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert target.read_text() == "hello\n", api.results
+    [row] = tool_rows(installed)
+    assert (row["decision"], row["decided_by"]) == ("allow", "sandbox")
+    assert request(installed, "queue")["batches"] == []  # nobody was asked
 
 
 def _events(paths: Paths) -> list[dict[str, Any]]:
