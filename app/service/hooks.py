@@ -9,9 +9,10 @@ verdict, and answers:
   is not needed;
 - outside any sandbox (the request came on the service socket), a low-risk call gets
   no answer from Sandgate, and the agent's own permission mode applies;
-- everything else, and always a call that asks to leave the agent's own sandbox, is
-  residue: it waits in the decision queue like any batch until a person (a remembered
-  decision, or the timeout, which denies) decides.
+- everything else, and always a call that asks to leave the agent's own sandbox (a
+  `tool.leaves-sandbox` verdict, or any Codex `PermissionRequest`), is residue: it
+  waits in the decision queue like any batch until a person (a remembered decision,
+  or the timeout, which denies) decides.
 
 The event is recorded before the answer, and the decision with it. A hook outside a
 sandbox has no Sandgate session, so one is made per agent session (`session_id` of
@@ -151,6 +152,12 @@ class Hooks:
         db = self.parts.db
         row = await db.call(db.store.add_event, session, event, verdict, event["ts"])
         escapes = any(r.get("rule") == ESCAPE_RULE for r in verdict.get("reasons", []))
+        # Codex asks for approval exactly when a call is to run outside its own sandbox
+        # (and leaves `sandbox_permissions` out of the payload), so its PermissionRequest
+        # is always residue.
+        escapes = escapes or (
+            agent == "codex" and payload["hook_event_name"] == "PermissionRequest"
+        )
         decision: str | None
         scope, batch = "once", None
         hook = payload["hook_event_name"]

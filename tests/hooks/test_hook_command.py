@@ -46,8 +46,11 @@ def test_residue_waits_in_the_queue_and_the_hook_answers_the_persons_decision(
 def test_codex_permission_request_is_allowed_when_a_person_allows_it(
     service: Paths, workspace: Path
 ) -> None:
-    hook = start_hook("codex", payload("codex-permissionrequest-shell"), workspace)
+    # Codex asks for approval to run a command outside its own sandbox: residue, even
+    # for a command that scores low on its own.
+    hook = start_hook("codex", payload("codex-permissionrequest-bash"), workspace)
     batch = wait_for_batch(service)
+    assert batch["members"][0]["band"] == "low"
     request(service, "decide", batch=batch["batch"], decision="allow")
     code, out, err = finish(hook)
     assert code == 0, err

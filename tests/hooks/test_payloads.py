@@ -18,12 +18,11 @@ CLAUDE = {
     "PreToolUse": CLAUDE_COMMON | {"tool_name", "tool_input", "tool_use_id"},
     "PermissionRequest": CLAUDE_COMMON | {"tool_name", "tool_input", "permission_suggestions"},
 }
-CODEX = {
-    "PermissionRequest": {
-        "cwd", "hook_event_name", "model", "permission_mode", "session_id", "tool_input",
-        "tool_name", "transcript_path", "turn_id",
-    },
+CODEX_COMMON = {
+    "cwd", "hook_event_name", "model", "permission_mode", "session_id", "tool_input",
+    "tool_name", "transcript_path", "turn_id",
 }  # fmt: skip
+CODEX = {"PermissionRequest": CODEX_COMMON, "PreToolUse": CODEX_COMMON | {"tool_use_id"}}
 
 
 def _fixtures() -> list[str]:
@@ -35,6 +34,7 @@ def test_every_agent_and_event_has_a_pinned_payload() -> None:
     assert any(n.startswith("claude-code-pretooluse-") for n in names)
     assert any(n.startswith("claude-code-permissionrequest-") for n in names)
     assert any(n.startswith("codex-permissionrequest-") for n in names)
+    assert any(n.startswith("codex-pretooluse-") for n in names)
 
 
 @pytest.mark.parametrize("name", _fixtures())
@@ -56,12 +56,11 @@ def test_a_payload_has_the_documented_fields_and_becomes_a_tool_call(
 
 def test_a_call_that_leaves_the_agents_sandbox_is_never_low(resources: Path) -> None:
     engine = Triage(load_catalogues(resources / "catalogues"))
-    for name in ("claude-code-pretooluse-bash-unsandboxed", "codex-permissionrequest-shell"):
-        agent = "codex" if name.startswith("codex") else "claude-code"
-        event = {**tool_event(agent, payload(name)), "id": name, "session": "s"}
-        verdict = engine.score_dict(event)
-        assert "tool.leaves-sandbox" in verdict.rules
-        assert verdict.band != "low"
+    data = payload("claude-code-pretooluse-bash-unsandboxed")
+    event = {**tool_event("claude-code", data), "id": "e1", "session": "s"}
+    verdict = engine.score_dict(event)
+    assert "tool.leaves-sandbox" in verdict.rules
+    assert verdict.band in ("high", "critical")
 
 
 def test_answers_are_in_each_agents_own_shape() -> None:
