@@ -48,6 +48,23 @@ def test_the_hook_inside_a_sandbox_allows_a_low_risk_call_through_the_channel(
     assert (row["decision"], row["decided_by"]) == ("allow", "sandbox")
 
 
+def test_a_permission_request_inside_a_sandbox_is_answered_in_its_own_shape(
+    service: Paths, workspace: Path
+) -> None:
+    data = payload("claude-code-permissionrequest-write", cwd=str(workspace))
+    data["tool_input"] = {"file_path": str(workspace / "notes.txt"), "content": "hello\n"}
+    (workspace / "payload.json").write_text(json.dumps(data))
+    hook = " ".join([*SANDGATE, "hook", "claude-code"])
+    run = sandgate("run", "--", "sh", "-c", f"{hook} < payload.json", cwd=workspace)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {
+        "hookSpecificOutput": {
+            "hookEventName": "PermissionRequest",
+            "decision": {"behavior": "allow"},
+        }
+    }
+
+
 def test_the_channel_refuses_to_decide_list_or_speak_for_another_session(
     service: Paths, workspace: Path
 ) -> None:
