@@ -146,7 +146,7 @@ def build_plan(
             mounts.ro_bind(str(network.ca_bundle), SANDBOX_CA_BUNDLE)
         child_env.update(network.env)
     if (session_dir / CHANNEL_FILE).exists():
-        _channel(mounts, session_dir / CHANNEL_FILE, workspace, private_paths)
+        _channel(mounts, session_dir / CHANNEL_FILE, workspace, home, private_paths)
         child_env["SANDGATE_CHANNEL"] = SANDBOX_CHANNEL_SOCKET
     if clean.removed:
         notices.append("not passed into the sandbox: " + ", ".join(clean.removed))
@@ -212,11 +212,13 @@ def build_plan(
     )
 
 
-def _channel(mounts: Mounts, socket: Path, workspace: Path, private: Sequence[Path]) -> None:
+def _channel(
+    mounts: Mounts, socket: Path, workspace: Path, home: Path, private: Sequence[Path]
+) -> None:
     """The session's channel to the service, for the agent's permission hook, and
     Sandgate's own program read-only so that the hook can run inside. An install that
-    would cover the workspace or hold Sandgate's private folders is not shown (the hook
-    then cannot run, and the agent fails closed)."""
+    would cover the workspace or the home, or hold Sandgate's private folders, is not
+    shown (the hook then cannot run, and the agent fails closed)."""
     mounts.dir(SANDBOX_SOCKET_DIR)
     mounts.bind(str(socket), SANDBOX_CHANNEL_SOCKET)
     source = Path(__file__).resolve().parents[1]
@@ -226,6 +228,7 @@ def _channel(mounts: Mounts, socket: Path, workspace: Path, private: Sequence[Pa
         if (
             mounts.shows(path)
             or within(str(workspace), path)
+            or within(str(home), path)
             or any(within(os.path.realpath(p), path) for p in private)
         ):
             continue
