@@ -33,6 +33,10 @@ SYSTEM_DIRS: tuple[str, ...] = (
 SANDBOX_SOCKET_DIR = "/run/sandgate"
 SANDBOX_PROXY_SOCKET = "/run/sandgate/proxy.sock"
 SANDBOX_CA_BUNDLE = "/run/sandgate/ca-bundle.pem"
+# A session's channel to the service (app/service/channel.py): made in the session's
+# folder on the host, bound here inside, named to the agent's hook by SANDGATE_CHANNEL.
+CHANNEL_FILE = "channel.sock"
+SANDBOX_CHANNEL_SOCKET = "/run/sandgate/hook.sock"
 
 
 def within(path: str, root: str) -> bool:

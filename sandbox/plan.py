@@ -24,12 +24,21 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from sandbox.bwrap import SANDBOX_CA_BUNDLE, SANDBOX_PROXY_SOCKET, within
+from sandbox.bwrap import (
+    CHANNEL_FILE,
+    SANDBOX_CA_BUNDLE,
+    SANDBOX_CHANNEL_SOCKET,
+    SANDBOX_PROXY_SOCKET,
+    SANDBOX_SOCKET_DIR,
+    Mounts,
+    within,
+)
 from sandbox.decoys import CanaryFactory, CredentialLocation, Decoy
 from sandbox.environment import clean_environment
 from sandbox.filesystem import PlanError, plan_filesystem
@@ -136,6 +145,9 @@ def build_plan(
         if network.ca_bundle is not None:
             mounts.ro_bind(str(network.ca_bundle), SANDBOX_CA_BUNDLE)
         child_env.update(network.env)
+    if (session_dir / CHANNEL_FILE).exists():
+        _channel(mounts, session_dir / CHANNEL_FILE, workspace, home, private_paths)
+        child_env["SANDGATE_CHANNEL"] = SANDBOX_CHANNEL_SOCKET
     # A name the sandbox sets itself (AWS_CA_BUNDLE, pointed at the proxy's bundle) was
     # replaced, not withheld: only what the agent really goes without is listed.
     withheld = [name for name in clean.removed if name not in child_env]
@@ -201,6 +213,29 @@ def build_plan(
         notices=tuple(notices),
         visible=dict(mounts.visible),
     )
+
+
+def _channel(
+    mounts: Mounts, socket: Path, workspace: Path, home: Path, private: Sequence[Path]
+) -> None:
+    """The session's channel to the service, for the agent's permission hook, and
+    Sandgate's own program read-only so that the hook can run inside. An install that
+    would cover the workspace or the home, or hold Sandgate's private folders, is not
+    shown (the hook then cannot run, and the agent fails closed)."""
+    mounts.dir(SANDBOX_SOCKET_DIR)
+    mounts.bind(str(socket), SANDBOX_CHANNEL_SOCKET)
+    source = Path(__file__).resolve().parents[1]
+    # The interpreter's own installation too: a virtual environment only links to it.
+    installs = [sys.prefix, sys.base_prefix, str(source)]
+    for path in dict.fromkeys(os.path.realpath(p) for p in installs):
+        if (
+            mounts.shows(path)
+            or within(str(workspace), path)
+            or within(str(home), path)
+            or any(within(os.path.realpath(p), path) for p in private)
+        ):
+            continue
+        mounts.ro_bind(path, path)
 
 
 def _check_workspace(workspace: Path, home: Path) -> Path:

@@ -391,8 +391,16 @@ class Triage:
         return result
 
     def _tool(self, event: ToolCall, s: _Session, prior: tuple[str, ...]) -> Facts:
+        action = action_of(event.tool, event.input)
+        facts = self._action(event, action, s, prior)
+        if action.leaves_sandbox is not None:
+            facts = facts._replace(leaves_sandbox=action.leaves_sandbox)
+        return facts
+
+    def _action(
+        self, event: ToolCall, action: Action, s: _Session, prior: tuple[str, ...]
+    ) -> Facts:
         tool = event.tool
-        action = action_of(tool, event.input)
         if action.kind == "exec" and action.command is not None:
             return self._exec(action.command, action.cwd, s, prior, tool)
         if action.kind == "read":

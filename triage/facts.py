@@ -70,6 +70,8 @@ class Facts(NamedTuple):
     text: str | None = None  # the new instruction text (added lines of a diff)
     text_payload: Findings = NOTHING  # canaries and secrets in that text
     text_credentials: tuple[str, ...] = ()  # credential titles of paths the text names
+    # a tool call that asks to run outside the agent's own sandbox: the input field
+    leaves_sandbox: str | None = None
     # session history before this event
     credentials_read: tuple[str, ...] = ()  # credential titles, in order of first read
 

@@ -21,6 +21,9 @@ class Action(NamedTuple):
     paths: tuple[str, ...] = ()  # written files in order; one for read/search
     texts: tuple[str | None, ...] = ()  # the new text of each written file, if known
     url: str | None = None
+    # The input field by which the call asks to run outside the agent's own sandbox
+    # (Claude Code's `dangerouslyDisableSandbox`, Codex's `sandbox_permissions`).
+    leaves_sandbox: str | None = None
 
 
 _SHELL = {"Bash", "shell", "run_shell_command", "exec_command", "local_shell", "container.exec"}
@@ -48,6 +51,20 @@ _SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "/bin/sh", "/bin/bash", "/usr/bin
 _URL = re.compile(r"https?://[^\s'\"<>]+")
 _PATCH_FILE = re.compile(r"^\*\*\* (?:Add|Update|Delete) File: (.+)$")
 _PATCH_MOVE = re.compile(r"^\*\*\* Move to: (.+)$")
+
+
+def leaves_sandbox(data: Mapping[str, Any]) -> str | None:
+    """The input field by which a tool call asks to run outside the agent's sandbox, if
+    any. Such a call is never judged by its command alone: the sandbox was the reason
+    the command looked harmless."""
+    if data.get("dangerouslyDisableSandbox") is True:
+        return "dangerouslyDisableSandbox"
+    permissions = data.get("sandbox_permissions")
+    if isinstance(permissions, str) and permissions not in ("", "use_default"):
+        return f"sandbox_permissions: {permissions}"
+    if data.get("with_escalated_permissions") is True:
+        return "with_escalated_permissions"
+    return None
 
 
 def _first_str(data: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
@@ -103,7 +120,14 @@ def _patch(text: str) -> Action:
 
 
 def action_of(tool: str, data: Mapping[str, Any]) -> Action:
-    """Reduce a tool call to the action it performs."""
+    """Reduce a tool call to the action it performs (and whether it asks to leave the
+    agent's own sandbox)."""
+    action = _action(tool, data)
+    escape = leaves_sandbox(data)
+    return action if escape is None else action._replace(leaves_sandbox=escape)
+
+
+def _action(tool: str, data: Mapping[str, Any]) -> Action:
     if tool in _SHELL:
         command = _command(data.get("command", data.get("cmd")))
         if command is not None:

@@ -93,6 +93,10 @@ def main(args: argparse.Namespace) -> int:
             "sandgate run: give the command after --, e.g. sandgate run -- claude", file=sys.stderr
         )
         return 2
+    if os.environ.get("SANDGATE_CHANNEL"):
+        from app.commands.run_child import run_inside
+
+        return run_inside(args, command)
     from app.client import ServiceError, connect_or_start
     from app.paths import Paths
 

@@ -63,6 +63,8 @@ class Member:
         event = self.event
         if event.get("kind") == "net.request":
             summary = f"{event.get('method', '')} {event.get('url', '')}"
+        elif event.get("kind") == "tool.call":  # held by an agent's permission hook
+            summary = f"{event.get('tool', '')} {json.dumps(event.get('input', {}))[:300]}"
         else:
             summary = f"{event.get('host', '')}:{event.get('port', '')}"
         return {
@@ -383,4 +385,5 @@ async def install(parts: Parts) -> None:
 
     queue = DecisionQueue(rules_file=parts.paths.state / "decisions.json")
     queue.install(parts.service)
+    parts.queue = queue  # the permission hooks hold tool calls in it too
     await install_egress(parts, queue)

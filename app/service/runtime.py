@@ -36,7 +36,7 @@ RETENTION_DAYS = 90.0
 # Parts of the service that live in other modules, installed in this order. Each
 # provides `async def install(parts: Parts) -> None`; one not present in this build is
 # skipped. Named here, never discovered by scanning.
-EXTENSIONS: tuple[str, ...] = ("app.service.queue",)
+EXTENSIONS: tuple[str, ...] = ("app.service.queue", "app.service.hooks")
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Parts:
     sessions: Sessions
     db: Database
     triage: Any
+    queue: Any = None  # the DecisionQueue, once app.service.queue has installed it
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 

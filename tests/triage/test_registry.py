@@ -8,7 +8,7 @@ from rule_cases import FAMILIES
 
 from triage.rules.registry import RULES
 
-_ID = re.compile(r"^(cred|file|egress|exec|memory|session)\.[a-z0-9]+(?:-[a-z0-9]+)*$")
+_ID = re.compile(r"^(cred|file|egress|exec|memory|session|tool)\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 def test_ids_are_unique_and_well_formed() -> None:

@@ -58,3 +58,8 @@ def test_memory(engine: Triage, case: Case) -> None:
 @pytest.mark.parametrize("case", _params("session"))
 def test_session(engine: Triage, case: Case) -> None:
     _check(engine, case)
+
+
+@pytest.mark.parametrize("case", _params("tool"))
+def test_tool(engine: Triage, case: Case) -> None:
+    _check(engine, case)

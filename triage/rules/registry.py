@@ -6,7 +6,7 @@ are published; an id is never reused for a different meaning.
 
 from __future__ import annotations
 
-from triage.rules import cred, egress, exec, file, memory, session
+from triage.rules import cred, egress, exec, file, memory, session, tool
 from triage.rules.base import Rule
 
 RULES: tuple[Rule, ...] = (
@@ -16,6 +16,7 @@ RULES: tuple[Rule, ...] = (
     *file.RULES,
     *memory.RULES,
     *session.RULES,
+    *tool.RULES,
 )
 
 
