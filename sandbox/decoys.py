@@ -18,41 +18,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+# The catalogue's reader lives in resources/, shared with triage; its names are the
+# sandbox's too.
+from resources.credential_catalogue import CatalogueError as CatalogueError
+from resources.credential_catalogue import CredentialLocation as CredentialLocation
+from resources.credential_catalogue import read_credentials
 from sandbox.patterns import compile_pattern, expand, expand_home, literal_prefix
-
-FORMATS = frozenset(
-    {
-        "aws-ini",
-        "ssh-private-key",
-        "netrc",
-        "git-credentials",
-        "json",
-        "yaml",
-        "ini",
-        "env",
-        "text",
-        "none",
-    }
-)
 
 CanaryFactory = Callable[[str], str]
 """Given a credential id, returns a fresh canary token (letters, digits, `-`, `_`)."""
-
-
-class CatalogueError(Exception):
-    """The credential catalogue cannot be used."""
-
-
-@dataclass(frozen=True)
-class CredentialLocation:
-    """One catalogue entry: where a credential lives and how to fake it."""
-
-    id: str
-    title: str
-    paths: tuple[str, ...]
-    format: str
 
 
 @dataclass(frozen=True)
@@ -76,27 +50,7 @@ class Decoy:
 
 def load_catalogue(path: Path) -> tuple[CredentialLocation, ...]:
     """Read the credential catalogue (see docs/contracts.md for its schema)."""
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogueError(f"{path}: {exc}") from None
-    entries = data.get("credentials") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        raise CatalogueError(f"{path}: expected a top-level 'credentials' list")
-    out: list[CredentialLocation] = []
-    for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-            raise CatalogueError(f"{path}: each credential needs an 'id'")
-        paths = entry.get("paths", [])
-        fmt = entry.get("format", "text")
-        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-            raise CatalogueError(f"{path}: {entry['id']}: 'paths' must be a list of strings")
-        if fmt not in FORMATS:
-            raise CatalogueError(f"{path}: {entry['id']}: unknown format {fmt!r}")
-        out.append(
-            CredentialLocation(entry["id"], str(entry.get("title", entry["id"])), tuple(paths), fmt)
-        )
-    return tuple(out)
+    return read_credentials(path)
 
 
 def found_credentials(

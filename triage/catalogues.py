@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from resources.credential_catalogue import CatalogueError, CredentialLocation, read_credentials
+
 # A path under any user's home, when the session did not say which home is its own.
 _ANY_HOME = r"(?:~[^/]*|/home/[^/]+|/Users/[^/]+|/root|/var/root)"
 # /proc/self/root/… and /proc/PID/root/… reach the same files as the path after them.
@@ -41,18 +43,8 @@ def _stems(prefixes: tuple[bytes, ...]) -> tuple[bytes, ...]:
     return tuple(key if len(group) > 1 else group[0] for key, group in groups.items())
 
 
-class CatalogueError(ValueError):
-    """A catalogue file that cannot be used, naming the file and the entry."""
-
-
-@dataclass(frozen=True)
-class CredentialEntry:
-    """One known credential location (schema in docs/contracts.md)."""
-
-    id: str
-    title: str
-    paths: tuple[str, ...]
-    format: str
+# One reader of the credential catalogues, shared with the sandbox's decoys.
+CredentialEntry = CredentialLocation
 
 
 @dataclass(frozen=True)
@@ -320,27 +312,13 @@ def _str_tuple(value: Any, where: str) -> tuple[str, ...]:
 
 def load_catalogues(folder: Path) -> Catalogues:
     """Read and compile every catalogue in `folder` (normally resources/catalogues)."""
-    credentials = []
     # credentials.yaml is shared with the sandbox's decoys; sensitive.yaml is triage's own.
-    items = [
-        (name, i, item)
+    credentials = [
+        entry
         for name in ("credentials.yaml", "sensitive.yaml")
         if name == "credentials.yaml" or (folder / name).exists()
-        for i, item in enumerate(_load_yaml(folder / name).get("credentials") or [])
+        for entry in read_credentials(folder / name)
     ]
-    for name, i, item in items:
-        where = f"{name} entry {i}"
-        try:
-            credentials.append(
-                CredentialEntry(
-                    str(item["id"]),
-                    str(item["title"]),
-                    _str_tuple(item["paths"], where),
-                    str(item["format"]),
-                )
-            )
-        except (KeyError, TypeError) as exc:
-            raise CatalogueError(f"{where}: missing {exc}") from exc
     sec = _load_yaml(folder / "secrets.yaml")
     secrets = tuple(
         SecretFormat(

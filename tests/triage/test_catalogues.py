@@ -120,3 +120,12 @@ def test_broken_catalogue_is_named(tmp_path: Path, catalogue_dir: Path) -> None:
     (tmp_path / "credentials.yaml").write_text("credentials:\n  - id: x\n")
     with pytest.raises(CatalogueError, match=r"credentials\.yaml entry 0"):
         load_catalogues(tmp_path)
+
+
+def test_triage_and_the_decoys_read_the_same_credential_entries(resources: Path) -> None:
+    """One reader (resources/credential_catalogue.py) serves both, so they cannot drift."""
+    from sandbox.decoys import load_catalogue
+
+    folder = resources / "catalogues"
+    shared = load_catalogue(folder / "credentials.yaml")
+    assert shared and load_catalogues(folder).credentials[: len(shared)] == shared
