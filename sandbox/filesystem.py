@@ -17,9 +17,10 @@ import os
 import shutil
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox.agent_settings import SettingsPlan, plan_settings, settings_for
 from sandbox.bwrap import Mounts, depth, scratch_mounts, system_mounts, within
 from sandbox.decoys import (
     CanaryFactory,
@@ -48,6 +49,7 @@ class Filesystem:
     mounts: Mounts
     decoys: tuple[Decoy, ...]
     notices: tuple[str, ...]
+    settings: SettingsPlan = field(default_factory=SettingsPlan)
 
 
 def plan_filesystem(
@@ -74,7 +76,13 @@ def plan_filesystem(
     mounts = Mounts()
     system_mounts(mounts)
     scratch_mounts(mounts, networked)
-    mounts.tmpfs(h)
+    # The agent's own settings (sandbox/agent_settings.py): a file kept directly in the
+    # home needs a writable home, so the home is then a staging folder, else empty.
+    settings = plan_settings(settings_for(policy.profile, None), home, session_dir)
+    if settings.home_stage is not None:
+        mounts.stage(str(settings.home_stage), h)
+    else:
+        mounts.tmpfs(h)
     # Scratch folders: writable, empty, discarded at the end (caches and the like).
     for pattern in policy.scratch:
         target = expand_home(pattern, home)
@@ -88,6 +96,8 @@ def plan_filesystem(
         if entry.create and not os.path.lexists(pattern):
             os.makedirs(pattern, mode=0o700, exist_ok=True)
         for path in expand(pattern, limit=200) if has_magic(pattern) else _existing(pattern):
+            if str(path) in settings.staged_names:
+                continue  # its staged copy stands there, writable and renamable
             binds.append((os.path.realpath(path), str(path), entry.mode == "rw"))
     binds += _executable_binds(program, env, home)
     binds.append((str(workspace), str(workspace), True))
@@ -141,7 +151,7 @@ def plan_filesystem(
     decoys = write_decoys(found, session_dir, canary_factory)
     for decoy in decoys:
         mounts.mask_file(str(decoy.host_file), str(decoy.sandbox_path))
-    return Filesystem(mounts, tuple(decoys), tuple(notices))
+    return Filesystem(mounts, tuple(decoys), tuple(notices), settings)
 
 
 def shipped_catalogue() -> tuple[CredentialLocation, ...]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from sandbox.agent_settings import SettingsPlan
 from sandbox.bwrap import SANDBOX_CA_BUNDLE, SANDBOX_PROXY_SOCKET, within
 from sandbox.decoys import CanaryFactory, CredentialLocation, Decoy
 from sandbox.environment import clean_environment
@@ -75,6 +76,7 @@ class SandboxPlan:
     removed_env: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     visible: Mapping[str, bool] = field(default_factory=dict)
+    settings: SettingsPlan = field(default_factory=SettingsPlan)  # sandbox/agent_settings.py
 
     @property
     def canaries(self) -> tuple[str, ...]:
@@ -178,8 +180,7 @@ def build_plan(
         bwrap_path,
         *flags,
         *mounts.args,
-        "--remount-ro",
-        h,
+        *(("--remount-ro", h) if filesystem.settings.home_stage is None else ()),
         "--remount-ro",
         "/",
         "--chdir",
@@ -197,6 +198,7 @@ def build_plan(
         removed_env=clean.removed,
         notices=tuple(notices),
         visible=dict(mounts.visible),
+        settings=filesystem.settings,
     )
 
 

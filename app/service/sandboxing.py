@@ -1,8 +1,8 @@
 """The service's one seam to `sandbox/`: policy, plan, protected files.
 
 Sessions talk to a `SandboxPort`; `SandboxAdapter` is the real one, over
-`sandbox.policy`, `sandbox.plan` and `sandbox.protect`, and is the only place in the
-service that knows their types. Tests may pass their own port.
+`sandbox.policy`, `sandbox.plan`, `sandbox.protect` and `sandbox.agent_settings`, and
+is the only place in the service that knows their types. Tests may pass their own port.
 """
 
 from __future__ import annotations
@@ -60,6 +60,16 @@ class SandboxPort(Protocol):
 
     def hold(self, files: Sequence[Path], workspace: Path, folder: Path) -> list[tuple[Path, Path]]:
         """Move `files` out of the workspace into `folder`; (original, stored) pairs."""
+
+    def settings_changes(self, prepared: Prepared, held: Path) -> list[tuple[Path, str]]:
+        """Keep the agent's harmless settings changes; store the dangerous ones in `held`
+        and return them as (file, diff) for review."""
+
+    def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
+        """Apply the held settings changes of `files` (a person accepted them)."""
+
+    def restage_settings(self, prepared: Prepared) -> None:
+        """Show a session not started yet its settings files as they are now."""
 
 
 def new_canary(*_args: object) -> str:
@@ -166,3 +176,16 @@ class SandboxAdapter:
         from sandbox.protect import quarantine
 
         return [(q.original, q.stored) for q in quarantine(files, workspace, folder)]
+
+    def settings_changes(self, prepared: Prepared, held: Path) -> list[tuple[Path, str]]:
+        from sandbox.agent_settings import finish
+
+        return [(h.path, h.diff) for h in finish(prepared.plan.settings, held)]
+
+    def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
+        from sandbox.agent_settings import accept
+
+        return accept(files, held)
+
+    def restage_settings(self, prepared: Prepared) -> None:
+        prepared.plan.settings.stage()

@@ -56,6 +56,7 @@ class Live:
     memory: dict[Path, str]  # last recorded text of each existing memory file
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     settling: dict[Path, asyncio.TimerHandle] = field(default_factory=dict)
+    connection: Any = None  # the connection that opened it
 
 
 class Sessions:
@@ -171,6 +172,7 @@ class Sessions:
 
         # A caller that goes away without closing (killed, crashed) closes its session.
         connection = current_connection.get(None)
+        live.connection = connection
         if connection is not None:
             connection.on_close(functools.partial(self._abandoned, session))
 
@@ -245,6 +247,14 @@ class Sessions:
             None, self.sandbox.protected_changes, live.prepared, live.workspace
         )
         held = await self._quarantine(live, changed)
+        settings = await loop.run_in_executor(
+            None, self.sandbox.settings_changes, live.prepared, self.paths.state / "held-settings"
+        )
+        for path, diff in settings:  # held like a memory-file change (sandbox/agent_settings.py)
+            await self.record(session, {"kind": "memory.write", "path": str(path), "diff": diff})
+            await self.db.call(
+                self.db.store.add_memory_change, str(live.workspace), str(path), diff, session
+            )
         await self.db.call(self.db.store.end_session, session, exit_code)
         await loop.run_in_executor(None, shutil.rmtree, self.paths.sessions / session, True)
         self.triage.forget(session)
@@ -252,6 +262,17 @@ class Sessions:
 
     async def memory_accept(self, request: Request) -> dict[str, Any]:
         workspace = str(Path(get(request, "workspace", str)).resolve())
+        # Held settings changes are applied, and the caller's own session, opened but not
+        # started, is shown them.
+        rows = await self.db.call(self.db.store.unreviewed_memory, workspace)
+        loop = asyncio.get_running_loop()
+        held = self.paths.state / "held-settings"
+        files = [Path(r.path) for r in rows]
+        if await loop.run_in_executor(None, self.sandbox.accept_settings, files, held):
+            connection = current_connection.get(None)
+            for live in self.live.values():
+                if str(live.workspace) == workspace and live.connection is connection:
+                    await loop.run_in_executor(None, self.sandbox.restage_settings, live.prepared)
         return {"accepted": await self.db.call(self.db.store.accept_memory, workspace)}
 
     async def history(self, request: Request) -> dict[str, Any]:

@@ -86,6 +86,15 @@ class FakeSandbox:
             held.append((file, stored))
         return held
 
+    def settings_changes(self, prepared: Prepared, held: Path) -> list[tuple[Path, str]]:
+        return []
+
+    def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
+        return []
+
+    def restage_settings(self, prepared: Prepared) -> None:
+        return None
+
 
 @dataclass
 class Running:

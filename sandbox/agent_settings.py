@@ -1,0 +1,277 @@
+"""An agent's own settings files: writable inside, kept after, dangerous changes held.
+
+Agents save their state and settings in the home (Claude Code's `~/.claude.json` and
+`~/.claude/settings.json`, Codex's `~/.codex/config.toml`, Gemini's
+`~/.gemini/settings.json`, aider's `~/.aider.conf.yml`); the catalogue
+resources/catalogues/agent_settings.yaml names them per profile, with the keys in
+them that can run a program or widen access.
+
+How they are written. Agents write them atomically (a temporary file beside it, then
+a rename) and take a lock folder beside it, so the folder that holds the file must be
+writable; a file bind mount is not enough (a rename onto a mount point fails).
+- A file directly in the home (`~/.claude.json`): the sandbox's home becomes a
+  *staging folder* on the host, in the session folder, writable, holding a copy of
+  each such file. Everything else written there is discarded with the session; the
+  trusted paths, scratch folders and masks are mounted over it as usual. The host
+  file is not touched during the session, so nothing the agent writes there is live.
+- A file in an agent folder the profile trusts read-write (`~/.claude/settings.json`):
+  written in place (the folder is the host's, so the agent's other state persists).
+  Such a change is live on the host from when it is written until the session ends.
+
+After the session (`finish`), each file is compared with its content when the session
+opened (sandbox/settings_review.py): harmless changes are written onto the host file
+as it is now; dangerous ones are kept off it (the host file keeps the previous values
+of those keys) and stored under the `held` folder, to be shown as a review item like
+a memory-file change and applied by `accept` once a person has read the diff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from sandbox.patterns import expand_home
+from sandbox.settings_review import Change, apply, change_from_dict, dump_json, parse, review
+
+FORMATS = ("json", "toml", "yaml")
+MAX_BYTES = 4 << 20  # a larger settings file is left as it is
+
+
+class SettingsCatalogueError(ValueError):
+    """The catalogue is malformed (the message names the file and the entry)."""
+
+
+@dataclass(frozen=True)
+class SettingsFile:
+    """One settings file of an agent: where it is, its format, its dangerous keys."""
+
+    pattern: str  # `~/...`
+    format: str
+    dangerous: tuple[str, ...]
+
+
+def load_settings_catalogue(path: Path) -> dict[str, tuple[SettingsFile, ...]]:
+    """Profile name -> its settings files, from agent_settings.yaml."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsCatalogueError(f"{path}: cannot be read: {exc}") from exc
+    agents = raw.get("agents") if isinstance(raw, dict) else None
+    if not isinstance(agents, dict):
+        raise SettingsCatalogueError(f"{path}: needs an 'agents' mapping")
+    out: dict[str, tuple[SettingsFile, ...]] = {}
+    for name, files in agents.items():
+        if not isinstance(files, list):
+            raise SettingsCatalogueError(f"{path}: agents.{name} must be a list of files")
+        entries = []
+        for i, item in enumerate(files):
+            where = f"{path}: agents.{name}[{i}]"
+            if not isinstance(item, dict) or not str(item.get("path", "")).startswith("~/"):
+                raise SettingsCatalogueError(f"{where}: needs a 'path' starting with ~/")
+            if item.get("format") not in FORMATS:
+                raise SettingsCatalogueError(f"{where}: format must be one of {FORMATS}")
+            dangerous = item.get("dangerous", [])
+            if not isinstance(dangerous, list) or not all(isinstance(d, str) for d in dangerous):
+                raise SettingsCatalogueError(f"{where}: 'dangerous' must be a list of key paths")
+            entries.append(SettingsFile(item["path"], item["format"], tuple(dangerous)))
+        out[str(name)] = tuple(entries)
+    return out
+
+
+def shipped_settings() -> dict[str, tuple[SettingsFile, ...]]:
+    """The catalogue in resources/catalogues/agent_settings.yaml (empty if not there)."""
+    from resources import resources_dir
+
+    path = resources_dir() / "catalogues" / "agent_settings.yaml"
+    return load_settings_catalogue(path) if path.exists() else {}
+
+
+@dataclass
+class Tracked:
+    """One settings file of a session: the host file, its staged copy (None: written in
+    place), and its text when the session opened (None: there was none)."""
+
+    host: Path
+    spec: SettingsFile
+    staged: Path | None
+    before: str | None = None
+
+
+@dataclass
+class SettingsPlan:
+    """The settings files of one session; `home_stage` is the staging folder shown as
+    the home, or None when the home stays read-only."""
+
+    files: tuple[Tracked, ...] = ()
+    home_stage: Path | None = None
+    staged_names: frozenset[str] = field(default_factory=frozenset)
+
+    def stage(self) -> None:
+        """Copy the host files into the staging folder and note their text (again when
+        a held change was accepted after the session was planned)."""
+        for item in self.files:
+            item.before = read_text(item.host)
+            if item.staged is not None:
+                item.staged.unlink(missing_ok=True)
+                if item.before is not None:
+                    item.staged.write_text(item.before)
+                    item.staged.chmod(0o600)
+
+
+def plan_settings(files: Sequence[SettingsFile], home: Path, session_dir: Path) -> SettingsPlan:
+    """Track `files` for one session; files directly in the home make the home a
+    staging folder inside `session_dir`."""
+    if not files:
+        return SettingsPlan()
+    stage = session_dir / "home"
+    tracked: list[Tracked] = []
+    for spec in files:
+        host = Path(expand_home(spec.pattern, home))
+        in_root = host.parent == home
+        tracked.append(Tracked(host, spec, stage / host.name if in_root else None))
+    staged = frozenset(str(t.host) for t in tracked if t.staged is not None)
+    plan = SettingsPlan(tuple(tracked), stage if staged else None, staged)
+    if plan.home_stage is not None:
+        plan.home_stage.mkdir(mode=0o700, exist_ok=True)
+    plan.stage()
+    return plan
+
+
+@dataclass(frozen=True)
+class HeldSettings:
+    """A settings change kept off the host until reviewed: the file and the diff."""
+
+    path: Path
+    diff: str
+
+
+def finish(plan: SettingsPlan, held_dir: Path) -> list[HeldSettings]:
+    """Apply each file's harmless changes to the host; store the dangerous ones under
+    `held_dir` and return them for review."""
+    out: list[HeldSettings] = []
+    for item in plan.files:
+        after = read_text(item.staged if item.staged is not None else item.host)
+        # In place, the host file is the agent's own text: harmless changes go onto the
+        # text it had, so that the dangerous ones are taken back out of it.
+        current = read_text(item.host) if item.staged is not None else item.before
+        outcome = review(
+            item.before, after, current, item.spec.format, item.spec.dangerous, str(item.host)
+        )
+        if outcome.text is not None:
+            write_atomically(item.host, outcome.text)
+        elif item.staged is None and outcome.holds and after != item.before:
+            # Written in place with nothing harmless to keep: put back what was there.
+            if item.before is None:
+                item.host.unlink(missing_ok=True)
+            else:
+                write_atomically(item.host, item.before)
+        if outcome.holds:
+            _store(held_dir, item, outcome.held, outcome.held_text)
+            out.append(HeldSettings(item.host, outcome.diff))
+    return out
+
+
+def held_record(held_dir: Path, path: Path) -> Path:
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:20]
+    return held_dir / f"{digest}.json"
+
+
+def _store(held_dir: Path, item: Tracked, held: Sequence[Change], whole: str | None) -> None:
+    held_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    record = held_record(held_dir, item.host)
+    previous: dict[str, object] = {}
+    if record.exists():
+        previous = json.loads(record.read_text())
+    merged = {tuple(c["key"]): c for c in previous.get("changes", [])}  # type: ignore[attr-defined]
+    merged.update({c.key: c.to_dict() for c in held})
+    data = {
+        "path": str(item.host),
+        "format": item.spec.format,
+        "changes": list(merged.values()),
+        "text": whole if whole is not None else previous.get("text"),
+    }
+    write_atomically(record, json.dumps(data, indent=2) + "\n")
+
+
+def accept(paths: Sequence[Path], held_dir: Path) -> list[Path]:
+    """Apply the held changes of `paths` (after a person accepted them); returns the
+    files written. A path with nothing held is skipped."""
+    done: list[Path] = []
+    for path in dict.fromkeys(paths):
+        record = held_record(held_dir, path)
+        if not record.exists():
+            continue
+        data = json.loads(record.read_text())
+        if data.get("text") is not None:
+            text = str(data["text"])
+        else:
+            current = read_text(path) or ""
+            try:
+                document = parse(current, data["format"])
+            except ValueError:
+                document = {}
+            text = dump_json(apply(document, [change_from_dict(c) for c in data["changes"]]))
+        write_atomically(path, text)
+        record.unlink()
+        done.append(path)
+    return done
+
+
+def read_text(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    if len(data) > MAX_BYTES:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` (through a symlink, as a dotfile manager keeps it) in one rename,
+    keeping its mode (0600 for a new file)."""
+    target = Path(os.path.realpath(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o600
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.sandgate-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def settings_for(
+    profile: str | None, catalogue: Mapping[str, Sequence[SettingsFile]] | None
+) -> tuple[SettingsFile, ...]:
+    """The settings files of `profile` (None: the shipped catalogue)."""
+    if profile is None:
+        return ()
+    found = shipped_settings() if catalogue is None else catalogue
+    return tuple(found.get(profile, ()))
+
+
+__all__ = [
+    "HeldSettings",
+    "SettingsFile",
+    "SettingsPlan",
+    "accept",
+    "finish",
+    "load_settings_catalogue",
+    "plan_settings",
+    "settings_for",
+]
