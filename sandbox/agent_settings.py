@@ -200,6 +200,12 @@ def _store(held_dir: Path, item: Tracked, held: Sequence[Change], whole: str | N
     write_atomically(record, json.dumps(data, indent=2) + "\n")
 
 
+def hold_whole(held_dir: Path, path: Path, text: str) -> None:
+    """Hold `text` as the whole new content of `path` (a git config's own text)."""
+    tracked = Tracked(path, SettingsFile(f"~/{path.name}", "yaml", ()), None)
+    _store(held_dir, tracked, (), text)
+
+
 def accept(paths: Sequence[Path], held_dir: Path) -> list[Path]:
     """Apply the held changes of `paths` (after a person accepted them); returns the
     files written. A path with nothing held is skipped."""

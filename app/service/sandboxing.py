@@ -61,9 +61,12 @@ class SandboxPort(Protocol):
     def hold(self, files: Sequence[Path], workspace: Path, folder: Path) -> list[tuple[Path, Path]]:
         """Move `files` out of the workspace into `folder`; (original, stored) pairs."""
 
-    def settings_changes(self, prepared: Prepared, held: Path) -> list[tuple[Path, str]]:
-        """Keep the agent's harmless settings changes; store the dangerous ones in `held`
-        and return them as (file, diff) for review."""
+    def review_changes(
+        self, prepared: Prepared, changed: Sequence[Path], held: Path
+    ) -> tuple[list[Path], list[tuple[Path, str]]]:
+        """Keep the agent's harmless settings changes and the git configs it made (minus
+        their program keys); store what runs code in `held`. Returns the protected files
+        of `changed` still to quarantine, and (file, diff) review items."""
 
     def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
         """Apply the held settings changes of `files` (a person accepted them)."""
@@ -177,10 +180,16 @@ class SandboxAdapter:
 
         return [(q.original, q.stored) for q in quarantine(files, workspace, folder)]
 
-    def settings_changes(self, prepared: Prepared, held: Path) -> list[tuple[Path, str]]:
+    def review_changes(
+        self, prepared: Prepared, changed: Sequence[Path], held: Path
+    ) -> tuple[list[Path], list[tuple[Path, str]]]:
         from sandbox.agent_settings import finish
+        from sandbox.gitconfig import review_git_configs, shipped_git_rules, split_changes
 
-        return [(h.path, h.diff) for h in finish(prepared.plan.settings, held)]
+        configs, rest = split_changes(changed)
+        items, unreadable = review_git_configs(configs, held, shipped_git_rules())
+        items += finish(prepared.plan.settings, held)
+        return [*rest, *unreadable], [(h.path, h.diff) for h in items]
 
     def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
         from sandbox.agent_settings import accept

@@ -246,11 +246,15 @@ class Sessions:
         changed = await loop.run_in_executor(
             None, self.sandbox.protected_changes, live.prepared, live.workspace
         )
-        held = await self._quarantine(live, changed)
-        settings = await loop.run_in_executor(
-            None, self.sandbox.settings_changes, live.prepared, self.paths.state / "held-settings"
+        changed, reviews = await loop.run_in_executor(
+            None,
+            self.sandbox.review_changes,
+            live.prepared,
+            changed,
+            self.paths.state / "held-settings",
         )
-        for path, diff in settings:  # held like a memory-file change (sandbox/agent_settings.py)
+        held = await self._quarantine(live, changed)
+        for path, diff in reviews:  # held like a memory-file change (sandbox/agent_settings.py)
             await self.record(session, {"kind": "memory.write", "path": str(path), "diff": diff})
             await self.db.call(
                 self.db.store.add_memory_change, str(live.workspace), str(path), diff, session

@@ -86,8 +86,10 @@ class FakeSandbox:
             held.append((file, stored))
         return held
 
-    def settings_changes(self, prepared: Prepared, held: Path) -> list[tuple[Path, str]]:
-        return []
+    def review_changes(
+        self, prepared: Prepared, changed: Sequence[Path], held: Path
+    ) -> tuple[list[Path], list[tuple[Path, str]]]:
+        return list(changed), []
 
     def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
         return []
