@@ -14,12 +14,12 @@ files) are written into `session_dir`, missing read-write trusted folders marked
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox.agent_location import AgentNotFound, locate
 from sandbox.agent_settings import SettingsPlan, plan_settings, settings_for
 from sandbox.bwrap import Mounts, depth, scratch_mounts, system_mounts, within
 from sandbox.decoys import (
@@ -30,7 +30,7 @@ from sandbox.decoys import (
     load_catalogue,
     write_decoys,
 )
-from sandbox.patterns import expand, expand_home, has_magic
+from sandbox.patterns import expand, expand_home, has_magic, matches
 from sandbox.policy import Policy
 from sandbox.protect import bind_targets
 
@@ -99,7 +99,10 @@ def plan_filesystem(
             if str(path) in settings.staged_names:
                 continue  # its staged copy stands there, writable and renamable
             binds.append((os.path.realpath(path), str(path), entry.mode == "rw"))
-    binds += _executable_binds(program, env, home)
+    private = [*private_paths, *_sandgate_folders(env, home)]
+    agent_binds, agent_notices = _agent_binds(program, env, home, policy, mounts, private)
+    binds += agent_binds
+    notices += agent_notices
     binds.append((str(workspace), str(workspace), True))
     git_dirs = linked_git_dirs(workspace)
     binds += [(str(d), str(d), True) for d in git_dirs]
@@ -125,7 +128,6 @@ def plan_filesystem(
             masks += _existing(absolute[:-3])
         else:
             masks += expand(absolute, limit=1000)
-    private = [*private_paths, *_sandgate_folders(env, home)]
     masks += [Path(os.path.abspath(p)) for p in private if os.path.lexists(p)]
     masks += _sockets_in([d for d, _ in mounts.visible.items() if within(d, h)])
     if catalogue is None:
@@ -216,20 +218,36 @@ def _existing(path: str) -> list[Path]:
     return [Path(path)] if os.path.lexists(path) else []
 
 
-def _executable_binds(
-    program: str, env: Mapping[str, str], home: Path
-) -> list[tuple[str, str, bool]]:
-    """The agent's own executable when it lives in the hidden home (read-only)."""
-    found = shutil.which(program, path=env.get("PATH")) if "/" not in program else program
-    if not found:
-        return []
-    found = os.path.abspath(found)
-    real = os.path.realpath(found)
-    out: list[tuple[str, str, bool]] = []
-    for path in dict.fromkeys((found, real)):
-        if within(path, str(home)) and os.path.exists(path):
-            out.append((real, path, False))
-    return out
+def _agent_binds(
+    program: str,
+    env: Mapping[str, str],
+    home: Path,
+    policy: Policy,
+    mounts: Mounts,
+    private: Sequence[Path],
+) -> tuple[list[tuple[str, str, bool]], list[str]]:
+    """The agent's executable, interpreter and install folder where the sandbox would
+    not show them (read-only), and a notice for each folder shown."""
+    trusted = [expand_home(t.pattern, home) for t in policy.trusted if not has_magic(t.pattern)]
+
+    def hidden(path: str) -> bool:
+        return not mounts.shows(path) and not any(within(path, t) for t in trusted)
+
+    def denied(path: str) -> str | None:
+        for pattern in policy.deny:
+            absolute = expand_home(pattern, home)
+            if matches(absolute, path) or (
+                absolute.endswith("/**") and within(path, absolute[:-3])
+            ):
+                return f"deny: {pattern}"
+        folder = next((p for p in private if within(path, str(p))), None)
+        return None if folder is None else f"{folder} is Sandgate's own"
+
+    try:
+        located = locate(program, env, home, hidden, denied)
+    except AgentNotFound as exc:
+        raise PlanError(str(exc)) from exc
+    return [(src, dest, False) for src, dest in located.binds], list(located.notices)
 
 
 def _sockets_in(folders: Sequence[str], limit: int = 3000) -> list[Path]:
