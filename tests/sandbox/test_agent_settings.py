@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import shutil
+import struct
 import subprocess
+import termios
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -169,3 +172,82 @@ def test_real_claude_code_keeps_its_state_between_sessions(box: Box) -> None:
     start_claude()
     second = json.loads((box.home / ".claude.json").read_text())
     assert second["userID"] == first["userID"]  # read from the host file, not made anew
+
+
+class Terminal:
+    """A real agent on a pseudo-terminal: read until a text shows, type keys."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.leader, follower = pty.openpty()
+        # A window size, as a terminal has: a TUI lays out nothing in 0x0.
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 150, 0, 0))
+        self.child = subprocess.Popen(
+            argv, env=env, stdin=follower, stdout=follower, stderr=follower
+        )
+        os.close(follower)
+        os.set_blocking(self.leader, False)
+        self.seen = ""
+
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.seen += os.read(self.leader, 1 << 16).decode(errors="replace")
+            except BlockingIOError:
+                time.sleep(0.1)
+            except OSError:
+                break
+            if text in self.seen.replace("\x1b", ""):
+                return
+        raise AssertionError(f"{text!r} never showed; last output: {self.seen[-2000:]!r}")
+
+    def drain(self, seconds: float) -> None:
+        """Read what the agent shows for `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.seen += os.read(self.leader, 1 << 16).decode(errors="replace")
+            except BlockingIOError:
+                time.sleep(0.1)
+            except OSError:
+                return
+
+    def type(self, keys: str) -> None:
+        os.write(self.leader, keys.encode())
+
+    def close(self) -> None:
+        self.child.terminate()
+        self.child.wait(timeout=10)
+        os.close(self.leader)
+
+
+def test_real_gemini_keeps_its_sign_in_choice_and_folder_trust(box: Box) -> None:
+    if shutil.which("gemini") is None:
+        pytest.skip("gemini is not installed")
+    box.profile = "gemini-cli"
+    plan = box.plan(["gemini"], env={"TERM": "xterm-256color"}, tty=True)
+    term = Terminal(list(plan.argv), dict(plan.env))
+    try:
+        term.wait_for("Do you trust")
+        term.type("\r")  # trust this folder
+        term.wait_for("How would you like to authenticate")
+        term.type("\x1b[B")
+        time.sleep(0.5)
+        term.type("\r")  # use a Gemini API key
+        term.wait_for("API key")
+    finally:
+        term.close()
+    assert finish(plan.settings, box.state / "held") == []
+    settings = json.loads((box.home / ".gemini" / "settings.json").read_text())
+    assert settings["security"]["auth"]["selectedType"] == "gemini-api-key"
+    assert str(box.workspace) in (box.home / ".gemini" / "trustedFolders.json").read_text()
+    # The next session starts past both questions.
+    shutil.rmtree(box.state / "sessions" / "s1")
+    plan = box.plan(["gemini"], env={"TERM": "xterm-256color"}, tty=True)
+    term = Terminal(list(plan.argv), dict(plan.env))
+    try:
+        term.wait_for("Gemini CLI")
+        term.drain(4)
+    finally:
+        term.close()
+    assert "Do you trust" not in term.seen and "How would you like to authenticate" not in term.seen
