@@ -52,7 +52,7 @@ class SettingsCatalogueError(ValueError):
 class SettingsFile:
     """One settings file of an agent: where it is, its format, its dangerous keys."""
 
-    pattern: str  # `~/...`
+    pattern: str  # `~/...`, or relative to the workspace root (a project's own)
     format: str
     dangerous: tuple[str, ...]
 
@@ -73,8 +73,11 @@ def load_settings_catalogue(path: Path) -> dict[str, tuple[SettingsFile, ...]]:
         entries = []
         for i, item in enumerate(files):
             where = f"{path}: agents.{name}[{i}]"
-            if not isinstance(item, dict) or not str(item.get("path", "")).startswith("~/"):
-                raise SettingsCatalogueError(f"{where}: needs a 'path' starting with ~/")
+            raw_path = str(item.get("path", "")) if isinstance(item, dict) else ""
+            if not raw_path or raw_path.startswith(("/", "..")) or "*" in raw_path:
+                raise SettingsCatalogueError(
+                    f"{where}: needs a 'path': ~/... in the home, or relative to the workspace"
+                )
             if item.get("format") not in FORMATS:
                 raise SettingsCatalogueError(f"{where}: format must be one of {FORMATS}")
             dangerous = item.get("dangerous", [])
@@ -112,10 +115,18 @@ class SettingsPlan:
     files: tuple[Tracked, ...] = ()
     home_stage: Path | None = None
     staged_names: frozenset[str] = field(default_factory=frozenset)
+    project: tuple[SettingsFile, ...] = ()  # a workspace's own, see `project_files`
+    # Files a person accepted after the session was planned, with the text accepted:
+    # a difference from the protected snapshot that is theirs, not the agent's.
+    accepted: dict[str, str] = field(default_factory=dict)
 
-    def stage(self) -> None:
+    def stage(self, accepted: Sequence[Path] = ()) -> None:
         """Copy the host files into the staging folder and note their text (again when
-        a held change was accepted after the session was planned)."""
+        the held changes of `accepted` were applied after the session was planned)."""
+        for path in accepted:
+            text = read_text(path)
+            if text is not None:
+                self.accepted[str(path)] = text
         for item in self.files:
             item.before = read_text(item.host)
             if item.staged is not None:
@@ -128,8 +139,10 @@ class SettingsPlan:
 def plan_settings(files: Sequence[SettingsFile], home: Path, session_dir: Path) -> SettingsPlan:
     """Track `files` for one session; files directly in the home make the home a
     staging folder inside `session_dir`."""
+    project = tuple(f for f in files if not f.pattern.startswith("~/"))
+    files = [f for f in files if f.pattern.startswith("~/")]
     if not files:
-        return SettingsPlan()
+        return SettingsPlan(project=project)
     stage = session_dir / "home"
     tracked: list[Tracked] = []
     for spec in files:
@@ -137,7 +150,7 @@ def plan_settings(files: Sequence[SettingsFile], home: Path, session_dir: Path) 
         in_root = host.parent == home
         tracked.append(Tracked(host, spec, stage / host.name if in_root else None))
     staged = frozenset(str(t.host) for t in tracked if t.staged is not None)
-    plan = SettingsPlan(tuple(tracked), stage if staged else None, staged)
+    plan = SettingsPlan(tuple(tracked), stage if staged else None, staged, project)
     if plan.home_stage is not None:
         plan.home_stage.mkdir(mode=0o700, exist_ok=True)
     plan.stage()
@@ -176,6 +189,21 @@ def finish(plan: SettingsPlan, held_dir: Path) -> list[HeldSettings]:
             _store(held_dir, item, outcome.held, outcome.held_text)
             out.append(HeldSettings(item.host, outcome.diff))
     return out
+
+
+def project_files(
+    plan: SettingsPlan, workspace: Path, created: Sequence[Path], held_dir: Path
+) -> tuple[list[HeldSettings], list[Path]]:
+    """A project's settings files (`.claude/settings.local.json`) created in the session:
+    like the home's, their harmless keys stay and the dangerous ones are held. Returns
+    the review items and the paths of `created` that are not such files. (One that
+    existed before was read-only inside, and stays protected as it is.)"""
+    specs = {str(workspace / f.pattern): f for f in plan.project}
+    tracked = [Tracked(p, specs[str(p)], None) for p in created if str(p) in specs]
+    rest = [p for p in created if str(p) not in specs]
+    found = [t for t in tracked if t.host.is_file() and not t.host.is_symlink()]
+    rest += [t.host for t in tracked if t not in found]
+    return finish(SettingsPlan(tuple(found)), held_dir), rest
 
 
 def held_record(held_dir: Path, path: Path) -> Path:

@@ -71,8 +71,9 @@ class SandboxPort(Protocol):
     def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
         """Apply the held settings changes of `files` (a person accepted them)."""
 
-    def restage_settings(self, prepared: Prepared) -> None:
-        """Show a session not started yet its settings files as they are now."""
+    def restage_settings(self, prepared: Prepared, accepted: Sequence[Path]) -> None:
+        """Show a session not started yet its settings files as they are now, after the
+        held changes of `accepted` were applied."""
 
 
 def new_canary(*_args: object) -> str:
@@ -183,12 +184,21 @@ class SandboxAdapter:
     def review_changes(
         self, prepared: Prepared, changed: Sequence[Path], held: Path
     ) -> tuple[list[Path], list[tuple[Path, str]]]:
-        from sandbox.agent_settings import finish
+        from sandbox.agent_settings import finish, project_files
         from sandbox.gitconfig import review_git_configs, shipped_git_rules, split_changes
 
+        plan = prepared.plan
+        # A protected file changed by a person accepting its review is not the agent's.
+        accepted = plan.settings.accepted
+        changed = [p for p in changed if accepted.get(str(p), None) != _text(p)]
         configs, rest = split_changes(changed)
         items, unreadable = review_git_configs(configs, held, shipped_git_rules())
-        items += finish(prepared.plan.settings, held)
+        existed = plan.protected_snapshot.entries
+        created = [p for p in rest if str(p) not in existed]
+        workspace = plan.protected_snapshot.workspace
+        project, rest_created = project_files(plan.settings, workspace, created, held)
+        rest = [p for p in rest if str(p) in existed] + rest_created
+        items += project + finish(plan.settings, held)
         return [*rest, *unreadable], [(h.path, h.diff) for h in items]
 
     def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
@@ -196,5 +206,11 @@ class SandboxAdapter:
 
         return accept(files, held)
 
-    def restage_settings(self, prepared: Prepared) -> None:
-        prepared.plan.settings.stage()
+    def restage_settings(self, prepared: Prepared, accepted: Sequence[Path]) -> None:
+        prepared.plan.settings.stage(accepted)
+
+
+def _text(path: Path) -> str | None:
+    from sandbox.agent_settings import read_text
+
+    return read_text(path)

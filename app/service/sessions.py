@@ -272,11 +272,14 @@ class Sessions:
         loop = asyncio.get_running_loop()
         held = self.paths.state / "held-settings"
         files = [Path(r.path) for r in rows]
-        if await loop.run_in_executor(None, self.sandbox.accept_settings, files, held):
+        applied = await loop.run_in_executor(None, self.sandbox.accept_settings, files, held)
+        if applied:
             connection = current_connection.get(None)
             for live in self.live.values():
                 if str(live.workspace) == workspace and live.connection is connection:
-                    await loop.run_in_executor(None, self.sandbox.restage_settings, live.prepared)
+                    await loop.run_in_executor(
+                        None, self.sandbox.restage_settings, live.prepared, applied
+                    )
         return {"accepted": await self.db.call(self.db.store.accept_memory, workspace)}
 
     async def history(self, request: Request) -> dict[str, Any]:

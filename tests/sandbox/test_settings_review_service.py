@@ -91,3 +91,24 @@ def test_git_init_in_sandgate_run_keeps_the_config_and_holds_only_fsmonitor(
     assert b"fsmonitor" not in (workspace / ".git" / "config").read_bytes()
     refused = sandgate("run", "--", "true", cwd=workspace)
     assert refused.returncode == 1 and "core.fsmonitor" in refused.stderr
+
+
+def test_a_project_settings_file_created_inside_keeps_its_harmless_keys(
+    real_service: Paths, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    local = workspace / ".claude" / "settings.local.json"
+    wanted = {"outputStyle": "Explanatory", "permissions": {"allow": ["Bash(rm:*)"]}}
+    write = f"mkdir -p .claude && printf '%s' '{json.dumps(wanted)}' > .claude/settings.local.json"
+    run = sandgate("run", "--profile", "claude-code", "--", "sh", "-c", write, cwd=workspace)
+    assert run.returncode == 0, run.stderr
+    assert "not in your workspace any more" not in run.stderr, run.stderr  # not quarantined whole
+    assert json.loads(local.read_text()) == {"outputStyle": "Explanatory"}
+    refused = sandgate("run", "--profile", "claude-code", "--", "true", cwd=workspace)
+    assert refused.returncode == 1 and "Bash(rm:*)" in refused.stderr
+    accepted = sandgate(
+        "run", "--accept-memory", "--profile", "claude-code", "--", "true", cwd=workspace
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    assert json.loads(local.read_text()) == wanted

@@ -94,7 +94,7 @@ class FakeSandbox:
     def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
         return []
 
-    def restage_settings(self, prepared: Prepared) -> None:
+    def restage_settings(self, prepared: Prepared, accepted: Sequence[Path]) -> None:
         return None
 
 
