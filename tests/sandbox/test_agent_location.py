@@ -79,6 +79,20 @@ def test_an_agent_under_an_nvm_node_in_the_home_is_found(box: Box) -> None:
     assert result.stdout.startswith("nvm agent")
 
 
+def test_an_agent_behind_a_pyenv_shim_is_found_with_the_whole_pyenv_root(box: Box) -> None:
+    root = box.home / ".pyenv"
+    (root / "shims").mkdir(parents=True)
+    (root / "libexec").mkdir()
+    (root / "libexec" / "pyenv").write_text('#!/bin/sh\necho "pyenv runs $2"\n')
+    (root / "libexec" / "pyenv").chmod(0o755)
+    shim = root / "shims" / "shim-agent"
+    shim.write_text(f'#!/usr/bin/env sh\nexec "{root}/libexec/pyenv" exec shim-agent "$@"\n')
+    shim.chmod(0o755)
+    result = _run(box, ["shim-agent"], str(root / "shims"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "pyenv runs shim-agent"
+
+
 def test_an_unfindable_agent_is_refused_with_the_path_to_give_or_trust(box: Box) -> None:
     with pytest.raises(PlanError, match=r"not on your PATH.*trusted: \[FOLDER\]"):
         box.plan(["no-such-agent"])

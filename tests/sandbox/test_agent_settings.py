@@ -122,11 +122,19 @@ def test_gemini_sign_in_choice_persists(box: Box) -> None:
     assert json.loads((box.home / ".gemini" / "settings.json").read_text()) == choice
 
 
-@pytest.mark.parametrize("agent", ["claude", "codex", "gemini"])
-def test_the_real_agents_start_inside(box: Box, agent: str) -> None:
+@pytest.mark.parametrize(
+    ("agent", "profile"),
+    [
+        ("claude", "claude-code"),
+        ("codex", "codex"),
+        ("gemini", "gemini-cli"),
+        ("/opt/aider/bin/aider", "aider"),
+    ],
+)
+def test_the_real_agents_start_inside(box: Box, agent: str, profile: str) -> None:
     if shutil.which(agent) is None:
         pytest.skip(f"{agent} is not installed")
-    box.profile = {"claude": "claude-code", "codex": "codex", "gemini": "gemini-cli"}[agent]
+    box.profile = profile
     plan = box.plan([agent, "--version"], env={"DISABLE_AUTOUPDATER": "1"})
     done = subprocess.run(plan.argv, env=dict(plan.env), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
