@@ -27,9 +27,11 @@ a memory-file change and applied by `accept` once a person has read the diff.
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +43,7 @@ from sandbox.patterns import expand_home
 from sandbox.settings_review import Change, apply, change_from_dict, dump_json, parse, review
 
 FORMATS = ("json", "toml", "yaml")
-MAX_BYTES = 4 << 20  # a larger settings file is left as it is
+MAX_BYTES = 64 << 20  # a larger settings file is not reviewed (see `finish`)
 
 
 class SettingsCatalogueError(ValueError):
@@ -105,6 +107,7 @@ class Tracked:
     spec: SettingsFile
     staged: Path | None
     before: str | None = None
+    oversized: bool = False  # larger than MAX_BYTES: staged as it is, never reviewed
 
 
 @dataclass
@@ -129,9 +132,12 @@ class SettingsPlan:
                 self.accepted[str(path)] = text
         for item in self.files:
             item.before = read_text(item.host)
+            item.oversized = item.before is None and item.host.is_file()
             if item.staged is not None:
                 item.staged.unlink(missing_ok=True)
-                if item.before is not None:
+                if item.oversized:
+                    shutil.copyfile(item.host, item.staged)
+                elif item.before is not None:
                     item.staged.write_text(item.before)
                     item.staged.chmod(0o600)
 
@@ -170,6 +176,11 @@ def finish(plan: SettingsPlan, held_dir: Path) -> list[HeldSettings]:
     `held_dir` and return them for review."""
     out: list[HeldSettings] = []
     for item in plan.files:
+        if item.oversized:
+            if item.staged is not None and not filecmp.cmp(item.staged, item.host, shallow=False):
+                note = f"# not reviewed: larger than {MAX_BYTES >> 20} MiB; the session's "
+                out.append(HeldSettings(item.host, note + "changes to it were not kept\n"))
+            continue
         after = read_text(item.staged if item.staged is not None else item.host)
         # In place, the host file is the agent's own text: harmless changes go onto the
         # text it had, so that the dangerous ones are taken back out of it.
@@ -177,7 +188,7 @@ def finish(plan: SettingsPlan, held_dir: Path) -> list[HeldSettings]:
         outcome = review(
             item.before, after, current, item.spec.format, item.spec.dangerous, str(item.host)
         )
-        if outcome.text is not None:
+        if outcome.text is not None and (item.staged is not None or outcome.text != after):
             write_atomically(item.host, outcome.text)
         elif item.staged is None and outcome.holds and after != item.before:
             # Written in place with nothing harmless to keep: put back what was there.
