@@ -15,8 +15,11 @@ writable; a file bind mount is not enough (a rename onto a mount point fails).
   trusted paths, scratch folders and masks are mounted over it as usual. The host
   file is not touched during the session, so nothing the agent writes there is live.
 - A file in an agent folder the profile trusts read-write (`~/.claude/settings.json`):
-  written in place (the folder is the host's, so the agent's other state persists).
-  Such a change is live on the host from when it is written until the session ends.
+  written in place (the folder is the host's, so the agent's other state persists;
+  staging the folder instead would break the renames of its other files). The service
+  watches such a file and reviews it as soon as it is written (`settle`): a dangerous
+  change is live on the host only until then (a fraction of a second), and the agent
+  inside sees it taken out too.
 
 After the session (`finish`), each file is compared with its content when the session
 opened (sandbox/settings_review.py): harmless changes are written onto the host file
@@ -181,25 +184,50 @@ def finish(plan: SettingsPlan, held_dir: Path) -> list[HeldSettings]:
                 note = f"# not reviewed: larger than {MAX_BYTES >> 20} MiB; the session's "
                 out.append(HeldSettings(item.host, note + "changes to it were not kept\n"))
             continue
-        after = read_text(item.staged if item.staged is not None else item.host)
-        # In place, the host file is the agent's own text: harmless changes go onto the
-        # text it had, so that the dangerous ones are taken back out of it.
-        current = read_text(item.host) if item.staged is not None else item.before
-        outcome = review(
-            item.before, after, current, item.spec.format, item.spec.dangerous, str(item.host)
-        )
-        if outcome.text is not None and (item.staged is not None or outcome.text != after):
-            write_atomically(item.host, outcome.text)
-        elif item.staged is None and outcome.holds and after != item.before:
-            # Written in place with nothing harmless to keep: put back what was there.
-            if item.before is None:
-                item.host.unlink(missing_ok=True)
-            else:
-                write_atomically(item.host, item.before)
-        if outcome.holds:
-            _store(held_dir, item, outcome.held, outcome.held_text)
-            out.append(HeldSettings(item.host, outcome.diff))
+        held = _review_item(item, held_dir)
+        if held is not None:
+            out.append(held)
     return out
+
+
+def settle(plan: SettingsPlan, path: Path, held_dir: Path) -> list[HeldSettings]:
+    """Review one file written in place as soon as the agent has written it, so that a
+    dangerous change is taken back out of the host file within moments rather than at
+    the end of the session. The agent inside sees the file without it too."""
+    out = []
+    for item in plan.files:
+        if item.host == path and item.staged is None and not item.oversized:
+            held = _review_item(item, held_dir)
+            if held is not None:
+                out.append(held)
+    return out
+
+
+def in_place(plan: SettingsPlan) -> list[Path]:
+    """The files the agent writes on the host itself (to be watched)."""
+    return [t.host for t in plan.files if t.staged is None]
+
+
+def _review_item(item: Tracked, held_dir: Path) -> HeldSettings | None:
+    after = read_text(item.staged if item.staged is not None else item.host)
+    # In place, the host file is the agent's own text: harmless changes go onto the
+    # text it had, so that the dangerous ones are taken back out of it.
+    current = read_text(item.host) if item.staged is not None else item.before
+    outcome = review(
+        item.before, after, current, item.spec.format, item.spec.dangerous, str(item.host)
+    )
+    if outcome.text is not None and (item.staged is not None or outcome.text != after):
+        write_atomically(item.host, outcome.text)
+    elif item.staged is None and outcome.holds and after != item.before:
+        # Written in place with nothing harmless to keep: put back what was there.
+        if item.before is None:
+            item.host.unlink(missing_ok=True)
+        else:
+            write_atomically(item.host, item.before)
+    if not outcome.holds:
+        return None
+    _store(held_dir, item, outcome.held, outcome.held_text)
+    return HeldSettings(item.host, outcome.diff)
 
 
 def project_files(

@@ -31,6 +31,7 @@ class Prepared:
     env: Mapping[str, str]
     decoys: tuple[Decoy, ...] = ()
     memory_files: tuple[Path, ...] = ()
+    settings_files: tuple[Path, ...] = ()  # agent settings written in place: watch them
     plan: Any = None  # the sandbox's own plan, handed back at close
     notices: tuple[str, ...] = field(default=())
 
@@ -67,6 +68,9 @@ class SandboxPort(Protocol):
         """Keep the agent's harmless settings changes and the git configs it made (minus
         their program keys); store what runs code in `held`. Returns the protected files
         of `changed` still to quarantine, and (file, diff) review items."""
+
+    def settle_settings(self, prepared: Prepared, path: Path, held: Path) -> list[tuple[Path, str]]:
+        """Review one of `settings_files` just written: (file, diff) of what was held."""
 
     def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
         """Apply the held settings changes of `files` (a person accepted them)."""
@@ -137,6 +141,7 @@ class SandboxAdapter:
         )
 
     def prepare(self, request: OpenRequest, policy: Any, network: Any) -> Prepared:
+        from sandbox.agent_settings import in_place
         from sandbox.plan import build_plan
 
         bwrap = self.preflight()
@@ -167,6 +172,7 @@ class SandboxAdapter:
             env=dict(plan.env),
             decoys=decoys,
             memory_files=tuple(plan.memory_files),
+            settings_files=tuple(in_place(plan.settings)),
             plan=plan,
             notices=tuple(plan.notices),
         )
@@ -200,6 +206,11 @@ class SandboxAdapter:
         rest = [p for p in rest if str(p) in existed] + rest_created
         items += project + finish(plan.settings, held)
         return [*rest, *unreadable], [(h.path, h.diff) for h in items]
+
+    def settle_settings(self, prepared: Prepared, path: Path, held: Path) -> list[tuple[Path, str]]:
+        from sandbox.agent_settings import settle
+
+        return [(h.path, h.diff) for h in settle(prepared.plan.settings, path, held)]
 
     def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
         from sandbox.agent_settings import accept

@@ -169,6 +169,8 @@ class Sessions:
             self.watchers.watch(session, decoy.host, self._on_decoy(live, decoy))
         for path in prepared.memory_files:
             self.watchers.watch(session, path, self._on_memory(live, path))
+        for path in prepared.settings_files:
+            self.watchers.watch(session, path, self._on_memory(live, path, self._settings_changed))
 
         # A caller that goes away without closing (killed, crashed) closes its session.
         connection = current_connection.get(None)
@@ -254,11 +256,7 @@ class Sessions:
             self.paths.state / "held-settings",
         )
         held = await self._quarantine(live, changed)
-        for path, diff in reviews:  # held like a memory-file change (sandbox/agent_settings.py)
-            await self.record(session, {"kind": "memory.write", "path": str(path), "diff": diff})
-            await self.db.call(
-                self.db.store.add_memory_change, str(live.workspace), str(path), diff, session
-            )
+        await self._reviews(live, reviews)
         await self.db.call(self.db.store.end_session, session, exit_code)
         await loop.run_in_executor(None, shutil.rmtree, self.paths.sessions / session, True)
         self.triage.forget(session)
@@ -305,7 +303,7 @@ class Sessions:
 
         return opened
 
-    def _on_memory(self, live: Live, path: Path) -> Any:
+    def _on_memory(self, live: Live, path: Path, then: Any = None) -> Any:
         def changed(event_type: str) -> None:
             if event_type in ("opened", "closed_no_write"):
                 return  # our own reads, and the agent's
@@ -313,14 +311,31 @@ class Sessions:
             if previous is not None:
                 previous.cancel()
             live.settling[path] = asyncio.get_running_loop().call_later(
-                MEMORY_SETTLE, self._settled, live, path
+                MEMORY_SETTLE, self._settled, live, path, then
             )
 
         return changed
 
-    def _settled(self, live: Live, path: Path) -> None:
+    def _settled(self, live: Live, path: Path, then: Any = None) -> None:
         live.settling.pop(path, None)
-        self._spawn(live, self._memory_changed(live, path))
+        self._spawn(live, (then or self._memory_changed)(live, path))
+
+    async def _settings_changed(self, live: Live, path: Path) -> None:
+        """An agent settings file written in place: its dangerous change is held now."""
+        loop = asyncio.get_running_loop()
+        held = self.paths.state / "held-settings"
+        items = await loop.run_in_executor(
+            None, self.sandbox.settle_settings, live.prepared, path, held
+        )
+        await self._reviews(live, items)
+
+    async def _reviews(self, live: Live, items: Sequence[tuple[Path, str]]) -> None:
+        """Record held settings changes like memory-file changes (sandbox/agent_settings.py)."""
+        for path, diff in items:
+            await self.record(live.id, {"kind": "memory.write", "path": str(path), "diff": diff})
+            await self.db.call(
+                self.db.store.add_memory_change, str(live.workspace), str(path), diff, live.id
+            )
 
     async def _memory_changed(self, live: Live, path: Path) -> None:
         old, new = live.memory.get(path), _read(path)

@@ -112,3 +112,47 @@ def test_a_project_settings_file_created_inside_keeps_its_harmless_keys(
     )
     assert accepted.returncode == 0, accepted.stderr
     assert json.loads(local.read_text()) == wanted
+
+
+def test_a_hook_written_in_place_is_off_the_host_within_moments_not_at_the_end(
+    real_service: Paths, isolated_env: Path, tmp_path: Path
+) -> None:
+    import time
+
+    workspace = tmp_path / "project"
+    workspace.mkdir()
+    settings = isolated_env / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text('{"theme": "dark"}\n')
+    script = (
+        f"printf '%s' '{json.dumps(HOOKED)}' > ~/.claude/settings.json; "
+        "while [ ! -e ready ]; do sleep 0.1; done; cat ~/.claude/settings.json"
+    )
+    run = [sys.executable, "-m", "app.cli", "run", "--profile", "claude-code", "--"]
+    agent = subprocess.Popen(
+        [*run, "sh", "-c", script],
+        cwd=workspace,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        seen_theme = None
+        while time.monotonic() < deadline:  # the session is still running meanwhile
+            text = settings.read_text()
+            if '"light"' in text and "hooks" not in text:
+                seen_theme = text
+                break
+            time.sleep(0.05)
+        assert seen_theme is not None, settings.read_text()
+        assert agent.poll() is None  # taken out while the agent still runs
+    finally:
+        (workspace / "ready").touch()
+        out, err = agent.communicate(timeout=30)
+    assert agent.returncode == 0, err
+    assert "hooks" not in out and '"light"' in out  # the agent sees it taken out too
+    assert json.loads(settings.read_text()) == {"theme": "light"}
+    refused = sandgate("run", "--profile", "claude-code", "--", "true", cwd=workspace)
+    assert refused.returncode == 1 and '"command": "x"' in refused.stderr

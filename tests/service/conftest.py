@@ -91,6 +91,9 @@ class FakeSandbox:
     ) -> tuple[list[Path], list[tuple[Path, str]]]:
         return list(changed), []
 
+    def settle_settings(self, prepared: Prepared, path: Path, held: Path) -> list[tuple[Path, str]]:
+        return []
+
     def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
         return []
 
