@@ -65,7 +65,7 @@ class SettingsFile:
 def load_settings_catalogue(path: Path) -> dict[str, tuple[SettingsFile, ...]]:
     """Profile name -> its settings files, from agent_settings.yaml."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise SettingsCatalogueError(f"{path}: cannot be read: {exc}") from exc
     agents = raw.get("agents") if isinstance(raw, dict) else None

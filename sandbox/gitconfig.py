@@ -38,7 +38,7 @@ class GitRules:
 def load_git_rules(path: Path) -> GitRules:
     """The rules in git_config.yaml (ValueError naming the file if malformed)."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         keys = tuple(str(k).lower() for k in raw["keys"])
         starts = {str(k).lower(): str(v) for k, v in (raw.get("when_value_starts") or {}).items()}
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:

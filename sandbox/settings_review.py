@@ -77,7 +77,7 @@ def parse(text: str, fmt: str) -> Any:
         if fmt == "toml":
             return tomllib.loads(text)
         if fmt == "yaml":
-            return yaml.safe_load(text) or {}
+            return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except (ValueError, yaml.YAMLError) as exc:
         raise ValueError(str(exc)) from exc
     raise ValueError(f"unknown settings format {fmt!r}")
