@@ -240,7 +240,15 @@ def project_files(
     specs = {str(workspace / f.pattern): f for f in plan.project}
     tracked = [Tracked(p, specs[str(p)], None) for p in created if str(p) in specs]
     rest = [p for p in created if str(p) not in specs]
-    found = [t for t in tracked if t.host.is_file() and not t.host.is_symlink()]
+    root = os.path.realpath(workspace).rstrip("/") + "/"
+    # Only a regular file really inside the workspace (not through a symlinked folder).
+    found = [
+        t
+        for t in tracked
+        if t.host.is_file()
+        and not t.host.is_symlink()
+        and os.path.realpath(t.host).startswith(root)
+    ]
     rest += [t.host for t in tracked if t not in found]
     return finish(SettingsPlan(tuple(found)), held_dir), rest
 

@@ -16,6 +16,7 @@ The file is read and edited by the host's `git config --file`, which never follo
 from __future__ import annotations
 
 import fnmatch
+import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -123,9 +124,16 @@ def neutralise(config: Path, rules: GitRules) -> Neutralised | None:
     return Neutralised(config, tuple(risky), original)
 
 
-def split_changes(changed: Sequence[Path]) -> tuple[list[Path], list[Path]]:
-    """(git configs to neutralise, files still to quarantine); sample hooks dropped."""
-    configs = [p for p in changed if is_git_config(p)]
+def split_changes(changed: Sequence[Path], workspace: Path) -> tuple[list[Path], list[Path]]:
+    """(git configs to neutralise, files still to quarantine); sample hooks dropped.
+    Only a config really inside `workspace` is edited (a `.git` that is a symlink to
+    some other repository on the host leaves that one's config to quarantine)."""
+    root = os.path.realpath(workspace)
+    configs = [
+        p
+        for p in changed
+        if is_git_config(p) and os.path.realpath(p).startswith(root.rstrip("/") + "/")
+    ]
     rest = [p for p in changed if p not in configs and not is_sample_hook(p)]
     return configs, rest
 

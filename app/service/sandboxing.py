@@ -197,11 +197,11 @@ class SandboxAdapter:
         # A protected file changed by a person accepting its review is not the agent's.
         accepted = plan.settings.accepted
         changed = [p for p in changed if accepted.get(str(p), None) != _text(p)]
-        configs, rest = split_changes(changed)
+        workspace = plan.protected_snapshot.workspace
+        configs, rest = split_changes(changed, workspace)
         items, unreadable = review_git_configs(configs, held, shipped_git_rules())
         existed = plan.protected_snapshot.entries
         created = [p for p in rest if str(p) not in existed]
-        workspace = plan.protected_snapshot.workspace
         project, rest_created = project_files(plan.settings, workspace, created, held)
         rest = [p for p in rest if str(p) in existed] + rest_created
         items += project + finish(plan.settings, held)

@@ -26,7 +26,7 @@ def _session(box: Box, script: str) -> tuple[list[Path], list[tuple[Path, str]]]
     before = snapshot(box.workspace, box.policy().protected, box.home)
     result = box.run(script, env=GIT_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
-    configs, rest = split_changes(changed_protected(before))
+    configs, rest = split_changes(changed_protected(before), box.workspace)
     held, unreadable = review_git_configs(configs, box.state / "held", shipped_git_rules())
     moved = quarantine([*rest, *unreadable], box.workspace, box.state / "quarantine")
     return [q.original for q in moved], [(h.path, h.diff) for h in held]
@@ -82,3 +82,13 @@ def test_program_keys_planted_in_a_new_config_are_neutralised_and_reported(box: 
     # Accepting the review puts the agent's file back.
     assert accept([config], box.state / "held") == [config]
     assert _git(box.workspace, "config", "core.fsmonitor").strip() == "/tmp/evil.sh"
+
+
+def test_a_config_reached_through_a_symlinked_git_folder_is_never_edited(
+    box: Box, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    (box.workspace / ".git").symlink_to(other / ".git")
+    config = box.workspace / ".git" / "config"
+    assert split_changes([config], box.workspace) == ([], [config])
