@@ -1,14 +1,18 @@
 """The host as the agent sees it: the mounts a policy asks for, laid out in layers.
 
-System folders, private scratch space and an empty home first; then trusted paths, the
-agent's own executable, the workspace and a worktree's git folders, shallow before
-deep; protected files re-bound read-only; denied paths, Sandgate's own folders, the
-host's sockets and credential files without a decoy format masked; decoys over the
-credential files found. sandbox/bwrap.py keeps the order and what is visible where.
+System folders, private scratch space and an empty home first (a writable staging
+folder instead when the agent keeps settings directly in the home, see
+sandbox/agent_settings.py); then trusted paths, the agent's executable, interpreter and
+install folder (sandbox/agent_location.py), the workspace and a worktree's git
+folders, shallow before deep; protected files re-bound read-only; denied paths,
+Sandgate's own folders, the host's sockets and credential files without a decoy
+format masked; decoys over the credential files found. sandbox/bwrap.py keeps the
+order and what is visible where.
 
-Three things happen on the host: the decoys (and an empty file used to mask denied
-files) are written into `session_dir`, missing read-write trusted folders marked
-`create` are made, and which credential, protected and socket files exist is read.
+Four things happen on the host: the decoys (and an empty file used to mask denied
+files) and the staged copies of the agent's settings are written into `session_dir`,
+missing read-write trusted folders marked `create` are made, and which credential,
+protected and socket files exist is read.
 """
 
 from __future__ import annotations
