@@ -39,6 +39,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -261,10 +262,11 @@ def held_record(held_dir: Path, path: Path) -> Path:
 def _store(held_dir: Path, item: Tracked, held: Sequence[Change], whole: str | None) -> None:
     held_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     record = held_record(held_dir, item.host)
-    previous: dict[str, object] = {}
+    previous: dict[str, Any] = {}
     if record.exists():
         previous = json.loads(record.read_text())
-    merged = {tuple(c["key"]): c for c in previous.get("changes", [])}  # type: ignore[attr-defined]
+    # A later session's change to the same key replaces the earlier one.
+    merged = {tuple(c["key"]): c for c in previous.get("changes", [])}
     merged.update({c.key: c.to_dict() for c in held})
     data = {
         "path": str(item.host),
@@ -277,7 +279,7 @@ def _store(held_dir: Path, item: Tracked, held: Sequence[Change], whole: str | N
 
 def hold_whole(held_dir: Path, path: Path, text: str) -> None:
     """Hold `text` as the whole new content of `path` (a git config's own text)."""
-    tracked = Tracked(path, SettingsFile(f"~/{path.name}", "yaml", ()), None)
+    tracked = Tracked(path, SettingsFile(str(path), "text", ()), None)
     _store(held_dir, tracked, (), text)
 
 
