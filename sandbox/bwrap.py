@@ -66,6 +66,13 @@ class Mounts:
         for path in [p for p in self.visible if within(p, dest)]:
             del self.visible[path]
 
+    def stage(self, src: str, dest: str) -> None:
+        """A writable folder of our own at `dest` (a session's staging folder): it shows
+        nothing of the host tree that was there."""
+        self.args += ["--bind", src, dest]
+        for path in [p for p in self.visible if within(p, dest)]:
+            del self.visible[path]
+
     def dir(self, dest: str) -> None:
         self.args += ["--dir", dest]
 

@@ -1,25 +1,30 @@
 """The host as the agent sees it: the mounts a policy asks for, laid out in layers.
 
-System folders, private scratch space and an empty home first; then trusted paths, the
-agent's own executable, the workspace and a worktree's git folders, shallow before
-deep; protected files re-bound read-only; denied paths, Sandgate's own folders, the
-host's sockets and credential files without a decoy format masked; decoys over the
-credential files found. sandbox/bwrap.py keeps the order and what is visible where.
+System folders, private scratch space and an empty home first (a writable staging
+folder instead when the agent keeps settings directly in the home, see
+sandbox/agent_settings.py); then trusted paths, the agent's executable, interpreter and
+install folder (sandbox/agent_location.py), the workspace and a worktree's git
+folders, shallow before deep; protected files re-bound read-only; denied paths,
+Sandgate's own folders, the host's sockets and credential files without a decoy
+format masked; decoys over the credential files found. sandbox/bwrap.py keeps the
+order and what is visible where.
 
-Three things happen on the host: the decoys (and an empty file used to mask denied
-files) are written into `session_dir`, missing read-write trusted folders marked
-`create` are made, and which credential, protected and socket files exist is read.
+Four things happen on the host: the decoys (and an empty file used to mask denied
+files) and the staged copies of the agent's settings are written into `session_dir`,
+missing read-write trusted folders marked `create` are made, and which credential,
+protected and socket files exist is read.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox.agent_location import AgentNotFound, locate
+from sandbox.agent_settings import SettingsPlan, plan_settings, settings_for
 from sandbox.bwrap import Mounts, depth, scratch_mounts, system_mounts, within
 from sandbox.decoys import (
     CanaryFactory,
@@ -29,7 +34,7 @@ from sandbox.decoys import (
     load_catalogue,
     write_decoys,
 )
-from sandbox.patterns import expand, expand_home, has_magic
+from sandbox.patterns import expand, expand_home, has_magic, matches
 from sandbox.policy import Policy
 from sandbox.protect import bind_targets
 
@@ -48,6 +53,7 @@ class Filesystem:
     mounts: Mounts
     decoys: tuple[Decoy, ...]
     notices: tuple[str, ...]
+    settings: SettingsPlan = field(default_factory=SettingsPlan)
 
 
 def plan_filesystem(
@@ -74,7 +80,13 @@ def plan_filesystem(
     mounts = Mounts()
     system_mounts(mounts)
     scratch_mounts(mounts, networked)
-    mounts.tmpfs(h)
+    # The agent's own settings (sandbox/agent_settings.py): a file kept directly in the
+    # home needs a writable home, so the home is then a staging folder, else empty.
+    settings = plan_settings(settings_for(policy.profile, None), home, session_dir)
+    if settings.home_stage is not None:
+        mounts.stage(str(settings.home_stage), h)
+    else:
+        mounts.tmpfs(h)
     # Scratch folders: writable, empty, discarded at the end (caches and the like).
     for pattern in policy.scratch:
         target = expand_home(pattern, home)
@@ -88,8 +100,13 @@ def plan_filesystem(
         if entry.create and not os.path.lexists(pattern):
             os.makedirs(pattern, mode=0o700, exist_ok=True)
         for path in expand(pattern, limit=200) if has_magic(pattern) else _existing(pattern):
+            if str(path) in settings.staged_names:
+                continue  # its staged copy stands there, writable and renamable
             binds.append((os.path.realpath(path), str(path), entry.mode == "rw"))
-    binds += _executable_binds(program, env, home)
+    private = [*private_paths, *_sandgate_folders(env, home)]
+    agent_binds, agent_notices = _agent_binds(program, env, home, policy, mounts, private)
+    binds += agent_binds
+    notices += agent_notices
     binds.append((str(workspace), str(workspace), True))
     git_dirs = linked_git_dirs(workspace)
     binds += [(str(d), str(d), True) for d in git_dirs]
@@ -115,7 +132,6 @@ def plan_filesystem(
             masks += _existing(absolute[:-3])
         else:
             masks += expand(absolute, limit=1000)
-    private = [*private_paths, *_sandgate_folders(env, home)]
     masks += [Path(os.path.abspath(p)) for p in private if os.path.lexists(p)]
     # Host sockets wherever a trusted path shows them, not only under the home: a
     # trusted folder in /run or /tmp may hold a D-Bus or agent socket.
@@ -145,7 +161,7 @@ def plan_filesystem(
     decoys = write_decoys(found, session_dir, canary_factory)
     for decoy in decoys:
         mounts.mask_file(str(decoy.host_file), str(decoy.sandbox_path))
-    return Filesystem(mounts, tuple(decoys), tuple(notices))
+    return Filesystem(mounts, tuple(decoys), tuple(notices), settings)
 
 
 def shipped_catalogue() -> tuple[CredentialLocation, ...]:
@@ -210,20 +226,36 @@ def _existing(path: str) -> list[Path]:
     return [Path(path)] if os.path.lexists(path) else []
 
 
-def _executable_binds(
-    program: str, env: Mapping[str, str], home: Path
-) -> list[tuple[str, str, bool]]:
-    """The agent's own executable when it lives in the hidden home (read-only)."""
-    found = shutil.which(program, path=env.get("PATH")) if "/" not in program else program
-    if not found:
-        return []
-    found = os.path.abspath(found)
-    real = os.path.realpath(found)
-    out: list[tuple[str, str, bool]] = []
-    for path in dict.fromkeys((found, real)):
-        if within(path, str(home)) and os.path.exists(path):
-            out.append((real, path, False))
-    return out
+def _agent_binds(
+    program: str,
+    env: Mapping[str, str],
+    home: Path,
+    policy: Policy,
+    mounts: Mounts,
+    private: Sequence[Path],
+) -> tuple[list[tuple[str, str, bool]], list[str]]:
+    """The agent's executable, interpreter and install folder where the sandbox would
+    not show them (read-only), and a notice for each folder shown."""
+    trusted = [expand_home(t.pattern, home) for t in policy.trusted if not has_magic(t.pattern)]
+
+    def hidden(path: str) -> bool:
+        return not mounts.shows(path) and not any(within(path, t) for t in trusted)
+
+    def denied(path: str) -> str | None:
+        for pattern in policy.deny:
+            absolute = expand_home(pattern, home)
+            if matches(absolute, path) or (
+                absolute.endswith("/**") and within(path, absolute[:-3])
+            ):
+                return f"deny: {pattern}"
+        folder = next((p for p in private if within(path, str(p))), None)
+        return None if folder is None else f"{folder} is Sandgate's own"
+
+    try:
+        located = locate(program, env, home, hidden, denied)
+    except AgentNotFound as exc:
+        raise PlanError(str(exc)) from exc
+    return [(src, dest, False) for src, dest in located.binds], list(located.notices)
 
 
 def _sockets_in(folders: Sequence[str], limit: int = 3000) -> list[Path]:

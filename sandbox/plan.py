@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from sandbox.agent_settings import SettingsPlan
 from sandbox.bwrap import (
     CHANNEL_FILE,
     SANDBOX_CA_BUNDLE,
@@ -84,6 +85,7 @@ class SandboxPlan:
     removed_env: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     visible: Mapping[str, bool] = field(default_factory=dict)
+    settings: SettingsPlan = field(default_factory=SettingsPlan)  # sandbox/agent_settings.py
 
     @property
     def canaries(self) -> tuple[str, ...]:
@@ -193,8 +195,7 @@ def build_plan(
         bwrap_path,
         *flags,
         *mounts.args,
-        "--remount-ro",
-        h,
+        *(("--remount-ro", h) if filesystem.settings.home_stage is None else ()),
         "--remount-ro",
         "/",
         "--chdir",
@@ -212,6 +213,7 @@ def build_plan(
         removed_env=clean.removed,
         notices=tuple(notices),
         visible=dict(mounts.visible),
+        settings=filesystem.settings,
     )
 
 

@@ -1,8 +1,8 @@
 """The service's one seam to `sandbox/`: policy, plan, protected files.
 
 Sessions talk to a `SandboxPort`; `SandboxAdapter` is the real one, over
-`sandbox.policy`, `sandbox.plan` and `sandbox.protect`, and is the only place in the
-service that knows their types. Tests may pass their own port.
+`sandbox.policy`, `sandbox.plan`, `sandbox.protect` and `sandbox.agent_settings`, and
+is the only place in the service that knows their types. Tests may pass their own port.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Prepared:
     env: Mapping[str, str]
     decoys: tuple[Decoy, ...] = ()
     memory_files: tuple[Path, ...] = ()
+    settings_files: tuple[Path, ...] = ()  # agent settings written in place: watch them
     plan: Any = None  # the sandbox's own plan, handed back at close
     notices: tuple[str, ...] = field(default=())
 
@@ -60,6 +61,23 @@ class SandboxPort(Protocol):
 
     def hold(self, files: Sequence[Path], workspace: Path, folder: Path) -> list[tuple[Path, Path]]:
         """Move `files` out of the workspace into `folder`; (original, stored) pairs."""
+
+    def review_changes(
+        self, prepared: Prepared, changed: Sequence[Path], held: Path
+    ) -> tuple[list[Path], list[tuple[Path, str]]]:
+        """Keep the agent's harmless settings changes and the git configs it made (minus
+        their program keys); store what runs code in `held`. Returns the protected files
+        of `changed` still to quarantine, and (file, diff) review items."""
+
+    def settle_settings(self, prepared: Prepared, path: Path, held: Path) -> list[tuple[Path, str]]:
+        """Review one of `settings_files` just written: (file, diff) of what was held."""
+
+    def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
+        """Apply the held settings changes of `files` (a person accepted them)."""
+
+    def restage_settings(self, prepared: Prepared, accepted: Sequence[Path]) -> None:
+        """Show a session not started yet its settings files as they are now, after the
+        held changes of `accepted` were applied."""
 
 
 def new_canary(*_args: object) -> str:
@@ -123,6 +141,7 @@ class SandboxAdapter:
         )
 
     def prepare(self, request: OpenRequest, policy: Any, network: Any) -> Prepared:
+        from sandbox.agent_settings import in_place
         from sandbox.plan import build_plan
 
         bwrap = self.preflight()
@@ -153,6 +172,7 @@ class SandboxAdapter:
             env=dict(plan.env),
             decoys=decoys,
             memory_files=tuple(plan.memory_files),
+            settings_files=tuple(in_place(plan.settings)),
             plan=plan,
             notices=tuple(plan.notices),
         )
@@ -166,3 +186,42 @@ class SandboxAdapter:
         from sandbox.protect import quarantine
 
         return [(q.original, q.stored) for q in quarantine(files, workspace, folder)]
+
+    def review_changes(
+        self, prepared: Prepared, changed: Sequence[Path], held: Path
+    ) -> tuple[list[Path], list[tuple[Path, str]]]:
+        from sandbox.agent_settings import finish, project_files
+        from sandbox.gitconfig import review_git_configs, shipped_git_rules, split_changes
+
+        plan = prepared.plan
+        # A protected file changed by a person accepting its review is not the agent's.
+        accepted = plan.settings.accepted
+        changed = [p for p in changed if accepted.get(str(p), None) != _text(p)]
+        workspace = plan.protected_snapshot.workspace
+        configs, rest = split_changes(changed, workspace)
+        items, unreadable = review_git_configs(configs, held, shipped_git_rules())
+        existed = plan.protected_snapshot.entries
+        created = [p for p in rest if str(p) not in existed]
+        project, rest_created = project_files(plan.settings, workspace, created, held)
+        rest = [p for p in rest if str(p) in existed] + rest_created
+        items += project + finish(plan.settings, held)
+        return [*rest, *unreadable], [(h.path, h.diff) for h in items]
+
+    def settle_settings(self, prepared: Prepared, path: Path, held: Path) -> list[tuple[Path, str]]:
+        from sandbox.agent_settings import settle
+
+        return [(h.path, h.diff) for h in settle(prepared.plan.settings, path, held)]
+
+    def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
+        from sandbox.agent_settings import accept
+
+        return accept(files, held)
+
+    def restage_settings(self, prepared: Prepared, accepted: Sequence[Path]) -> None:
+        prepared.plan.settings.stage(accepted)
+
+
+def _text(path: Path) -> str | None:
+    from sandbox.agent_settings import read_text
+
+    return read_text(path)

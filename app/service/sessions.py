@@ -56,6 +56,7 @@ class Live:
     memory: dict[Path, str]  # last recorded text of each existing memory file
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     settling: dict[Path, asyncio.TimerHandle] = field(default_factory=dict)
+    connection: Any = None  # the connection that opened it
 
 
 class Sessions:
@@ -168,9 +169,12 @@ class Sessions:
             self.watchers.watch(session, decoy.host, self._on_decoy(live, decoy))
         for path in prepared.memory_files:
             self.watchers.watch(session, path, self._on_memory(live, path))
+        for path in prepared.settings_files:
+            self.watchers.watch(session, path, self._on_memory(live, path, self._settings_changed))
 
         # A caller that goes away without closing (killed, crashed) closes its session.
         connection = current_connection.get(None)
+        live.connection = connection
         if connection is not None:
             connection.on_close(functools.partial(self._abandoned, session))
 
@@ -244,7 +248,15 @@ class Sessions:
         changed = await loop.run_in_executor(
             None, self.sandbox.protected_changes, live.prepared, live.workspace
         )
+        changed, reviews = await loop.run_in_executor(
+            None,
+            self.sandbox.review_changes,
+            live.prepared,
+            changed,
+            self.paths.state / "held-settings",
+        )
         held = await self._quarantine(live, changed)
+        await self._reviews(live, reviews)
         await self.db.call(self.db.store.end_session, session, exit_code)
         await loop.run_in_executor(None, shutil.rmtree, self.paths.sessions / session, True)
         self.triage.forget(session)
@@ -252,6 +264,20 @@ class Sessions:
 
     async def memory_accept(self, request: Request) -> dict[str, Any]:
         workspace = str(Path(get(request, "workspace", str)).resolve())
+        # Held settings changes are applied, and the caller's own session, opened but not
+        # started, is shown them.
+        rows = await self.db.call(self.db.store.unreviewed_memory, workspace)
+        loop = asyncio.get_running_loop()
+        held = self.paths.state / "held-settings"
+        files = [Path(r.path) for r in rows]
+        applied = await loop.run_in_executor(None, self.sandbox.accept_settings, files, held)
+        if applied:
+            connection = current_connection.get(None)
+            for live in self.live.values():
+                if str(live.workspace) == workspace and live.connection is connection:
+                    await loop.run_in_executor(
+                        None, self.sandbox.restage_settings, live.prepared, applied
+                    )
         return {"accepted": await self.db.call(self.db.store.accept_memory, workspace)}
 
     async def history(self, request: Request) -> dict[str, Any]:
@@ -277,7 +303,7 @@ class Sessions:
 
         return opened
 
-    def _on_memory(self, live: Live, path: Path) -> Any:
+    def _on_memory(self, live: Live, path: Path, then: Any = None) -> Any:
         def changed(event_type: str) -> None:
             if event_type in ("opened", "closed_no_write"):
                 return  # our own reads, and the agent's
@@ -285,14 +311,31 @@ class Sessions:
             if previous is not None:
                 previous.cancel()
             live.settling[path] = asyncio.get_running_loop().call_later(
-                MEMORY_SETTLE, self._settled, live, path
+                MEMORY_SETTLE, self._settled, live, path, then
             )
 
         return changed
 
-    def _settled(self, live: Live, path: Path) -> None:
+    def _settled(self, live: Live, path: Path, then: Any = None) -> None:
         live.settling.pop(path, None)
-        self._spawn(live, self._memory_changed(live, path))
+        self._spawn(live, (then or self._memory_changed)(live, path))
+
+    async def _settings_changed(self, live: Live, path: Path) -> None:
+        """An agent settings file written in place: its dangerous change is held now."""
+        loop = asyncio.get_running_loop()
+        held = self.paths.state / "held-settings"
+        items = await loop.run_in_executor(
+            None, self.sandbox.settle_settings, live.prepared, path, held
+        )
+        await self._reviews(live, items)
+
+    async def _reviews(self, live: Live, items: Sequence[tuple[Path, str]]) -> None:
+        """Record held settings changes like memory-file changes (sandbox/agent_settings.py)."""
+        for path, diff in items:
+            await self.record(live.id, {"kind": "memory.write", "path": str(path), "diff": diff})
+            await self.db.call(
+                self.db.store.add_memory_change, str(live.workspace), str(path), diff, live.id
+            )
 
     async def _memory_changed(self, live: Live, path: Path) -> None:
         old, new = live.memory.get(path), _read(path)

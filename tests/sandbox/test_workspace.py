@@ -155,15 +155,28 @@ def test_6_unchanged_protected_files_are_not_reported(box: Box) -> None:
     assert changed_protected(before) == []
 
 
-def test_6_agent_settings_in_the_home_stay_read_only(box: Box) -> None:
+def test_6_a_hook_in_the_agents_home_settings_stays_off_the_host_until_reviewed(
+    box: Box,
+) -> None:
+    # The agent may write its settings (sandbox/agent_settings.py), but a key that runs
+    # code is taken back out of the host file at the end and held for review.
+    from sandbox.agent_settings import finish
+
     box.profile = "claude-code"
     (box.home / ".claude").mkdir()
     (box.home / ".claude" / "settings.json").write_text("{}\n")
-    result = box.run(
-        "echo '{\"hooks\": 1}' > ~/.claude/settings.json 2>/dev/null && echo WROTE; "
-        "echo notes > ~/.claude/todo.json && echo STATE"
+    plan = box.plan(
+        [
+            "/bin/sh",
+            "-c",
+            "echo '{\"hooks\": 1}' > ~/.claude/settings.json && echo WROTE; "
+            "echo notes > ~/.claude/todo.json && echo STATE",
+        ]
     )
-    assert "WROTE" not in result.stdout and "STATE" in result.stdout
+    result = subprocess.run(plan.argv, env=dict(plan.env), capture_output=True, text=True)
+    assert "STATE" in result.stdout
+    held = finish(plan.settings, box.state / "held")
+    assert [h.path for h in held] == [box.home / ".claude" / "settings.json"]
     assert (box.home / ".claude" / "settings.json").read_text() == "{}\n"
 
 

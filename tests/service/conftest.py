@@ -86,6 +86,20 @@ class FakeSandbox:
             held.append((file, stored))
         return held
 
+    def review_changes(
+        self, prepared: Prepared, changed: Sequence[Path], held: Path
+    ) -> tuple[list[Path], list[tuple[Path, str]]]:
+        return list(changed), []
+
+    def settle_settings(self, prepared: Prepared, path: Path, held: Path) -> list[tuple[Path, str]]:
+        return []
+
+    def accept_settings(self, files: Sequence[Path], held: Path) -> list[Path]:
+        return []
+
+    def restage_settings(self, prepared: Prepared, accepted: Sequence[Path]) -> None:
+        return None
+
 
 @dataclass
 class Running:
