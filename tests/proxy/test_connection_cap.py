@@ -12,20 +12,33 @@ import time
 import pytest
 
 from sandbox.proxy import engine as engine_module
-from tests.proxy.conftest import Net, ProxySession, Servers, curl
+from tests.proxy.conftest import Net, ProxySession, ProxyThread, Servers, curl
+
+
+def _unix(path: str) -> socket.socket:
+    """A connection straight to the session's socket, as the relay inside makes them."""
+    conn = socket.socket(socket.AF_UNIX)
+    conn.settimeout(10)
+    conn.connect(path)
+    return conn
 
 
 def test_connections_past_the_cap_are_refused_and_the_rest_keep_working(
-    open_session, servers: Servers, monkeypatch: pytest.MonkeyPatch
+    open_session, engine: ProxyThread, servers: Servers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(engine_module, "MAX_CONNECTIONS", 12)
     session: ProxySession = open_session(Net(allow=(f"127.0.0.1:{servers.http.port}",)))
+    path = str(session.plan.host_socket)
     idle = []
     try:
         for _ in range(12):  # idle: they never send a byte
-            idle.append(socket.create_connection(("127.0.0.1", session.port), timeout=5))
-        time.sleep(0.5)  # the relay has handed each one to the proxy
-        with socket.create_connection(("127.0.0.1", session.port), timeout=5) as extra:
+            idle.append(_unix(path))
+        open_now = engine.proxy._listeners[session.id].writers
+        deadline = time.monotonic() + 10
+        while len(open_now) < 12 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the proxy's loop has taken each one in
+        assert len(open_now) == 12
+        with _unix(path) as extra:
             reply = extra.makefile("rb").read()
         assert reply.startswith(b"HTTP/1.1 503 "), reply[:200]
         assert b"X-Sandgate-Reason: this session already has 12 connections open" in reply
