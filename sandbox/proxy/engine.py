@@ -43,6 +43,7 @@ from mitmproxy.utils import human
 
 from sandbox.proxy.addon import PolicyAddon
 from sandbox.proxy.ca import ensure_ca, system_ca_file, write_bundle
+from sandbox.proxy.framing import BodyFraming
 from sandbox.proxy.heads import Refusal, refusal_bytes
 from sandbox.proxy.plan import DEFAULT_PORT, NetworkPlan, proxy_env
 from sandbox.proxy.session import Ask, OnEvent, SecretBinding, SessionNet
@@ -249,7 +250,11 @@ class EgressProxy:
         master = Master(opts)
         _keep_root_logging_ours()
         master.addons.add(  # type: ignore[no-untyped-call]
-            self._proxyserver, next_layer.NextLayer(), tlsconfig.TlsConfig(), self.addon
+            self._proxyserver,
+            next_layer.NextLayer(),
+            tlsconfig.TlsConfig(),
+            self.addon,
+            BodyFraming(),  # after the policy: only what it lets through is framed
         )
         opts.update(  # type: ignore[no-untyped-call]
             connection_strategy="lazy",  # connect upstream only once a request is allowed

@@ -232,3 +232,23 @@ def test_data_behind_a_held_request_is_not_read_into_memory(open_session, server
     assert sent < SENT
     assert rss.growth < SENT // 4
     assert "/limit-held" not in servers.http.paths()
+
+
+def test_http2_body_of_undeclared_size_reaches_an_http1_upstream_framed(
+    session: ProxySession, servers: Servers
+) -> None:
+    """Inside intercepted TLS the client speaks HTTP/2 and declares no size; the upstream
+    speaks HTTP/1.1: the body must arrive whole, chunked, never as a 502."""
+    url = f"https://{BOUND}:{servers.https.port}/limit-h2-undeclared"
+    body = b"h" * 50_000
+    result = subprocess.run(
+        ["curl", "-sS", "-i", "--http2", "-x", session.url, "--cacert", str(session.bundle),
+         "-H", "x-api-key: " + session.plan.env["KEY"], "-X", "POST", "-T", "-", url],
+        input=body, capture_output=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert b"HTTP/2 200" in result.stdout, result.stdout[:300]
+    seen = [s for s in servers.https.seen if s.path == "/limit-h2-undeclared"]
+    assert len(seen) == 1 and seen[0].body == body
+    headers = {k.lower(): v for k, v in seen[0].headers.items()}
+    assert headers.get("content-length") == str(len(body)) or "transfer-encoding" in headers
