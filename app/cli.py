@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "queue": ("app.commands.queue", "list the batches waiting for a decision"),
     "decide": ("app.commands.decide", "allow or deny a waiting batch"),
     "credential": ("app.commands.credential", "manage credentials bound to domains"),
+    "demo": ("app.commands.demo", "show both incidents of the design stopped, on this machine"),
 }
 
 
