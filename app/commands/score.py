@@ -46,6 +46,7 @@ def main(args: argparse.Namespace) -> int:
     from triage.batches import group
     from triage.catalogues import load_catalogues
     from triage.engine import Triage
+    from triage.events import EventError, decode_line
     from triage.verdict import Verdict
 
     triage = Triage(load_catalogues(resources_dir() / "catalogues"))
@@ -60,9 +61,9 @@ def main(args: argparse.Namespace) -> int:
     with stream:
         for number, line in _lines(stream):
             try:
-                obj = json.loads(line)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                verdict = Verdict.failed(None, f"line {number}: not valid JSON ({exc})")
+                obj = decode_line(line)
+            except EventError as exc:
+                verdict = Verdict.failed(None, f"line {number}: {exc}")
             else:
                 try:
                     verdict = triage.score_dict(obj)

@@ -103,7 +103,9 @@ class Egress:
             )
         for cred in getattr(policy, "credentials", ()):
             env = getattr(cred, "env", None) or default_env(cred.name)
-            found[cred.name] = SecretBinding(cred.name, cred.domain, cred.header, env, secret(cred.name))
+            found[cred.name] = SecretBinding(
+                cred.name, cred.domain, cred.header, env, secret(cred.name)
+            )
         return list(found.values())
 
     def _canaries(self, session: str) -> list[str]:
