@@ -46,6 +46,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    try:
+        return _demo(args)
+    except BrokenPipeError:  # `sandgate demo | head`
+        from app.commands.pipes import reader_gone
+
+        return reader_gone()
+
+
+def _demo(args: argparse.Namespace) -> int:
     from app.client import ServiceError, connect_or_start
     from app.demo.narrate import Printer
     from app.paths import Paths

@@ -42,6 +42,15 @@ def _dump(obj: dict[str, Any]) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Score every event of the input; exit 1 when any line was not a valid event."""
+    try:
+        return _score(args)
+    except BrokenPipeError:  # `sandgate score … | head`
+        from app.commands.pipes import reader_gone
+
+        return reader_gone()
+
+
+def _score(args: argparse.Namespace) -> int:
     from resources import resources_dir
     from triage.batches import group
     from triage.catalogues import load_catalogues
