@@ -37,11 +37,24 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's, once installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sandgate")
+    except PackageNotFoundError:
+        return "(not installed: run packaging/install.sh)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, import the one command asked for, and run it."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        print(f"sandgate {_version()}")
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:

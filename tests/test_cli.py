@@ -68,3 +68,13 @@ def test_unknown_command_is_refused_with_the_list() -> None:
     )
     assert done.returncode == 2
     assert "unknown command 'nosuch'" in done.stderr and "run" in done.stderr
+
+
+def test_version_names_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    for flag in ("--version", "-V"):
+        out = subprocess.run(
+            [sys.executable, "-m", "app.cli", flag], capture_output=True, text=True, check=True
+        ).stdout
+        assert out == f"sandgate {version('sandgate')}\n"
