@@ -1,6 +1,6 @@
 """`sandgate score [FILE|-] [--rank]`: score JSON Lines events, print verdicts.
 
-One verdict per input line, in input order, as JSON Lines (see ../shared/events.md).
+One verdict per input line, in input order, as JSON Lines (see docs/events.md).
 A bad line gives `{"id": ..., "error": "line N: ..."}` and the run goes on; the exit
 status is then 1 (2 when the input cannot be opened at all).
 
