@@ -46,7 +46,7 @@ from triage.payload import (
 )
 from triage.rules.base import KINDS, Rule
 from triage.rules.registry import RULES
-from triage.shell import ShellAnalysis, analyse
+from triage.shell import ShellAnalysis, analyse, pushed_somewhere_new
 from triage.signature import signature as make_signature
 from triage.tools import Action, action_of
 from triage.verdict import Reason, Verdict, band_of
@@ -90,6 +90,7 @@ class _Session:
     # Findings of commands already scanned: they depend only on the command and this
     # session's canaries and placeholders, and agents repeat their commands.
     command_findings: dict[str, Findings] = field(default_factory=dict)
+    remotes: dict[str, str] = field(default_factory=dict)  # git remotes set: name → URL
 
 
 class Triage:
@@ -181,6 +182,8 @@ class Triage:
             session.seen.add(f.host.name)
         for h in f.shell_hosts:
             session.seen.add(h.name)
+        if f.shell is not None and f.shell.remotes_set:
+            session.remotes.update(f.shell.remotes_set)
 
     # -- facts --------------------------------------------------------------------------
 
@@ -343,6 +346,19 @@ class Triage:
     ) -> Facts:
         analysis = self._analyse(command, cwd, s)
         hosts = tuple(self._host(strip_port(d), None, s) for d in analysis.destinations)
+        protected: list[tuple[str, str]] = []
+        memory: list[tuple[str, str]] = []
+        for raw in analysis.writes:  # usually none
+            base = cwd or s.workspace
+            path = normalise_path(f"{base}/{raw}" if base and raw[0] not in "/~" else raw, s.home)
+            _, memory_glob, protected_glob = self._path_info(path)
+            if protected_glob is not None:
+                protected.append((path, protected_glob))
+            if memory_glob is not None:
+                memory.append((path, memory_glob))
+        pushes = analysis.pushes and pushed_somewhere_new(
+            analysis.pushes, s.remotes, analysis.remotes_set
+        )
         return Facts(
             kind="exec",
             tool=tool,
@@ -357,6 +373,9 @@ class Triage:
             ),
             environment_read=ENVIRONMENT in analysis.credential_reads,
             command_payload=self._command_findings(command, s),
+            protected_writes=tuple(protected),
+            memory_writes=tuple(memory),
+            pushes_new=pushes or (),
             credentials_read=prior,
         )
 
