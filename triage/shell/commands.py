@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from triage.shell.code import _interpreter
 from triage.shell.flow import _EMPTY, _Arg, _Flow, _Var
-from triage.shell.git import _git_effects, _git_words
+from triage.shell.git import _gh_push, _git_effects, _git_words
 from triage.shell.host import _host_reach
 from triage.shell.network import _network
 from triage.shell.tables import (
@@ -121,6 +121,10 @@ def _simple(
         data = _git(walker, words, data)
     elif name in _HOST_REACH:
         _host_reach(walker, name, words)
+    elif name == "gh":
+        _gh_push(walker, words)
+    elif name == "crontab" and words and words[-1] not in ("-l", "-r", "-e"):
+        walker.wrote("/var/spool/cron/crontabs/user")  # installs the user's crontab
     _record_writes(walker, name, words, skip)
 
     out = data
@@ -183,15 +187,15 @@ def _record_writes(walker: _Walker, name: str, words: list[str], targets: set[in
                 walker.wrote(word)
 
 
-_HOST_REACH = frozenset(["docker", "podman", "nerdctl", "finch", "lima-nerdctl", "nsenter"])
+_HOST_REACH = frozenset(["docker", "podman", "nerdctl", "finch", "lima-nerdctl", "nsenter", "curl"])
 _EXECUTABLE = re.compile(r"^[ugoa]*\+[rwxXst]*x|^[0-7]?[0-7]*[1357][0-7]{0,2}$")
 
 
 def _git(walker: _Walker, words: list[str], data: _Flow) -> _Flow:
     """What ``git add``/``commit`` put into the repository, ``git push`` sends; and what
     it configures, which remotes it sets and where it pushes (``git._git_effects``)."""
-    sub, words = _git_words(words)
-    _git_effects(walker, sub, words)
+    sub, words, options = _git_words(words)
+    _git_effects(walker, sub, words, options)
     operands = [sub, *(w for w in words if not w.startswith("-"))] if sub else []
     if sub in ("add", "commit", "stash"):
         everything = any(w in (".", "-A", "--all", "*") for w in words)

@@ -50,8 +50,9 @@ _PUSH_VALUE = frozenset(["-o", "--push-option", "--receive-pack", "--exec", "--s
 _REMOTE_URL_KEY = re.compile(r"^remote\.(.+)\.(?:url|pushurl)$", re.IGNORECASE)
 
 
-def _git_words(words: Sequence[str]) -> tuple[str, list[str]]:
-    """The subcommand after git's own options (``git -C dir -c k=v push``), and its words."""
+def _git_words(words: Sequence[str]) -> tuple[str, list[str], list[str]]:
+    """The subcommand after git's own options (``git -C dir -c k=v push``), its words,
+    and those options."""
     index = 0
     while index < len(words):
         word = words[index]
@@ -60,13 +61,16 @@ def _git_words(words: Sequence[str]) -> tuple[str, list[str]]:
         elif word.startswith("-"):
             index += 1
         else:
-            return word, list(words[index + 1 :])
-    return "", []
+            return word, list(words[index + 1 :]), list(words[:index])
+    return "", [], list(words)
 
 
-def _git_effects(walker: _Walker, sub: str, words: list[str]) -> None:
-    """Record configuration that runs programs, remotes set, and pushes."""
+def _git_effects(walker: _Walker, sub: str, words: list[str], options: Sequence[str]) -> None:
+    """Record configuration that runs programs, remotes set, and pushes (`options`:
+    git's own, before the subcommand)."""
     found = walker.found
+    if "-c" in options:
+        _one_shot(walker, options)
     if sub == "config":
         _config(walker, words)
     elif sub == "remote":
@@ -101,17 +105,49 @@ def _config(walker: _Walker, words: list[str]) -> None:
     if len(operands) < 2:
         return
     key, value = operands[0], operands[1]
-    lowered = key.lower()
     remote = _REMOTE_URL_KEY.match(key)
     if remote:
         walker.found.remotes.append((remote.group(1), value))
-    runs = bool(_RUNS_PROGRAM.match(lowered))
-    runs = runs or (lowered.startswith("alias.") and value.lstrip().startswith("!"))
-    runs = runs or bool(_PICKS_PROGRAM.match(lowered) and _SHELL_LINE.search(value))
-    if runs:
-        setting = f"{key} = {value}"
+    if _runs_program(key, value):
+        setting = f"{key} = {_shown(value)}"
         if setting not in walker.found.git_config:
             walker.found.git_config.append(setting)
+
+
+def _runs_program(key: str, value: str) -> bool:
+    """Does git run `value` as a program, for the setting `key`?"""
+    lowered = key.lower()
+    if _RUNS_PROGRAM.match(lowered):
+        return True
+    if lowered.startswith("alias.") or re.match(r"^submodule\..+\.update$", lowered):
+        return value.lstrip().startswith("!")
+    return bool(_PICKS_PROGRAM.match(lowered) and _SHELL_LINE.search(value))
+
+
+def _shown(value: str) -> str:
+    # Without quotes: parsers disagree on quotes nested in quotes, and a person reads the
+    # program either way.
+    return value.replace('"', "").replace("'", "")
+
+
+def _one_shot(walker: _Walker, words: Sequence[str]) -> None:
+    """``git -c KEY=VALUE …``: a program git runs for this command (outside any sandbox,
+    when the command is one that asks to run there)."""
+    for index, word in enumerate(words[:-1]):  # git's own options only
+        if word == "-c":
+            key, _, value = words[index + 1].partition("=")
+            if _runs_program(key, value):
+                setting = f"{key} = {_shown(value)} (git -c, for this command)"
+                if setting not in walker.found.git_config:
+                    walker.found.git_config.append(setting)
+
+
+def _gh_push(walker: _Walker, words: Sequence[str]) -> None:
+    """``gh repo create NAME --source=. --push``: the workspace pushed to a new repository."""
+    operands = [w for w in words if not w.startswith("-")]
+    if operands[:2] == ["repo", "create"] and "--push" in words:
+        name = operands[2] if len(operands) > 2 else "a new repository"
+        walker.found.pushes.append(f"https://github.com/{name}")
 
 
 def _push_target(words: Sequence[str]) -> str:

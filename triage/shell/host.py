@@ -30,6 +30,14 @@ _HOST_NAMESPACES = frozenset(
 _CAPABILITIES = frozenset(
     ["ALL", "SYS_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH", "NET_ADMIN"]
 )
+# The runtime's own options before its subcommand that take a value (`docker -H x run`).
+_GLOBAL_VALUE = frozenset(
+    [
+        *("-H", "--host", "-c", "--context", "--config", "-l", "--log-level", "--url"),
+        *("--connection", "--tlscacert", "--tlscert", "--tlskey", "--root", "--runroot"),
+        *("--namespace", "-n"),
+    ]
+)
 _SOCKET = re.compile(r"(?:docker|podman|containerd|crio|cri-dockerd|buildkitd)\.sock$")
 _SYSTEM = ("/etc", "/root", "/var", "/usr", "/boot", "/proc", "/sys", "/dev", "/run", "/lib")
 _HOME = re.compile(r"^(?:~|/root|/home(?:/[^/]+)?|/Users(?:/[^/]+)?)/?$")
@@ -42,10 +50,14 @@ def _host_reach(walker: _Walker, name: str, words: Sequence[str]) -> None:
         whose = "the host's (process 1)" if target == "1" else "another process's"
         walker.found.host.append(("namespace", f"nsenter enters {whose} namespaces"))
         return
+    if name == "curl":
+        socket = _value(words, ("--unix-socket", "--abstract-unix-socket"))
+        if socket and _SOCKET.search(socket):
+            walker.found.host.append(("socket", f"the runtime's own socket ({socket}, by curl)"))
+        return
     if name not in _RUNTIMES:
         return
-    operands = [w for w in words if not w.startswith("-")]
-    run_at = _run_index(words, operands)
+    run_at = _run_index(words)
     if run_at is None:
         return
     runtime = f"{name} run"
@@ -55,6 +67,8 @@ def _host_reach(walker: _Walker, name: str, words: Sequence[str]) -> None:
         option, eq, value = word.partition("=")
         if not word.startswith("-"):
             break  # the image: what follows is the container's own command line
+        if option.startswith("-v") and len(option) > 2 and not option.startswith("--"):
+            option, eq, value = "-v", "=", word[2:]  # `-v/:/host`
         takes_value = option in _VOLUME | _MOUNT | _HOST_NAMESPACES or option in (
             "--cap-add",
             "--security-opt",
@@ -83,15 +97,18 @@ def _host_reach(walker: _Walker, name: str, words: Sequence[str]) -> None:
             walker.found.host.append(("privileged", f"--device {value}"))
 
 
-def _run_index(words: Sequence[str], operands: Sequence[str]) -> int | None:
-    """Where `run`/`create` stands (`docker run`, `docker container run`), if anywhere."""
-    if not operands:
-        return None
-    first = operands[0]
-    if first in _RUNS:
-        return words.index(first)
-    if first == "container" and len(operands) > 1 and operands[1] in _RUNS:
-        return words.index(operands[1], words.index(first) + 1)
+def _run_index(words: Sequence[str]) -> int | None:
+    """Where `run`/`create` stands (`docker run`, `docker -H x container run`,
+    `docker compose run`), after the runtime's own options; None for other commands."""
+    index = 0
+    while index < len(words) and words[index].startswith("-"):
+        index += 2 if words[index] in _GLOBAL_VALUE else 1
+    if index < len(words) and words[index] in ("container", "compose"):
+        index += 1
+        while index < len(words) and words[index].startswith("-"):  # compose's own -f x
+            index += 2 if words[index] in ("-f", "--file", "-p", "--project-name") else 1
+    if index < len(words) and words[index] in _RUNS:
+        return index
     return None
 
 
