@@ -177,10 +177,20 @@ def _record_writes(walker: _Walker, name: str, words: list[str], targets: set[in
             if not word.startswith("-"):
                 walker.wrote(word)
     elif name == "sed" and any(w.startswith("-i") or w.startswith("--in-place") for w in words):
-        operands = [w for w in words if not w.startswith("-")]
-        scripted = any(w in ("-e", "-f", "--expression", "--file") for w in words)
+        operands: list[str] = []
+        scripted = False
+        for index, word in enumerate(words):
+            if word in ("-e", "-f", "--expression", "--file"):
+                scripted = True
+            elif not word.startswith("-") and words[index - 1 : index] not in (["-e"], ["-f"]):
+                operands.append(word)
         for word in operands if scripted else operands[1:]:
             walker.wrote(word)
+    elif name in ("curl", "wget"):  # `-sSLo FILE`, `-qO FILE`: the output option bundled
+        bundled = _CURL_OUTPUT if name == "curl" else _WGET_OUTPUT
+        for index, word in enumerate(words[:-1]):
+            if bundled.fullmatch(word) and index + 1 not in targets:
+                walker.wrote(words[index + 1])
     elif name == "chmod" and words and _EXECUTABLE.search(words[0]):
         for word in words[1:]:
             if not word.startswith("-"):
@@ -188,6 +198,8 @@ def _record_writes(walker: _Walker, name: str, words: list[str], targets: set[in
 
 
 _HOST_REACH = frozenset(["docker", "podman", "nerdctl", "finch", "lima-nerdctl", "nsenter", "curl"])
+_CURL_OUTPUT = re.compile(r"-[a-zA-Z]+o")
+_WGET_OUTPUT = re.compile(r"-[a-zA-Z]+O")
 _EXECUTABLE = re.compile(r"^[ugoa]*\+[rwxXst]*x|^[0-7]?[0-7]*[1357][0-7]{0,2}$")
 
 
