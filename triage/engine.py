@@ -346,16 +346,7 @@ class Triage:
     ) -> Facts:
         analysis = self._analyse(command, cwd, s)
         hosts = tuple(self._host(strip_port(d), None, s) for d in analysis.destinations)
-        protected: list[tuple[str, str]] = []
-        memory: list[tuple[str, str]] = []
-        for raw in analysis.writes:  # usually none
-            base = cwd or s.workspace
-            path = normalise_path(f"{base}/{raw}" if base and raw[0] not in "/~" else raw, s.home)
-            _, memory_glob, protected_glob = self._path_info(path)
-            if protected_glob is not None:
-                protected.append((path, protected_glob))
-            if memory_glob is not None:
-                memory.append((path, memory_glob))
+        protected, memory = self._written(analysis.writes, cwd, s) if analysis.writes else ((), ())
         pushes = analysis.pushes and pushed_somewhere_new(
             analysis.pushes, s.remotes, analysis.remotes_set
         )
@@ -373,11 +364,27 @@ class Triage:
             ),
             environment_read=ENVIRONMENT in analysis.credential_reads,
             command_payload=self._command_findings(command, s),
-            protected_writes=tuple(protected),
-            memory_writes=tuple(memory),
+            protected_writes=protected,
+            memory_writes=memory,
             pushes_new=pushes or (),
             credentials_read=prior,
         )
+
+    def _written(
+        self, writes: tuple[str, ...], cwd: str | None, s: _Session
+    ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+        """(path, glob) of the protected files, then of the agent files, a command writes."""
+        protected: list[tuple[str, str]] = []
+        memory: list[tuple[str, str]] = []
+        base = cwd or s.workspace
+        for raw in writes:
+            path = normalise_path(f"{base}/{raw}" if base and raw[0] not in "/~" else raw, s.home)
+            _, memory_glob, protected_glob = self._path_info(path)
+            if protected_glob is not None:
+                protected.append((path, protected_glob))
+            if memory_glob is not None:
+                memory.append((path, memory_glob))
+        return tuple(protected), tuple(memory)
 
     def _command_findings(self, command: str, s: _Session) -> Findings:
         found = s.command_findings.get(command)
