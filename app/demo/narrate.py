@@ -68,7 +68,8 @@ def verdict(row: Mapping[str, Any]) -> list[str]:
     out.append(f"{INDENT}{'':{LABEL}}score {row.get('score')} ({row.get('band')})")
     for reason in row.get("reasons") or []:
         text = f"- {reason.get('rule')} (+{reason.get('points')}): {reason.get('why')}"
-        out += [f"{INDENT}{'':{LABEL}}{line}" for line in textwrap.wrap(visible(text), 84)]
+        lines = textwrap.wrap(visible(text), 84, subsequent_indent="  ")
+        out += [f"{INDENT}{'':{LABEL}}{line}" for line in lines]
     return out
 
 
@@ -88,6 +89,7 @@ class Printer:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.session_id = "ID"
 
     def _print(self, *lines: str) -> None:
         for line in lines:
@@ -114,6 +116,7 @@ class Printer:
             if embedded
             else "the running Sandgate service (the tray shows it)"
         )
+        self.session_id = session
         self._print("", f"Session {session}, opened on {where}.")
         for notice in notices:
             self._print(f"  {visible(str(notice))}")
@@ -204,7 +207,7 @@ class Printer:
             "     canary was refused before it left;",
             "  2. the allowed API domain accepted only this session's placeholder, so the",
             "     attacker's key was refused there, ranked critical.",
-            "Every event is in `sandgate history --session ID`.",
+            f"Every event is in `sandgate history --session {self.session_id}`.",
         )
         return True
 
