@@ -123,3 +123,20 @@ def test_demo_starts_a_service_when_none_runs(runtime: Paths) -> None:
     # Its folder (fake home, workspace, certificates) is gone afterwards.
     root = next(line for line in run.stdout.splitlines() if "holding a fake" in line)
     assert not Path(root.split()[4].rstrip(",")).exists()
+
+
+def test_session_secrets_must_be_names_to_secrets(runtime: Paths, tmp_path: Path) -> None:
+    from app.client import ServiceError, connect
+    from app.service.runtime import start_in_thread
+
+    service = start_in_thread(runtime)
+    client = connect(runtime)
+    assert client is not None
+    fields = {"workspace": str(tmp_path), "command": ["true"], "env": {}}
+    try:
+        for bad in ({"demo": 1}, {"demo": ""}, ["demo"]):
+            with pytest.raises(ServiceError, match="secrets"):
+                client.request("session.open", **fields, secrets=bad)
+    finally:
+        client.close()
+        service.stop()
