@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "decide": ("app.commands.decide", "allow or deny a waiting batch"),
     "credential": ("app.commands.credential", "manage credentials bound to domains"),
     "hook": ("app.commands.hook", "an agent's permission hook (claude-code, codex); install it"),
+    "demo": ("app.commands.demo", "show both incidents of the design stopped, on this machine"),
 }
 
 
@@ -37,11 +38,24 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's, once installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sandgate")
+    except PackageNotFoundError:
+        return "(not installed: run packaging/install.sh)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, import the one command asked for, and run it."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        print(f"sandgate {_version()}")
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:

@@ -82,3 +82,13 @@ def test_decide_help_explains_each_scope_in_a_sentence() -> None:
     for scope in ("once", "session", "workspace", "always"):
         assert any(line.strip().startswith(scope + " ") for line in lines), scope
     assert "one request at a time" in " ".join(result.stdout.split())
+
+
+def test_version_names_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    for flag in ("--version", "-V"):
+        out = subprocess.run(
+            [sys.executable, "-m", "app.cli", flag], capture_output=True, text=True, check=True
+        ).stdout
+        assert out == f"sandgate {version('sandgate')}\n"

@@ -46,7 +46,7 @@ from triage.payload import (
 )
 from triage.rules.base import KINDS, Rule
 from triage.rules.registry import RULES
-from triage.shell import ShellAnalysis, analyse
+from triage.shell import ShellAnalysis, analyse, pushed_somewhere_new
 from triage.signature import signature as make_signature
 from triage.tools import Action, action_of
 from triage.verdict import Reason, Verdict, band_of
@@ -90,6 +90,7 @@ class _Session:
     # Findings of commands already scanned: they depend only on the command and this
     # session's canaries and placeholders, and agents repeat their commands.
     command_findings: dict[str, Findings] = field(default_factory=dict)
+    remotes: dict[str, str] = field(default_factory=dict)  # git remotes set: name → URL
 
 
 class Triage:
@@ -181,6 +182,8 @@ class Triage:
             session.seen.add(f.host.name)
         for h in f.shell_hosts:
             session.seen.add(h.name)
+        if f.shell is not None and f.shell.remotes_set:
+            session.remotes.update(f.shell.remotes_set)
 
     # -- facts --------------------------------------------------------------------------
 
@@ -343,6 +346,10 @@ class Triage:
     ) -> Facts:
         analysis = self._analyse(command, cwd, s)
         hosts = tuple(self._host(strip_port(d), None, s) for d in analysis.destinations)
+        protected, memory = self._written(analysis.writes, cwd, s) if analysis.writes else ((), ())
+        pushes = analysis.pushes and pushed_somewhere_new(
+            analysis.pushes, s.remotes, analysis.remotes_set
+        )
         return Facts(
             kind="exec",
             tool=tool,
@@ -357,8 +364,27 @@ class Triage:
             ),
             environment_read=ENVIRONMENT in analysis.credential_reads,
             command_payload=self._command_findings(command, s),
+            protected_writes=protected,
+            memory_writes=memory,
+            pushes_new=pushes or (),
             credentials_read=prior,
         )
+
+    def _written(
+        self, writes: tuple[str, ...], cwd: str | None, s: _Session
+    ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+        """(path, glob) of the protected files, then of the agent files, a command writes."""
+        protected: list[tuple[str, str]] = []
+        memory: list[tuple[str, str]] = []
+        base = cwd or s.workspace
+        for raw in writes:
+            path = normalise_path(f"{base}/{raw}" if base and raw[0] not in "/~" else raw, s.home)
+            _, memory_glob, protected_glob = self._path_info(path)
+            if protected_glob is not None:
+                protected.append((path, protected_glob))
+            if memory_glob is not None:
+                memory.append((path, memory_glob))
+        return tuple(protected), tuple(memory)
 
     def _command_findings(self, command: str, s: _Session) -> Findings:
         found = s.command_findings.get(command)

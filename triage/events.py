@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -27,6 +29,17 @@ KINDS = (
 )
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+# Limits of a JSON line that `decode_line` accepts. No event nests deeper than a few
+# levels (a tool's input, a header map), and no number of one has more digits than a
+# time or a port; past these, the line is refused by name before anything recurses
+# over it or converts it (Python's int() refuses 4,300 digits with a ValueError).
+MAX_DEPTH = 100
+MAX_DIGITS = 64
+# A string token (its end quote optional, so an unterminated one is one match, not a
+# rescan from every quote), or a bracket.
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"?', re.DOTALL)
+_NOT_BRACKETS = re.compile(rb"[^\[\]{}]+")
 
 
 class EventError(ValueError):
@@ -104,6 +117,56 @@ class MemoryWrite(Event):
     path: str = ""
     content: str | None = None
     diff: str | None = None
+
+
+def decode_line(line: bytes | str) -> Any:
+    """One line of JSON Lines as a Python value.
+
+    Raises EventError(None, sentence) when the line is not valid JSON, nests deeper than
+    MAX_DEPTH, or holds an integer of more than MAX_DIGITS digits, so that a hostile line
+    is one error among the others and never a traceback that ends the run.
+    """
+    raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+        depth = _depth(raw)
+        if depth > MAX_DEPTH:
+            raise EventError(None, f"JSON nested more than {MAX_DEPTH} levels deep")
+    try:
+        return json.loads(raw, parse_int=_integer, parse_constant=_constant)
+    except EventError:
+        raise
+    except RecursionError:  # unreachable past the depth check; kept as the last guard
+        raise EventError(None, f"JSON nested more than {MAX_DEPTH} levels deep") from None
+    except UnicodeDecodeError as exc:
+        raise EventError(None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except ValueError as exc:  # json.JSONDecodeError
+        raise EventError(None, f"not valid JSON ({exc})") from None
+
+
+def _depth(raw: bytes) -> int:
+    """How deep `raw` nests (brackets inside strings do not count); stops counting once
+    past MAX_DEPTH."""
+    brackets = _NOT_BRACKETS.sub(b"", _STRINGS.sub(b"", raw))
+    depth = 0
+    for byte in brackets:
+        if byte in b"[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return depth
+        else:
+            depth -= 1
+    return 0
+
+
+def _integer(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise EventError(None, f"a number of {digits} digits (at most {MAX_DIGITS})")
+    return int(text)
+
+
+def _constant(text: str) -> Any:
+    raise EventError(None, f"not valid JSON ({text} is not a JSON number)")
 
 
 def _get(obj: Mapping[str, Any], name: str, kind: type | tuple[type, ...], required: bool) -> Any:

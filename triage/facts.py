@@ -66,6 +66,9 @@ class Facts(NamedTuple):
     shell_credentials: tuple[str, ...] = ()  # titles of the credential files it reads
     environment_read: bool = False  # the command dumps or reads the process environment
     command_payload: Findings = NOTHING
+    protected_writes: tuple[tuple[str, str], ...] = ()  # (path, protected glob) it writes
+    memory_writes: tuple[tuple[str, str], ...] = ()  # (path, memory glob) it writes
+    pushes_new: tuple[str, ...] = ()  # git pushes to a remote set in this session, or a URL
     # memory
     text: str | None = None  # the new instruction text (added lines of a diff)
     text_payload: Findings = NOTHING  # canaries and secrets in that text

@@ -13,6 +13,7 @@ import sys
 import time
 import unicodedata
 from datetime import datetime
+from typing import Any
 
 BANDS = ("low", "medium", "high", "critical")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -87,8 +88,18 @@ def main(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
+    try:
+        _print(rows, args.json)
+    except BrokenPipeError:  # `sandgate history | head`
+        from app.commands.pipes import reader_gone
+
+        return reader_gone()
+    return 0
+
+
+def _print(rows: list[Any], as_json: bool) -> None:
     for row in rows:
-        if args.json:
+        if as_json:
             print(json.dumps(row.to_dict(), sort_keys=True))
             continue
         stamp = datetime.fromtimestamp(row.ts).isoformat(sep=" ", timespec="seconds")
@@ -99,4 +110,4 @@ def main(args: argparse.Namespace) -> int:
         if row.decided_by:
             decision += f" by {row.decided_by}"
         print(f"{stamp}  {row.session}  {verdict}  {row.kind:12} {target}  [{decision}] {rules}")
-    return 0
+    sys.stdout.flush()  # a closed pipe is noticed here, not in the interpreter's exit

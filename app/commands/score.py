@@ -1,6 +1,6 @@
 """`sandgate score [FILE|-] [--rank]`: score JSON Lines events, print verdicts.
 
-One verdict per input line, in input order, as JSON Lines (see ../shared/events.md).
+One verdict per input line, in input order, as JSON Lines (see docs/events.md).
 A bad line gives `{"id": ..., "error": "line N: ..."}` and the run goes on; the exit
 status is then 1 (2 when the input cannot be opened at all).
 
@@ -42,10 +42,20 @@ def _dump(obj: dict[str, Any]) -> str:
 
 def main(args: argparse.Namespace) -> int:
     """Score every event of the input; exit 1 when any line was not a valid event."""
+    try:
+        return _score(args)
+    except BrokenPipeError:  # `sandgate score … | head`
+        from app.commands.pipes import reader_gone
+
+        return reader_gone()
+
+
+def _score(args: argparse.Namespace) -> int:
     from resources import resources_dir
     from triage.batches import group
     from triage.catalogues import load_catalogues
     from triage.engine import Triage
+    from triage.events import EventError, decode_line
     from triage.verdict import Verdict
 
     triage = Triage(load_catalogues(resources_dir() / "catalogues"))
@@ -60,9 +70,9 @@ def main(args: argparse.Namespace) -> int:
     with stream:
         for number, line in _lines(stream):
             try:
-                obj = json.loads(line)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                verdict = Verdict.failed(None, f"line {number}: not valid JSON ({exc})")
+                obj = decode_line(line)
+            except EventError as exc:
+                verdict = Verdict.failed(None, f"line {number}: {exc}")
             else:
                 try:
                     verdict = triage.score_dict(obj)

@@ -62,7 +62,8 @@ class Egress:
         if network is None:
             return None
         loop = asyncio.get_running_loop()
-        bindings = await loop.run_in_executor(None, self._bindings, policy)
+        supplied = self.parts.sessions.supplied(session)
+        bindings = await loop.run_in_executor(None, self._bindings, policy, supplied)
         self._bound[session] = {b.domain: b.placeholder for b in bindings}
         await self.ensure_started()
         try:
@@ -87,17 +88,23 @@ class Egress:
         if self._started:
             await self.proxy.stop()
 
-    def _bindings(self, policy: Any) -> list[SecretBinding]:
-        """The policy's credentials, then those added with `sandgate credential add`."""
+    def _bindings(self, policy: Any, supplied: dict[str, str]) -> list[SecretBinding]:
+        """The policy's credentials, then those added with `sandgate credential add`.
+        A secret the session's opener supplied (`sandgate demo`) is used instead of the
+        keyring's, for that session only; the keyring is then not asked for it."""
+
+        def secret(name: str) -> str | None:
+            return supplied[name] if name in supplied else secret_for(name)
+
         found: dict[str, SecretBinding] = {}
         for entry in self.index.load().values():
             found[entry.name] = SecretBinding(
-                entry.name, entry.domain, entry.header, entry.env, secret_for(entry.name)
+                entry.name, entry.domain, entry.header, entry.env, secret(entry.name)
             )
         for cred in getattr(policy, "credentials", ()):
             env = getattr(cred, "env", None) or default_env(cred.name)
             found[cred.name] = SecretBinding(
-                cred.name, cred.domain, cred.header, env, secret_for(cred.name)
+                cred.name, cred.domain, cred.header, env, secret(cred.name)
             )
         return list(found.values())
 

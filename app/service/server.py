@@ -114,8 +114,10 @@ class Service:
         """The response to one request line."""
         try:
             request = json.loads(line)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError) as exc:  # a 5,000-digit number is one too
             return {"ok": False, "error": f"not a JSON line: {exc}"}
+        except RecursionError:
+            return {"ok": False, "error": "not a JSON line: nested too deeply"}
         if not isinstance(request, dict) or not isinstance(request.get("op"), str):
             return {"ok": False, "error": "a request is a JSON object with a string 'op'"}
         handler = self._handlers.get(request["op"])

@@ -73,6 +73,14 @@ class Sessions:
         self.hooks: list[SessionHook] = []
         self.live: dict[str, Live] = {}
         self.finishing: set[asyncio.Task[list[str]]] = set()
+        # Secrets a caller supplied in memory for its session's bound credentials
+        # (`session.open`'s `secrets`), kept only while the session opens: hooks read
+        # them with `supplied(session)` instead of the keyring.
+        self._supplied: dict[str, dict[str, str]] = {}
+
+    def supplied(self, session: str) -> dict[str, str]:
+        """Credential name → secret the opener of `session` supplied (usually none)."""
+        return dict(self._supplied.get(session, {}))
 
     def install(self, service: Service) -> None:
         service.register("session.open", self.open)
@@ -108,6 +116,9 @@ class Sessions:
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
             raise RequestError("session.open: 'env' must map strings to strings")
         policy_file = get(request, "policy_file", str, None)
+        supplied = get(request, "secrets", dict, {})
+        if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in supplied.items()):
+            raise RequestError("session.open: 'secrets' must map credential names to secrets")
         session = secrets.token_hex(6)
         session_dir = self.paths.sessions / session
         session_dir.mkdir(mode=0o700, parents=True)
@@ -130,6 +141,7 @@ class Sessions:
             shutil.rmtree(session_dir, ignore_errors=True)
             raise RequestError(str(exc)) from exc
         network = None
+        self._supplied[session] = supplied
         try:
             for hook in self.hooks:
                 network = await hook.opening(session, workspace, policy) or network
@@ -143,6 +155,8 @@ class Sessions:
             if isinstance(exc, Exception):  # PlanError: the workspace is unusable, …
                 raise RequestError(f"cannot prepare the sandbox: {exc}") from exc
             raise
+        finally:
+            self._supplied.pop(session, None)
 
         await self.db.call(
             self.db.store.open_session,

@@ -98,3 +98,26 @@ def test_history_reads_while_a_service_runs(
     running: object, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     assert main(["history", "--json"]) == 0  # the running service made the file: WAL, no lock
+
+
+def test_a_closed_pipe_ends_quietly(paths: Paths) -> None:
+    import os
+    import subprocess
+    import sys
+
+    store = Store(paths.database)
+    store.open_session("s1", "/w", ["claude"])
+    for n in range(3000):  # more than a pipe's buffer, so the writer meets the closed end
+        store.add_event("s1", {"kind": "file.read", "path": f"/w/file-{n}"}, LOW, ts=n)
+    store.close()
+    for args in ([], ["--json"]):
+        cmd = [sys.executable, "-m", "app.cli", "history", *args]
+        history = subprocess.Popen(
+            cmd, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert history.stdout is not None
+        history.stdout.readline()
+        history.stdout.close()  # what `| head -1` does
+        _, err = history.communicate(timeout=30)
+        assert err == b"", err.decode()
+        assert history.returncode == 141

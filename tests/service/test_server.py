@@ -29,7 +29,18 @@ def test_bad_lines_get_errors_and_the_connection_survives(running: Any) -> None:
     sock = socket.socket(socket.AF_UNIX)
     sock.connect(str(running.paths.socket))
     reader = sock.makefile("rb")
-    for line in (b"{not json\n", b"[1, 2]\n", b'{"op": 3}\n', b'{"op": "nope"}\n', b"\xff\n"):
+    hostile = (
+        b"[" * 100_000 + b"]" * 100_000 + b"\n",
+        b'{"op": "ping", "n": ' + b"9" * 5000 + b"}\n",
+    )
+    for line in (
+        b"{not json\n",
+        b"[1, 2]\n",
+        b'{"op": 3}\n',
+        b'{"op": "nope"}\n',
+        b"\xff\n",
+        *hostile,
+    ):
         sock.sendall(line)
         reply = reader.readline()
         assert b'"ok":false' in reply and b'"error"' in reply, (line, reply)

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from triage.events import EventError, FileAccess, NetRequest, SessionStart, ToolCall, parse_event
+from triage.events import (
+    EventError,
+    FileAccess,
+    NetRequest,
+    SessionStart,
+    ToolCall,
+    decode_line,
+    parse_event,
+)
 
 
 def ev(**fields: Any) -> dict[str, Any]:
@@ -80,3 +88,37 @@ def test_events_are_frozen() -> None:
     event = parse_event(ev(kind="file.read", path="/x"))
     with pytest.raises(AttributeError):
         event.path = "/y"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested more than 100 levels"),
+        (b'{"a": ' * 101 + b"1" + b"}" * 101, "nested more than 100 levels"),
+        (b'{"id": "x", "port": ' + b"9" * 5000 + b"}", "a number of 5000 digits"),
+        (b'{"ts": -' + b"1" * 65 + b"}", "a number of 65 digits"),
+        (b'{"ts": NaN}', "NaN is not a JSON number"),
+        (b"{not json", "not valid JSON"),
+        (b'\xff{"id": 1}', "not valid UTF-8"),
+    ],
+)
+def test_hostile_lines_are_refused_by_name(line: bytes, words: str) -> None:
+    with pytest.raises(EventError, match=words):
+        decode_line(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Near misses: brackets inside strings do not count, nor do wide shallow lists,
+        # nor a number just inside the limit.
+        b'{"body": "' + b"[{" * 5000 + b'"}',
+        b'{"list": [' + b",".join([b"[1]"] * 5000) + b"]}",
+        b'{"a": ' * 100 + b"1" + b"}" * 100,
+        b'{"n": ' + b"9" * 64 + b', "s": "\\"[[["}',
+    ],
+)
+def test_ordinary_lines_decode(line: bytes) -> None:
+    import json
+
+    assert decode_line(line) == json.loads(line)

@@ -143,3 +143,39 @@ def test_an_internal_error_stays_on_its_line(
     out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert out[0] == {"id": "boom", "error": "line 1: internal error: RuntimeError: rule bug"}
     assert out[1]["id"] == "fine" and out[1]["band"] == "low"
+
+
+def test_hostile_lines_are_line_errors_and_the_run_goes_on(tmp_path: Path) -> None:
+    text = "\n".join(
+        [
+            "[" * 100_000 + "]" * 100_000,
+            '{"id": "a", "session": "s", "kind": "file.read", "path": "/w/x"}',
+            '{"id": "b", "session": "s", "kind": "net.connect", "host": "x", "port": '
+            + "9" * 5000
+            + "}",
+            '{"id": "c", "session": "s", "kind": "file.read", "path": "/w/y"}',
+        ]
+    )
+    result = _run(tmp_path, text + "\n")
+    assert result.returncode == 1
+    assert b"Traceback" not in result.stderr, result.stderr
+    out = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [v["id"] for v in out] == [None, "a", None, "c"]
+    assert out[0]["error"] == "line 1: JSON nested more than 100 levels deep"
+    assert out[2]["error"] == "line 3: a number of 5000 digits (at most 64)"
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    src = tmp_path / "events.jsonl"
+    src.write_text(_mixed_input() * 20)  # more than a pipe's buffer of verdicts
+    for args in ([], ["--rank"]):
+        score = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "score", *args, str(src)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert score.stdout is not None
+        score.stdout.readline()
+        score.stdout.close()  # what `| head -1` does
+        _, err = score.communicate(timeout=60)
+        assert err == b"", err.decode()
+        assert score.returncode == 141

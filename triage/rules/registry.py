@@ -6,12 +6,13 @@ are published; an id is never reused for a different meaning.
 
 from __future__ import annotations
 
-from triage.rules import cred, egress, exec, file, memory, session, tool
+from triage.rules import cred, egress, exec, exec_reach, file, memory, session, tool
 from triage.rules.base import Rule
 
 RULES: tuple[Rule, ...] = (
     *egress.RULES,
     *exec.RULES,
+    *exec_reach.RULES,
     *cred.RULES,
     *file.RULES,
     *memory.RULES,

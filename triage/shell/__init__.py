@@ -16,12 +16,15 @@ The modules, in the order a command meets them:
 - ``walker``: the walk over those nodes, with the state of one command line;
 - ``redirects``: what redirects feed in and where output goes;
 - ``commands``: one simple command (reads, writes, shells, ``git``);
+- ``git`` and ``host``: configuration git runs, remotes and pushes; containers and
+  namespaces that reach the host;
 - ``network`` and ``code``: network tools, and inline programs (``python -c`` ...);
 - ``scan``: the token scan that stands in when parsing fails;
 - ``words``, ``tables`` and ``flow``: word helpers, the tool tables, the data records.
 """
 
 from triage.shell.flow import IsCredential, ShellAnalysis
+from triage.shell.git import pushed_somewhere_new
 from triage.shell.parse import MAX_PARSE_CHARS
 from triage.shell.tables import ENVIRONMENT
 from triage.shell.walker import analyse
@@ -34,4 +37,5 @@ __all__ = [
     "ShellAnalysis",
     "analyse",
     "normalise_path",
+    "pushed_somewhere_new",
 ]

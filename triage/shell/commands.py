@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from triage.shell.code import _interpreter
 from triage.shell.flow import _EMPTY, _Arg, _Flow, _Var
+from triage.shell.git import _gh_push, _git_effects, _git_words
+from triage.shell.host import _host_reach
 from triage.shell.network import _network
 from triage.shell.tables import (
     _COMPRESSED_SUFFIXES,
@@ -70,6 +72,10 @@ def _simple(
     if name in ("cd", "pushd") and len(words) == 1 and words[0] != "-":
         walker.cwd = normalise_path(rest[0].text, walker.cwd)
         return _EMPTY
+    if name == "su":  # `su -c CMD [user]`: CMD runs in a shell, as that user
+        for index, word in enumerate(words[:-1]):
+            if word in ("-c", "--command") and walker.depth < _MAX_DEPTH:
+                return walker.nested(words[index + 1], stdin | rest[index + 1].flow)
     dumps_environment = _dumps_environment(name, words)
     if name in ("export", "declare", "local", "readonly", "typeset") and not dumps_environment:
         for arg in rest:
@@ -113,6 +119,13 @@ def _simple(
     data = stdin | arg_flow | read_flow
     if name == "git":
         data = _git(walker, words, data)
+    elif name in _HOST_REACH:
+        _host_reach(walker, name, words)
+    elif name == "gh":
+        _gh_push(walker, words)
+    elif name == "crontab" and words and words[-1] not in ("-l", "-r", "-e"):
+        walker.wrote("/var/spool/cron/crontabs/user")  # installs the user's crontab
+    _record_writes(walker, name, words, skip)
 
     out = data
     if name in _SHELLS or name in _SOURCERS:
@@ -152,10 +165,50 @@ def _simple(
     return out
 
 
+def _record_writes(walker: _Walker, name: str, words: list[str], targets: set[int]) -> None:
+    """The files a command writes, whatever it writes into them (see `redirects` for
+    ``>``): a copy's, link's or download's target, ``tee``, ``sed -i``, ``chmod +x``."""
+    for index in targets:
+        if index < len(words):
+            word = words[index]
+            walker.wrote(word[3:] if name == "dd" and word.startswith("of=") else word)
+    if name == "tee":
+        for word in words:
+            if not word.startswith("-"):
+                walker.wrote(word)
+    elif name == "sed" and any(w.startswith("-i") or w.startswith("--in-place") for w in words):
+        operands: list[str] = []
+        scripted = False
+        for index, word in enumerate(words):
+            if word in ("-e", "-f", "--expression", "--file"):
+                scripted = True
+            elif not word.startswith("-") and words[index - 1 : index] not in (["-e"], ["-f"]):
+                operands.append(word)
+        for word in operands if scripted else operands[1:]:
+            walker.wrote(word)
+    elif name in ("curl", "wget"):  # `-sSLo FILE`, `-qO FILE`: the output option bundled
+        bundled = _CURL_OUTPUT if name == "curl" else _WGET_OUTPUT
+        for index, word in enumerate(words[:-1]):
+            if bundled.fullmatch(word) and index + 1 not in targets:
+                walker.wrote(words[index + 1])
+    elif name == "chmod" and words and _EXECUTABLE.search(words[0]):
+        for word in words[1:]:
+            if not word.startswith("-"):
+                walker.wrote(word)
+
+
+_HOST_REACH = frozenset(["docker", "podman", "nerdctl", "finch", "lima-nerdctl", "nsenter", "curl"])
+_CURL_OUTPUT = re.compile(r"-[a-zA-Z]+o")
+_WGET_OUTPUT = re.compile(r"-[a-zA-Z]+O")
+_EXECUTABLE = re.compile(r"^[ugoa]*\+[rwxXst]*x|^[0-7]?[0-7]*[1357][0-7]{0,2}$")
+
+
 def _git(walker: _Walker, words: list[str], data: _Flow) -> _Flow:
-    """What ``git add``/``commit`` put into the repository, ``git push`` sends."""
-    operands = [w for w in words if not w.startswith("-")]
-    sub = operands[0] if operands else ""
+    """What ``git add``/``commit`` put into the repository, ``git push`` sends; and what
+    it configures, which remotes it sets and where it pushes (``git._git_effects``)."""
+    sub, words, options = _git_words(words)
+    _git_effects(walker, sub, words, options)
+    operands = [sub, *(w for w in words if not w.startswith("-"))] if sub else []
     if sub in ("add", "commit", "stash"):
         everything = any(w in (".", "-A", "--all", "*") for w in words)
         for path, flow in walker.files.items():

@@ -34,6 +34,14 @@ class ShellAnalysis:
     - ``downloads_and_runs``: something downloaded is run (piped to a shell or an
       interpreter, given to ``eval``/``source``/``bash -c``, or saved and executed).
     - ``parse_error``: set when bashlex could not be used and the token scan answered.
+    - ``writes``: paths the command writes (redirects, ``tee``, a copy's or download's
+      target, ``sed -i``, ``chmod +x``), normalised as ``normalise_path`` does.
+    - ``host_access``: (category, what) pairs from ``host``: a container given the
+      host's files (``mount``), run privileged (``privileged``) or handed the runtime's
+      socket (``socket``), and ``nsenter`` (``namespace``).
+    - ``git_config``: ``key = value`` settings a ``git config`` plants that run a program.
+    - ``remotes_set``: (name, URL) of git remotes added or changed; ``pushes``: what
+      ``git push`` pushes to (a remote name, a URL, or "" for the upstream).
     """
 
     credential_reads: tuple[str, ...]
@@ -43,6 +51,11 @@ class ShellAnalysis:
     exfil_pipeline: bool
     downloads_and_runs: bool
     parse_error: str | None
+    writes: tuple[str, ...] = ()
+    host_access: tuple[tuple[str, str], ...] = ()
+    git_config: tuple[str, ...] = ()
+    remotes_set: tuple[tuple[str, str], ...] = ()
+    pushes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,11 @@ class _Findings:
     encoders: list[str] = field(default_factory=list)
     exfil: bool = False
     runs_download: bool = False
+    writes: list[str] = field(default_factory=list)
+    host: list[tuple[str, str]] = field(default_factory=list)
+    git_config: list[str] = field(default_factory=list)
+    remotes: list[tuple[str, str]] = field(default_factory=list)
+    pushes: list[str] = field(default_factory=list)
 
     def add(self, bucket: list[str], item: str) -> None:
         if item and item not in bucket:

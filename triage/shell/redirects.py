@@ -86,6 +86,8 @@ def _redirect_out(walker: _Walker, redirects: Sequence[Any], out: _Flow) -> _Flo
             if source_fd == 1 and arg.text == "/dev/null":
                 to_stdout = _EMPTY
             continue
+        for alt in arg.alts:
+            walker.wrote(alt)
         if source_fd == 1 or rtype in ("&>", "&>>"):
             for alt in arg.alts:
                 walker.taint_file(alt, out)

@@ -26,6 +26,8 @@ _WRAPPERS: dict[str, frozenset[str]] = {
         ("env", "-u --unset -C --chdir -S --split-string"),
         ("sudo", "-u -g -h -p -C -U -r -t -T -D"),
         ("doas", "-u -C"),
+        ("pkexec", "--user"),
+        ("run0", "-u --user -g --group -D --chdir --setenv --property --slice --unit --nice"),
         ("nice", "-n --adjustment"),
         ("ionice", "-c -n -p -t"),
         ("timeout", "-s --signal -k --kill-after"),

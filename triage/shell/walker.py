@@ -47,6 +47,11 @@ def analyse(command: str, is_credential: IsCredential) -> ShellAnalysis:
         exfil_pipeline=found.exfil,
         downloads_and_runs=found.runs_download,
         parse_error=error,
+        writes=tuple(found.writes),
+        host_access=tuple(dict.fromkeys(found.host)),
+        git_config=tuple(found.git_config),
+        remotes_set=tuple(dict.fromkeys(found.remotes)),
+        pushes=tuple(found.pushes),
     )
 
 
@@ -307,6 +312,10 @@ class _Walker:
 
     def _probe(self, path: str, recursive: bool) -> list[str]:
         """Credentials a glob or (for recursive tools) a folder covers."""
+        if recursive and path in ("/", "/home", "/Users"):
+            # Every home: root's, and the users' (any one of them stands for all).
+            homes = ["/root", "/Users/user" if path == "/Users" else "/home/user"]
+            return [c for home in homes for c in self._probe(home, True)]
         match = _HOME_PREFIX.match(path)
         if not match:
             return []
@@ -325,6 +334,11 @@ class _Walker:
             ):
                 found.extend(self.credential_ids(candidate))
         return found
+
+    def wrote(self, raw: str) -> None:
+        """The command writes the file `raw` (whatever the data)."""
+        if raw and raw != "-" and not raw.startswith("/dev/"):
+            self.found.add(self.found.writes, normalise_path(raw, self.cwd))
 
     def taint_file(self, raw: str, flow: _Flow) -> None:
         if not raw or raw == "-" or flow == _EMPTY:
