@@ -106,7 +106,7 @@ def _print(rows: list[Any], as_json: bool) -> None:
         target = visible(row.path or row.host or "")
         rules = ",".join(str(r.get("rule")) for r in row.reasons)
         verdict = f"{row.band or '-':8} {row.score if row.score is not None else '-':>3}"
-        decision = row.decision or "-"
+        decision = row.decision or "undecided"
         if row.decided_by:
             decision += f" by {row.decided_by}"
         print(f"{stamp}  {row.session}  {verdict}  {row.kind:12} {target}  [{decision}] {rules}")

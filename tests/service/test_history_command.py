@@ -75,6 +75,15 @@ def test_text_output_makes_bidi_overrides_visible(
     assert "pypi.org" in out
 
 
+def test_text_output_says_undecided_where_no_decision_was_made(
+    recorded: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["history"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "[deny by cred.decoy]" in lines[0]
+    assert "[undecided]" in lines[1] and "[-]" not in "".join(lines)
+
+
 def test_no_database_yet(paths: Paths, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["history"]) == 0
     assert "nothing recorded" in capsys.readouterr().out
