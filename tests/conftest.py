@@ -4,7 +4,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,3 +49,30 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(home / "run"))
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     return home
+
+
+@pytest.fixture
+def short_runtime(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A short XDG_RUNTIME_DIR, as a real one (/run/user/N) is: the proxy's per-session
+    sockets must fit AF_UNIX's 108 bytes, which pytest's temporary paths exceed."""
+    import shutil
+    import tempfile
+
+    runtime = Path(tempfile.mkdtemp(prefix="sg"))
+    runtime.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    yield runtime
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+@pytest.fixture
+def real_service(short_runtime: Path) -> Iterator[Any]:
+    """The whole real service (triage, sandbox, egress) in a thread of this process, for
+    `sandgate run`, hooks and clients to find; yields its `Paths`."""
+    from app.paths import Paths
+    from app.service.runtime import start_in_thread
+
+    paths = Paths.from_environment().ensure()
+    thread = start_in_thread(paths)
+    yield paths
+    thread.stop()

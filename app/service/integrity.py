@@ -74,7 +74,7 @@ def ensure_usable(path: Path, now: float | None = None) -> list[str]:
     said = [f"the database {path} is damaged: {wrong}", f"the damaged file was moved to {aside}"]
     backup = backup_path(path)
     if backup.exists() and problem(backup) is None:
-        _copy(backup, path)
+        private_copy(backup, path)
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(backup.stat().st_mtime))
         said.append(
             f"the backup of {when} was restored; what was recorded after it is only in the "
@@ -94,10 +94,10 @@ def _refresh_backup(path: Path, now: float) -> None:
             return
     except FileNotFoundError:
         pass
-    _copy(path, backup)
+    private_copy(path, backup)
 
 
-def _copy(source: Path, target: Path) -> None:
+def private_copy(source: Path, target: Path) -> None:
     """A consistent copy with SQLite's online backup, private (0600), put in place by
     rename so a crash never leaves a half-written target."""
     tmp = target.with_name(target.name + ".tmp")

@@ -12,8 +12,6 @@ so an upgrade that goes wrong loses nothing.
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -139,17 +137,8 @@ def migrate(engine: Engine, path: Path, target: int = LATEST) -> int:
 
 def backup(path: Path, version: int) -> Path:
     """Copy the database to `<name>.v<version>.bak` (0600) with SQLite's online backup."""
+    from app.service.integrity import private_copy
+
     target = path.with_name(f"{path.name}.v{version}.bak")
-    fd = os.open(target, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    os.close(fd)
-    source = sqlite3.connect(path)
-    try:
-        dest = sqlite3.connect(target)
-        try:
-            source.backup(dest)
-        finally:
-            dest.close()
-    finally:
-        source.close()
-    os.chmod(target, 0o600)
+    private_copy(path, target)
     return target

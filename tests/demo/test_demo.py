@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,15 +24,11 @@ if shutil.which("bwrap") is None or shutil.which("socat") is None:  # pragma: no
 
 
 @pytest.fixture
-def runtime(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paths]:
-    """A short runtime folder (session sockets must fit AF_UNIX's 108 bytes)."""
-    folder = Path(tempfile.mkdtemp(prefix="sg"))
-    folder.chmod(0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+def runtime(short_runtime: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
+    """The paths of a short runtime folder (session sockets must fit AF_UNIX)."""
     # The demo's own subprocess must not find a keyring either.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
-    yield Paths.from_environment().ensure()
-    shutil.rmtree(folder, ignore_errors=True)
+    return Paths.from_environment().ensure()
 
 
 @pytest.fixture

@@ -4,30 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from app.paths import Paths
-from app.service.runtime import start_in_thread
-
-
-@pytest.fixture
-def real_service(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paths]:
-    # A short runtime folder: the proxy's per-session sockets must fit AF_UNIX's limit.
-    runtime = Path(tempfile.mkdtemp(prefix="sg"))
-    runtime.chmod(0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    paths = Paths.from_environment().ensure()
-    thread = start_in_thread(paths)
-    yield paths
-    thread.stop()
-    shutil.rmtree(runtime, ignore_errors=True)
 
 
 def sandgate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,34 +29,28 @@ def _run(script: str, workspace: Path) -> subprocess.Popen[str]:
 
 
 def test_the_first_run_waits_for_the_sessions_it_serves(
-    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    short_runtime: Path, tmp_path: Path
 ) -> None:
-    runtime = Path(tempfile.mkdtemp(prefix="sg"))  # short: session sockets fit AF_UNIX
-    runtime.chmod(0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     paths = Paths.from_environment()
     workspace = tmp_path / "ws"
     workspace.mkdir()
-    try:
-        # The first agent ends only once the second is running (both see the workspace),
-        # so the second surely found the first's service, however slow the machine.
-        first = _run(
-            "i=0; while [ ! -e second-started ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done;"
-            " echo first-done",
-            workspace,
-        )
-        deadline = time.monotonic() + 20
-        while not paths.socket.exists():
-            assert time.monotonic() < deadline, "the first run never started a service"
-            time.sleep(0.05)
-        second = _run(
-            "touch second-started; sleep 2; echo second-done > second.txt; echo second-done",
-            workspace,
-        )
-        out1, err1 = first.communicate(timeout=30)
-        out2, err2 = second.communicate(timeout=30)
-    finally:
-        shutil.rmtree(runtime, ignore_errors=True)
+    # The first agent ends only once the second is running (both see the workspace),
+    # so the second surely found the first's service, however slow the machine.
+    first = _run(
+        "i=0; while [ ! -e second-started ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done;"
+        " echo first-done",
+        workspace,
+    )
+    deadline = time.monotonic() + 20
+    while not paths.socket.exists():
+        assert time.monotonic() < deadline, "the first run never started a service"
+        time.sleep(0.05)
+    second = _run(
+        "touch second-started; sleep 2; echo second-done > second.txt; echo second-done",
+        workspace,
+    )
+    out1, err1 = first.communicate(timeout=30)
+    out2, err2 = second.communicate(timeout=30)
     assert first.returncode == 0 and "first-done" in out1, err1
     assert "waiting for them to end" in err1
     # The second session ran to its end inside its sandbox, and was closed by its own run.

@@ -4,10 +4,8 @@ with the reason and the fix, and never starts the agent unsandboxed."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,15 +19,9 @@ from resources import resources_dir
 
 @pytest.fixture
 def service_with_bwrap(
-    isolated_env: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    short_runtime: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Paths]:
     """A service whose sandbox uses the bwrap named by the test: "missing" or "old"."""
-    runtime = Path(tempfile.mkdtemp(prefix="sg"))
-    runtime.chmod(0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     paths = Paths.from_environment().ensure()
     bwrap = str(tmp_path / "missing" / "bwrap")
     if request.param == "old":
@@ -43,7 +35,6 @@ def service_with_bwrap(
     thread = start_in_thread(paths, sandbox=adapter, extensions=())
     yield paths
     thread.stop()
-    shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,21 +48,6 @@ def test_an_edit_to_the_user_policy_applies_to_the_next_session(
     finally:
         client.close()
         thread.stop()
-
-
-@pytest.fixture
-def real_service(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paths]:
-    """The real service (triage, sandbox, egress) in a thread, for `sandgate run` to find."""
-    # A short runtime folder: the proxy's per-session sockets must fit AF_UNIX's limit,
-    # which pytest's long temporary paths exceed (a real XDG_RUNTIME_DIR is /run/user/N).
-    runtime = Path(tempfile.mkdtemp(prefix="sg"))
-    runtime.chmod(0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    paths = Paths.from_environment().ensure()
-    thread = start_in_thread(paths)
-    yield paths
-    thread.stop()
-    shutil.rmtree(runtime, ignore_errors=True)
 
 
 def sandgate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
