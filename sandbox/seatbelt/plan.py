@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shlex
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
@@ -182,13 +181,14 @@ def _plan(
     session_rw = _scratch(policy, session_dir, child_env, notices)
 
     unix_sockets: list[str] = []
+    session_ro: list[str] = []
     if network is not None:
         unix_sockets.append(os.path.realpath(network.host_socket))
         child_env.update(network.env)
         if network.ca_bundle is not None:
             # Nothing is bound on macOS: the variables name the bundle where it lies.
             bundle = os.path.realpath(network.ca_bundle)
-            readable.append(literal(bundle))
+            session_ro.append(literal(bundle))
             for name, value in list(child_env.items()):
                 if value == SANDBOX_CA_BUNDLE:
                     child_env[name] = bundle
@@ -218,6 +218,7 @@ def _plan(
         metadata=tuple(literal(a) for a in metadata),
         private=tuple(subpath(p) for p in dict.fromkeys(private)),
         session_rw=tuple(session_rw),
+        session_ro=tuple(session_ro),
         hidden=tuple(dict.fromkeys(hidden)),
         protected=tuple(dict.fromkeys(protected)),
         locked=tuple(literal(p) for p in sorted(set(locked))),
@@ -406,15 +407,19 @@ def _inner(command: Sequence[str], network: NetworkPlan | None) -> list[str]:
     if network is None:
         return list(command)
     port = int(network.port)
-    address = f"UNIX-CONNECT:{network.host_socket}"
-    if any(c in str(network.host_socket) for c in ",:!'\"\\"):
+    folder, name = os.path.split(str(network.host_socket))
+    # socat reads `,`, `:` and quotes in an address as its own syntax: it is started in
+    # the socket's folder (passed as an argument, so any name is safe) and given only
+    # the socket's own name, which the proxy chooses.
+    if any(c in name for c in ",:!'\"\\ ") or not name:
         raise PlanError(f"the proxy socket {network.host_socket} cannot be named to socat")
     # No /proc to watch on macOS: wait (bounded) until the relay answers on its port.
     script = (
-        f"socat -b 262144 TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr,nodelay,"
-        f"backlog=128 {shlex.quote(address)} & "
+        'dir=$1; shift; (cd "$dir" && exec socat -b 262144 '
+        f"TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr,nodelay,backlog=128 "
+        f"UNIX-CONNECT:{name}) & "
         "i=0; while [ $i -lt 500 ]; do "
         f"nc -z 127.0.0.1 {port} 2>/dev/null && break; sleep 0.01; i=$((i+1)); done; "
         'exec "$@"'
     )
-    return ["/bin/sh", "-c", script, "sandgate-relay", *command]
+    return ["/bin/sh", "-c", script, "sandgate-relay", folder, *command]

@@ -67,6 +67,7 @@ class ProfileSpec:
     metadata: tuple[str, ...] = ()  # folders on the way to something shown (stat only)
     private: tuple[str, ...] = ()  # Sandgate's own folders
     session_rw: tuple[str, ...] = ()  # the session's own tmp and scratch
+    session_ro: tuple[str, ...] = ()  # what Sandgate hands the session (the CA bundle)
     hidden: tuple[str, ...] = ()  # denied paths and credential locations
     protected: tuple[str, ...] = ()  # read, never written
     locked: tuple[str, ...] = ()  # folders that may not be renamed away (literal)
@@ -125,6 +126,9 @@ def render(spec: ProfileSpec) -> str:
     )
     lines += _block(
         "This session's private scratch space.", "allow file-read* file-write*", spec.session_rw
+    )
+    lines += _block(
+        "What Sandgate hands this session, read-only.", "allow file-read*", spec.session_ro
     )
     lines += _block(
         "Denied paths and credential locations, even inside allowed folders.",
