@@ -219,6 +219,9 @@ def _plan(
         private=tuple(subpath(p) for p in dict.fromkeys(private)),
         session_rw=tuple(session_rw),
         session_ro=tuple(session_ro),
+        session_folders=tuple(
+            literal(a) for a in sorted({a for p in unix_sockets for a in ancestors(p, "/")} - {"/"})
+        ),
         hidden=tuple(dict.fromkeys(hidden)),
         protected=tuple(dict.fromkeys(protected)),
         locked=tuple(literal(p) for p in sorted(set(locked))),

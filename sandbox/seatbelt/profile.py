@@ -68,6 +68,7 @@ class ProfileSpec:
     private: tuple[str, ...] = ()  # Sandgate's own folders
     session_rw: tuple[str, ...] = ()  # the session's own tmp and scratch
     session_ro: tuple[str, ...] = ()  # what Sandgate hands the session (the CA bundle)
+    session_folders: tuple[str, ...] = ()  # folders of those, entered but not listed
     hidden: tuple[str, ...] = ()  # denied paths and credential locations
     protected: tuple[str, ...] = ()  # read, never written
     locked: tuple[str, ...] = ()  # folders that may not be renamed away (literal)
@@ -129,6 +130,11 @@ def render(spec: ProfileSpec) -> str:
     )
     lines += _block(
         "What Sandgate hands this session, read-only.", "allow file-read*", spec.session_ro
+    )
+    lines += _block(
+        "The folders those lie in: entered (the relay starts in its socket's), not listed.",
+        "allow file-read-metadata",
+        spec.session_folders,
     )
     lines += _block(
         "Denied paths and credential locations, even inside allowed folders.",

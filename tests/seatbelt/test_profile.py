@@ -218,6 +218,9 @@ def test_network_only_to_the_proxy_port(world: World) -> None:
     assert plan.env["HTTPS_PROXY"] == "http://127.0.0.1:3129"
     assert plan.env["SSL_CERT_FILE"] == str(bundle)
     assert _can(text, "file-read-data", bundle)
+    # The relay starts in the socket's folder, which lies in Sandgate's hidden state.
+    assert _can(text, "file-read-metadata", socket.parent)
+    assert not _can(text, "file-read-data", socket.parent)
     assert plan.argv[3:5] == ("/bin/sh", "-c") and "TCP-LISTEN:3129" in plan.argv[5]
 
 
