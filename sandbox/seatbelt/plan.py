@@ -230,6 +230,11 @@ def _plan(
         tty=tty,
         trustd=trustd,
     )
+    if tty:
+        notices.append(
+            "macOS has no TIOCSTI filter: the agent could type into your terminal "
+            "(run without a terminal to stop it)"
+        )
     withheld = [name for name in clean.removed if name not in child_env]
     if withheld:
         notices.append("not passed into the sandbox: " + ", ".join(withheld))

@@ -106,8 +106,13 @@ def render(spec: ProfileSpec) -> str:
         ")",
     ]
     if spec.tty:
-        # The terminal the agent was started in, for its interface and job control.
-        lines += ['(allow file-read* file-write-data file-ioctl (literal "/dev/tty"))']
+        # The terminal the agent was started in, for its interface and job control: its
+        # inherited descriptors name /dev/ttysNNN, which may be used (ioctl) but not
+        # opened, so the user's other terminals stay out of reach.
+        lines += [
+            '(allow file-read* file-write-data file-ioctl (literal "/dev/tty"))',
+            '(allow file-ioctl (regex "^/dev/ttys[0-9]+$"))',
+        ]
     lines += _block(
         "Folders on the way to what is shown: their names, not their contents.",
         "allow file-read-metadata",

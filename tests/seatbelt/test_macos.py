@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +45,14 @@ def test_credentials_and_home_unreadable(world: World) -> None:
     done = _run(world, "cat ~/.aws/credentials ~/notes.txt .env; ls ~; true")
     assert "real" not in done.stdout and "private" not in done.stdout
     assert "Operation not permitted" in done.stderr
+
+
+def test_symlink_out_of_the_workspace_not_written_through(plain: World, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (plain.workspace / "link").symlink_to(outside)
+    done = _run(plain, "echo x > link/f; true")
+    assert not (outside / "f").exists(), done.stderr
 
 
 def test_protected_file_not_written(plain: World) -> None:

@@ -278,8 +278,15 @@ def test_processes_of_this_sandbox_only(plain: World) -> None:
 
 
 def test_terminal_only_with_tty(plain: World) -> None:
-    assert decide(profile_text(plain.plan()), "file-ioctl", "/dev/tty") == "deny"
-    assert decide(profile_text(plain.plan(tty=True)), "file-ioctl", "/dev/tty") == "allow"
+    without = profile_text(plain.plan())
+    assert decide(without, "file-ioctl", "/dev/tty") == "deny"
+    assert decide(without, "file-ioctl", "/dev/ttys003") == "deny"  # no TIOCSTI
+    plan = plain.plan(tty=True)
+    text = profile_text(plan)
+    assert decide(text, "file-ioctl", "/dev/tty") == "allow"
+    assert decide(text, "file-ioctl", "/dev/ttys003") == "allow"  # its inherited terminal
+    assert decide(text, "file-write-data", "/dev/ttys004") == "deny"  # another, not opened
+    assert any("TIOCSTI" in notice for notice in plan.notices)
 
 
 def test_literal_path_with_brackets_stays_literal(plain: World, tmp_path: Path) -> None:
