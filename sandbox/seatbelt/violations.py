@@ -6,6 +6,7 @@ session's tag (`with message`, see sandbox/seatbelt/profile.py) at the end, whic
 how a line is known to belong to a session: a child process has a pid nobody told us.
 `log stream --style ndjson` wraps each line in a JSON object (`eventMessage`,
 `timestamp`); both forms are read.
+`LogFollower` runs the stream for one session and hands each event over as it comes.
 
 Only what triage has a kind for becomes an event: reads (`file-read-data`, ...) as
 `file.read`, writes (`file-write-*`, links, renames) as `file.write`, connections to an
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+import subprocess
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -127,6 +130,55 @@ def events(
         if event is not None:
             number += 1
             yield event
+
+
+class LogFollower:
+    """Streams one session's refusals from the system log into `on_event`, on its own
+    thread, until `stop`. Each event is handed over as soon as its line is read (the
+    caller records it before anything else is done with it). `argv` is the streaming
+    command, `log_stream_argv(tag)` unless given."""
+
+    def __init__(
+        self,
+        tag: str,
+        session: str,
+        on_event: Callable[[dict[str, Any]], None],
+        argv: Sequence[str] | None = None,
+    ) -> None:
+        self.tag = tag
+        self.session = session
+        self.on_event = on_event
+        self.argv = list(argv) if argv is not None else log_stream_argv(tag)
+        self._process: subprocess.Popen[str] | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            self.argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        self._thread = threading.Thread(target=self._read, name=f"seatbelt-log-{self.session}")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        for event in events(self._process.stdout, self.tag, self.session):
+            self.on_event(event)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the stream and wait for the lines already read to be handed over."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+        if self._process is not None:
+            self._process.wait(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
 
 
 def _endpoint(target: str) -> tuple[str, int] | None:

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
-from sandbox.seatbelt.violations import events, log_stream_argv, parse_line, to_event
+from sandbox.seatbelt.violations import (
+    LogFollower,
+    events,
+    log_stream_argv,
+    parse_line,
+    to_event,
+)
 
 TAG = "sandgate-0123456789abcdef"
 
@@ -81,3 +89,23 @@ def test_log_stream_predicate_names_the_tag() -> None:
     argv = log_stream_argv(TAG)
     assert argv[:4] == ["/usr/bin/log", "stream", "--style", "ndjson"]
     assert argv[-1] == f'eventMessage ENDSWITH "{TAG}"'
+
+
+def test_follower_hands_over_events_from_a_real_stream(tmp_path: Path) -> None:
+    # A real process stands in for macOS's `log stream`, writing the recorded lines.
+    recorded = tmp_path / "log.ndjson"
+    recorded.write_text("\n".join(LINES) + "\n")
+    seen: list[dict[str, object]] = []
+    follower = LogFollower(TAG, "s9", seen.append, argv=["cat", str(recorded)])
+    follower.start()
+    follower.stop()
+    assert [e["kind"] for e in seen] == ["file.read", "file.write", "net.connect", "net.connect"]
+    assert seen[0]["path"] == "/Users/ann/.aws/credentials"
+
+
+def test_follower_stops_a_stream_that_never_ends() -> None:
+    follower = LogFollower(TAG, "s9", lambda event: None, argv=["sleep", "60"])
+    follower.start()
+    started = time.monotonic()
+    follower.stop()
+    assert time.monotonic() - started < 5
