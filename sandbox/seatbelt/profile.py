@@ -89,6 +89,9 @@ def render(spec: ProfileSpec) -> str:
         "(allow process-fork)",
         "(allow signal (target same-sandbox))",
         "(allow process-info* (target same-sandbox))",
+        "(allow mach-priv-task-port (target same-sandbox))",
+        # Named semaphores: Python's multiprocessing locks need them.
+        "(allow ipc-posix-sem)",
         "(allow sysctl-read)",
         "(allow mach-lookup",
         *[f"  (global-name {quote(name)})" for name in MACH_SERVICES],

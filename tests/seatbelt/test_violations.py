@@ -98,6 +98,9 @@ def test_follower_hands_over_events_from_a_real_stream(tmp_path: Path) -> None:
     seen: list[dict[str, object]] = []
     follower = LogFollower(TAG, "s9", seen.append, argv=["cat", str(recorded)])
     follower.start()
+    deadline = time.monotonic() + 10
+    while len(seen) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
     follower.stop()
     assert [e["kind"] for e in seen] == ["file.read", "file.write", "net.connect", "net.connect"]
     assert seen[0]["path"] == "/Users/ann/.aws/credentials"
