@@ -29,6 +29,7 @@ SYSTEM_READ: tuple[str, ...] = (
     "/nix",
     "/private/etc",
     "/private/var/db/timezone",
+    "/private/var/db/xcode_select_link",  # where /usr/bin's developer tools live
     "/private/var/select",
     "/dev/fd",
 )
@@ -162,6 +163,9 @@ def render(spec: ProfileSpec) -> str:
         spec.locked,
         spec.tag,
     )
+    # A hard link or a clone would give a hidden file a second, allowed name (checks
+    # are by path); never allowed, whatever an earlier rule says.
+    lines += ["", f"(deny file-link file-clone (with message {quote(spec.tag)}))"]
     lines += _network(spec)
     return "\n".join(lines) + "\n"
 

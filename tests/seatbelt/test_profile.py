@@ -87,6 +87,13 @@ def test_credentials_refused_everywhere(world: World) -> None:
     assert _can(text, "file-read-data", world.workspace / "not.env")
 
 
+def test_no_hard_link_or_clone_gives_a_hidden_file_another_name(world: World) -> None:
+    text = profile_text(world.plan())
+    for path in (world.workspace / "copy", world.workspace / ".env"):
+        assert decide(text, "file-link", str(path)) == "deny"
+        assert decide(text, "file-clone", str(path)) == "deny"
+
+
 def test_folder_holding_a_credential_cannot_be_moved_away(plain: World) -> None:
     plain.profile = "claude-code"
     text = profile_text(plain.plan())
