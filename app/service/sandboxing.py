@@ -142,9 +142,10 @@ class SandboxAdapter:
 
     def prepare(self, request: OpenRequest, policy: Any, network: Any) -> Prepared:
         from sandbox.agent_settings import in_place
-        from sandbox.plan import build_plan
+        from sandbox.backend import backend_name, build_plan, seatbelt_preflight
 
-        bwrap = self.preflight()
+        # The platform picks the backend (bwrap here, Seatbelt on macOS); same plan back.
+        program = self.preflight() if backend_name() == "bwrap" else seatbelt_preflight()
         plan = build_plan(
             policy,
             request.workspace,
@@ -156,7 +157,7 @@ class SandboxAdapter:
             network,
             tty=request.tty,
             private_paths=self.private_paths,
-            bwrap=bwrap,
+            program=program,
         )
         decoys = tuple(
             Decoy(
