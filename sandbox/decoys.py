@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from pathlib import Path
 from resources.credential_catalogue import CatalogueError as CatalogueError
 from resources.credential_catalogue import CredentialLocation as CredentialLocation
 from resources.credential_catalogue import read_credentials
-from sandbox.patterns import compile_pattern, expand, expand_home, literal_prefix
+from sandbox.patterns import compile_rooted, expand, literal_prefix, split_root
 
 CanaryFactory = Callable[[str], str]
 """Given a credential id, returns a fresh canary token (letters, digits, `-`, `_`)."""
@@ -68,24 +69,30 @@ def found_credentials(
     """
     seen: set[Path] = set()
     out: list[tuple[CredentialLocation, Path]] = []
-    wide_roots = {"", "/", str(home)}
+    wide_roots = {"", str(home).rstrip("/")}
     for entry in catalogue:
         for pattern in entry.paths:
+            parts = split_root(pattern, workspace, home)
+            if parts is None:
+                continue
+            root, below = parts  # the root as named, never as a pattern
             if not pattern.startswith(("~", "/")):
-                if workspace is None:
-                    continue
-                found = bounded_find([str(workspace)], os.path.join(str(workspace), pattern))
+                found = bounded_find([root], compile_rooted(root, below))
+            elif "**" in below and _fixed(root, below) in wide_roots:
+                found = bounded_find(visible_roots, compile_rooted(root, below))
             else:
-                absolute = expand_home(pattern, home)
-                if "**" in absolute and literal_prefix(absolute) in wide_roots:
-                    found = bounded_find(visible_roots, absolute)
-                else:
-                    found = expand(absolute, limit=200)
+                found = expand(below, root or None, limit=200)
             for path in found:
                 if path not in seen:
                     seen.add(path)
                     out.append((entry, path))
     return out
+
+
+def _fixed(root: str, pattern: str) -> str:
+    """The folder a rooted pattern's walk would start from, without a trailing slash."""
+    fixed = literal_prefix(pattern)
+    return (os.path.join(root, fixed) if root else fixed).rstrip("/")
 
 
 # Folders a bounded walk does not enter: large, generated, and not where people keep
@@ -107,10 +114,9 @@ SKIPPED = frozenset(
 )
 
 
-def bounded_find(roots: Iterable[str], pattern: str, limit: int = 20_000) -> list[Path]:
-    """Paths under `roots` matching an absolute pattern, looking at `limit` entries at
-    most and skipping generated folders (see SKIPPED)."""
-    regex = compile_pattern(pattern)
+def bounded_find(roots: Iterable[str], regex: re.Pattern[str], limit: int = 20_000) -> list[Path]:
+    """Paths under `roots` matching `regex` (whole absolute paths), looking at `limit`
+    entries at most and skipping generated folders (see SKIPPED)."""
     found: list[Path] = []
     seen = 0
     for root in roots:

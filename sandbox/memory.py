@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sandbox.patterns import expand, expand_home, has_magic
+from sandbox.patterns import expand, has_magic, split_root
 
 MAX_BYTES = 1 << 20  # a memory file larger than this is cut for the diff
 
@@ -25,17 +25,15 @@ def memory_paths(workspace: Path, names: Sequence[str], home: Path | None = None
     """The paths to watch: every literal name (existing or not) and existing glob matches."""
     out: dict[Path, None] = {}
     for name in names:
-        if name.startswith("~"):
-            if home is None:
-                continue
-            absolute = expand_home(name, home)
-        else:
-            absolute = os.path.join(str(workspace), name)
-        if has_magic(absolute):
-            for path in expand(absolute, limit=1000):
+        parts = split_root(name, workspace, home)
+        if parts is None:
+            continue
+        root, below = parts  # the root as named: `proj [v2]` is no pattern
+        if has_magic(below):
+            for path in expand(below, root or None, limit=1000):
                 out[path] = None
         else:
-            out[Path(absolute)] = None
+            out[Path(os.path.join(root, below) if root else below)] = None
     return list(out)
 
 

@@ -86,21 +86,43 @@ def literal_prefix(pattern: str) -> str:
     return "/".join(fixed)
 
 
-def expand(pattern: str, root: Path | None = None, limit: int = 10_000) -> list[Path]:
-    """Existing host paths matching an absolute pattern, or one relative to `root`.
+def split_root(pattern: str, workspace: Path | None, home: Path | None) -> tuple[str, str] | None:
+    """A policy pattern as (literal root folder, pattern below it): `~/x` is under the
+    home, a relative one under the workspace, an absolute one under no root (""). None
+    when the root it needs is not given. The root is a path, never a pattern: a
+    workspace named `proj [v2]` must not turn its own name into a character class."""
+    if pattern == "~" or pattern.startswith("~/"):
+        return None if home is None else (str(home), pattern[2:])
+    if pattern.startswith("/"):
+        return "", pattern
+    return None if workspace is None else (str(workspace), pattern)
+
+
+def compile_rooted(root: str, pattern: str) -> re.Pattern[str]:
+    """A regex for whole absolute paths: `root` taken literally, `pattern` below it."""
+    if not root:
+        return compile_pattern(pattern)
+    return re.compile(re.escape(root.rstrip("/") + "/") + compile_pattern(pattern).pattern)
+
+
+def expand(pattern: str, root: Path | str | None = None, limit: int = 10_000) -> list[Path]:
+    """Existing host paths matching an absolute pattern, or a pattern below `root`
+    (taken literally, whatever characters its name holds).
 
     Symlinks are listed (not followed) when they match; a `**` walk does not descend
     into symlinked folders. At most `limit` paths are returned.
     """
-    absolute = pattern if root is None else os.path.join(str(root), pattern)
-    if not has_magic(absolute):
+    prefix = "" if root is None or not str(root) else str(root).rstrip("/") + "/"
+    absolute = prefix + pattern if prefix else pattern
+    if not has_magic(pattern):
         return [Path(absolute)] if os.path.lexists(absolute) else []
-    base = literal_prefix(absolute) or "/"
+    base = (prefix + literal_prefix(pattern)).rstrip("/") if prefix else literal_prefix(pattern)
+    base = base or "/"
     if not os.path.isdir(base):
         return []
-    regex = compile_pattern(absolute)
+    regex = compile_rooted(prefix, pattern) if prefix else compile_pattern(pattern)
     found: list[Path] = []
-    depth_limited = "**" not in absolute
+    depth_limited = "**" not in pattern
     max_depth = absolute.count("/") - base.count("/")
     for current, dirs, files in os.walk(base):
         depth = current.count("/") - base.count("/")

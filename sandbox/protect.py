@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from sandbox.patterns import compile_pattern, expand, expand_home, has_magic
+from sandbox.patterns import compile_pattern, expand, has_magic, split_root
 
 MANIFEST = "manifest.json"
 
@@ -40,11 +40,11 @@ class ProtectedSnapshot:
     taken: float = 0.0  # time.time() when the snapshot was taken
 
 
-def resolve_pattern(pattern: str, workspace: Path, home: Path | None) -> str | None:
-    """The absolute pattern, or None for a `~/` pattern when no home is given."""
-    if pattern.startswith("~"):
-        return expand_home(pattern, home) if home is not None else None
-    return os.path.join(str(workspace), pattern)
+def _existing_matches(pattern: str, workspace: Path, home: Path | None, limit: int) -> list[Path]:
+    """Existing paths a protected pattern names (none for `~/` without a home). The
+    workspace and the home are taken as they are named, never as patterns."""
+    parts = split_root(pattern, workspace, home)
+    return [] if parts is None else expand(parts[1], parts[0] or None, limit=limit)
 
 
 def bind_targets(workspace: Path, patterns: Sequence[str], home: Path | None = None) -> list[Path]:
@@ -55,15 +55,16 @@ def bind_targets(workspace: Path, patterns: Sequence[str], home: Path | None = N
     """
     out: dict[Path, None] = {}
     for pattern in patterns:
-        absolute = resolve_pattern(pattern, workspace, home)
-        if absolute is None:
+        parts = split_root(pattern, workspace, home)
+        if parts is None:
             continue
-        if absolute.endswith("/**") and not has_magic(absolute[:-3]):
-            folder = Path(absolute[:-3])
+        root, below = parts
+        if below.endswith("/**") and not has_magic(below[:-3]):
+            folder = Path(os.path.join(root, below[:-3]) if root else below[:-3])
             if folder.is_dir() and not folder.is_symlink():
                 out[folder] = None
             continue
-        for path in expand(absolute, limit=1000):
+        for path in _existing_matches(pattern, workspace, home, 1000):
             if not path.is_symlink():
                 out[path] = None
     return list(out)
@@ -91,10 +92,7 @@ def _fingerprint(path: Path) -> str | None:
 def _scan(workspace: Path, patterns: Iterable[str], home: Path | None) -> dict[str, str]:
     entries: dict[str, str] = {}
     for pattern in patterns:
-        absolute = resolve_pattern(pattern, workspace, home)
-        if absolute is None:
-            continue
-        for path in expand(absolute, limit=5000):
+        for path in _existing_matches(pattern, workspace, home, 5000):
             print_ = _fingerprint(path)
             if print_ is not None:
                 entries[str(path)] = print_

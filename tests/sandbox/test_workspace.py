@@ -237,3 +237,30 @@ def test_6_a_git_worktree_as_workspace_works_and_its_repository_stays_protected(
         ["git", "-C", str(main), "log", "--oneline", "agent"], capture_output=True, text=True
     )
     assert "agent-work" in log.stdout
+
+
+def test_a_workspace_named_like_a_pattern_is_protected_like_any_other(
+    box: Box, tmp_path: Path
+) -> None:
+    """Behaviours 4, 6 and 7 in a workspace whose own name holds glob characters: its
+    name is a path, never a pattern (`proj [v2]` read as a class matched nothing, so
+    .git/hooks and .git/config stayed writable, the real .env was shown and no memory
+    file was watched)."""
+    from sandbox.decoys import CredentialLocation
+
+    box.catalogue = (CredentialLocation("env-file", ".env", ("**/.env",), "env"),)
+    box.workspace = tmp_path / "proj [v2] *?"
+    (box.workspace / ".git" / "hooks").mkdir(parents=True)
+    (box.workspace / ".git" / "config").write_text("[core]\n")
+    (box.workspace / ".env").write_text("DB_PASSWORD=REALENV\n")
+    plan = box.plan(["/bin/true"])
+    assert box.workspace / "CLAUDE.md" in plan.memory_files
+    assert any(d.credential_id == "env-file" for d in plan.decoys), plan.decoys
+    result = box.run(
+        "touch .git/hooks/pre-commit 2>/dev/null && echo HOOK-WRITTEN; "
+        "echo x >> .git/config 2>/dev/null && echo CONFIG-WRITTEN; "
+        "cat .env; echo end"
+    )
+    assert "HOOK-WRITTEN" not in result.stdout and "CONFIG-WRITTEN" not in result.stdout
+    assert "REALENV" not in result.stdout and result.stdout.strip().endswith("end")
+    assert not (box.workspace / ".git" / "hooks" / "pre-commit").exists()

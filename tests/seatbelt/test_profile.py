@@ -172,15 +172,9 @@ def test_memory_files_writable_and_watched(world: World) -> None:
     text = profile_text(plan)
     assert _can(text, "file-write-data", world.workspace / "CLAUDE.md")
     assert _can(text, "file-write-data", world.workspace / "AGENTS.md")
-    if "[" not in str(world.workspace):  # see the strict xfail below
-        assert world.workspace / "CLAUDE.md" in plan.memory_files
+    assert world.workspace / "CLAUDE.md" in plan.memory_files
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sandbox/memory.py (shared with bwrap) reads brackets in the workspace's own "
-    "name as a pattern, so memory files there are not watched",
-)
 def test_memory_files_in_a_bracketed_workspace(plain: World, tmp_path: Path) -> None:
     plain.workspace = tmp_path / "proj [v2]"
     plain.workspace.mkdir()
