@@ -61,6 +61,7 @@ class InboxController(QObject):
         self._elapsed = QElapsedTimer()
         self._elapsed.start()
         self._in_flight: dict[int, str] = {}
+        self._note = ""  # the last decision's outcome, shown until there is more to say
         self._previews: dict[tuple[str, str], int] = {}
         self._guard = QTimer(self)
         self._guard.setSingleShot(True)
@@ -279,7 +280,7 @@ class InboxController(QObject):
                 "than this session."
             )
         else:
-            pane.hint.setText("")
+            pane.hint.setText(self._note)
 
     def _typed_confirm(self) -> None:
         if self.gate is not None and self.gate.typed_matches(self.window.batch.confirm_text.text()):
@@ -365,9 +366,10 @@ class InboxController(QObject):
         pane = self.window.batch
         if reply.ok and reply.op == "decide":
             released = int(reply.data.get("released", 0))
-            pane.hint.setText(f"Decided: {released} waiting request(s) released.")
+            self._note = f"Decided: {released} waiting request(s) released."
         elif not reply.ok:
-            pane.hint.setText(f"Not decided: {visible(reply.error)}")
+            self._note = f"Not decided: {visible(reply.error)}"
+        pane.hint.setText(self._note)
         self._refresh_controls()
 
     def _preview_arrived(self, reply: Reply) -> None:

@@ -126,3 +126,32 @@ def service(paths: Paths, tmp_path: Path) -> Iterator[Service]:
     running = Service(paths, thread, workspace)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def tray_app(service: Service, qtbot: Any) -> Iterator[Any]:
+    """The tray's parts over the running service, without a system tray (offscreen)."""
+    from app.ui.app import build
+
+    app = build(service.paths, use_tray=False)
+    qtbot.addWidget(app.window)
+    qtbot.waitUntil(lambda: app.inbox.state.connected, timeout=5000)
+    yield app
+    app.bridge.stop()
+    app.server.close()
+    app.notifier.close()
+
+
+def select(app: Any, qtbot: Any, key: str) -> None:
+    """Put the inbox item `key` on screen and wait until it is shown."""
+    qtbot.waitUntil(lambda: app.window.list_model.row_of(key) >= 0, timeout=5000)
+    app.window.list.selectRow(app.window.list_model.row_of(key))
+    qtbot.waitUntil(lambda: app.inbox.key == key, timeout=2000)
+
+
+def batch_of(service: Service, url_part: str) -> str:
+    """The id of the batch whose member's URL holds `url_part`."""
+    for batch in service.queue.listing():
+        if any(url_part in m["summary"] for m in batch["members"]):
+            return str(batch["batch"])
+    raise AssertionError(f"no batch holds {url_part!r}")
