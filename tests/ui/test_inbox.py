@@ -31,7 +31,7 @@ def test_the_stream_updates_the_model(service: Service, tray_app, qtbot) -> None
     qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=5000)
     for i in range(5):
         service.hold(s, "low", f"https://pypi.org/simple/b{i}/")
-    qtbot.waitUntil(lambda: model.rows and model.rows[0].batch.waiting == 6, timeout=5000)
+    qtbot.waitUntil(lambda: bool(model.rows) and model.rows[0].batch.waiting == 6, timeout=5000)
     service.hold(s, "high", "https://up.test/x", method="PUT")
     qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=5000)
     assert model.rows[0].band == "high", "the highest score comes first"
@@ -74,7 +74,7 @@ def test_a_timeout_denies_and_the_batch_stays_decidable(service: Service, tray_a
     qtbot.waitUntil(held.done, timeout=5000)
     assert not held.result().allow, "a timeout is not consent"
     model = tray_app.window.list_model
-    qtbot.waitUntil(lambda: model.rows and model.rows[0].expired, timeout=5000)
+    qtbot.waitUntil(lambda: bool(model.rows) and model.rows[0].expired, timeout=5000)
     assert model.rows[0].detail.startswith("expired")
     tray_app.window.show()
     select(tray_app, qtbot, model.rows[0].key)
