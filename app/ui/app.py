@@ -7,6 +7,7 @@ terminal then finds that one. Without a system tray the inbox opens instead.
 
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import dataclass
 from typing import IO, Any
@@ -127,6 +128,13 @@ def _serve(paths: Paths, lock: IO[bytes]) -> int:
     qt.setApplicationName("Sandgate")
     qt.setQuitOnLastWindowClosed(False)
     app = build(paths)
+    # SIGINT and SIGTERM quit cleanly (the service it started stops with it); the timer
+    # lets Python run its signal handlers while Qt's loop waits.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: qt.quit())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     if app.tray is None:
         print(
             "sandgate: no system tray on this desktop; the inbox window is open instead",

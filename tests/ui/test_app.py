@@ -29,7 +29,7 @@ def _sandgate(*args: str, env: dict[str, str] | None = None, **kw) -> subprocess
 def test_without_a_system_tray_the_inbox_opens_and_the_app_keeps_running(
     service: Service, qtbot
 ) -> None:
-    from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+    from PySide6.QtWidgets import QSystemTrayIcon
 
     from app.ui.app import build
 
@@ -46,9 +46,7 @@ def test_without_a_system_tray_the_inbox_opens_and_the_app_keeps_running(
         app.server.close()
 
 
-def test_a_second_start_brings_the_first_inbox_forward_and_exits_0(
-    service: Service, qtbot
-) -> None:
+def test_a_second_start_brings_the_first_inbox_forward_and_exits_0(service: Service, qtbot) -> None:
     from app.ui import instance
     from app.ui.app import build
 
@@ -81,9 +79,12 @@ def test_with_no_display_it_says_so_and_runs_the_headless_service(paths: Paths) 
         first = proc.stdout.readline()
         assert "no display" in first and "sandgate queue" in first and "sandgate decide" in first
         assert "service listening" in proc.stdout.readline()
-        assert subprocess.run(
-            [sys.executable, "-m", "app.cli", "queue"], cwd=ROOT, env=env, capture_output=True
-        ).returncode == 0
+        assert (
+            subprocess.run(
+                [sys.executable, "-m", "app.cli", "queue"], cwd=ROOT, env=env, capture_output=True
+            ).returncode
+            == 0
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
