@@ -63,6 +63,10 @@ class InboxController(QObject):
         self._in_flight: dict[int, str] = {}
         self._note = ""  # the last decision's outcome, shown until there is more to say
         self._previews: dict[tuple[str, str], int] = {}
+        self._latest: State | None = None
+        self._apply = QTimer(self)
+        self._apply.setSingleShot(True)
+        self._apply.timeout.connect(self._apply_latest)
         self._guard = QTimer(self)
         self._guard.setSingleShot(True)
         self._guard.timeout.connect(self._refresh_controls)
@@ -89,7 +93,19 @@ class InboxController(QObject):
     # --- state in ------------------------------------------------------------------------
 
     def show_state(self, state: State) -> None:
-        """Show `state`: rebuild the list, keep the item on screen if it is still there."""
+        """Take the service's latest state; shown once the events queued before it are
+        handled, so that states arriving faster than they draw are drawn once."""
+        self._latest = state
+        if not self._apply.isActive():
+            self._apply.start(0)
+
+    def _apply_latest(self) -> None:
+        if self._latest is not None:
+            state, self._latest = self._latest, None
+            self.apply(state)
+
+    def apply(self, state: State) -> None:
+        """Show `state` now: rebuild the list, keep the item on screen if still there."""
         self.state = state
         rows = inbox_rows(state, self.clock())
         keep = self.key
@@ -99,7 +115,10 @@ class InboxController(QObject):
         if row < 0 and rows:
             row = 0
         if row >= 0:
+            selection = self.window.list.selectionModel()
+            selection.blockSignals(True)  # shown once, below, not again by the signal
             self.window.list.selectRow(row)
+            selection.blockSignals(False)
             self._show(rows[row])
         else:
             self.key, self.gate = None, None
@@ -143,6 +162,9 @@ class InboxController(QObject):
 
     def _show_batch(self, batch: Batch) -> None:
         pane = self.window.batch
+        if self.gate is not None and self.gate.batch is batch and self.key == batch.batch:
+            self._refresh_controls()  # the same record: nothing on the page changed
+            return
         fresh = self.gate is None or self.key != batch.batch
         self.key = batch.batch
         if fresh:

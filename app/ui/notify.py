@@ -10,6 +10,7 @@ requests joined') instead of adding another.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -47,7 +48,9 @@ class Notifier(QObject):
     ) -> None:
         super().__init__()
         self.tray = tray
-        self.program = program if program is not None else shutil.which("notify-send")
+        if program is None and os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+            program = shutil.which("notify-send")
+        self.program = program  # None: no session bus here, the tray's own messages
         self.clock = clock
         self.shown: dict[str, _Shown] = {}
         self.sent: list[tuple[str, str]] = []  # (title, body) in order, for the record
@@ -57,6 +60,13 @@ class Notifier(QObject):
 
     def changes(self, changes: tuple[Change, ...]) -> None:
         """Announce what deserves it in a batch of stream changes."""
+        added = [c for c in changes if c.name == "batch.added" and c.batch is not None]
+        calm = [c for c in added if c.batch is not None and c.batch.band != "critical"]
+        if len(calm) > 2:
+            # A burst: one notification for all the batches it started, not one each.
+            body = f"{len(calm)} batches started waiting; the inbox lists them by risk"
+            self._announce("", "Sandgate: waiting", body, False)
+            changes = tuple(c for c in changes if c not in calm)
         for change in changes:
             if change.name == "batch.added" and change.batch is not None:
                 b = change.batch

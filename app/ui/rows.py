@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 BANDS = ("low", "medium", "high", "critical")
@@ -50,11 +51,12 @@ class Batch:
     created: float
     members: tuple[Member, ...]
 
-    @property
+    @cached_property
     def waiting(self) -> int:
+        # Cached (the record is frozen): the inbox asks for it on every update.
         return sum(1 for m in self.members if m.waiting)
 
-    @property
+    @cached_property
     def sessions(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(m.session for m in self.members))
 
@@ -226,6 +228,27 @@ def _put(batches: tuple[Batch, ...], new: Batch) -> tuple[Batch, ...]:
     return (*batches, new)
 
 
+def _joined(batches: tuple[Batch, ...], raw: Mapping[str, Any], new: Member | None) -> Batch | None:
+    """The batch with `new` appended to the members already parsed, when the service's
+    copy is exactly that: a burst of joins then costs one member each, not the whole
+    batch again (the reader thread shares the interpreter with the GUI)."""
+    known = next((b for b in batches if b.batch == str(raw.get("batch", ""))), None)
+    listed = raw.get("members") or ()
+    if known is None or new is None or len(listed) != len(known.members) + 1:
+        return None
+    if listed[-1].get("event") != new.event:
+        return None
+    return Batch(
+        batch=known.batch,
+        signature=known.signature,
+        state=str(raw.get("state", known.state)),
+        band=str(raw.get("band", known.band)),
+        score=int(raw.get("score", known.score)),
+        created=known.created,
+        members=(*known.members, new),
+    )
+
+
 def fold(current: State, raw: Mapping[str, Any]) -> tuple[State, Change]:
     """Apply one change line of the `watch` stream; unknown changes only move `seq`."""
     name = str(raw.get("change", ""))
@@ -233,8 +256,9 @@ def fold(current: State, raw: Mapping[str, Any]) -> tuple[State, Change]:
     s = replace(current, seq=seq)
     change = Change(name, seq)
     if name in ("batch.added", "batch.joined", "batch.expired") and "batch" in raw:
-        b = batch(raw["batch"])
         m = member(raw["member"]) if isinstance(raw.get("member"), Mapping) else None
+        b = _joined(s.batches, raw["batch"], m) if name == "batch.joined" else None
+        b = b or batch(raw["batch"])
         s = replace(s, batches=_put(s.batches, b))
         change = Change(name, seq, batch=b, member=m)
     elif name == "batch.decided":

@@ -4,6 +4,7 @@ visible (host names come from the agent)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from app.ui.rows import Batch, Member
@@ -21,14 +22,21 @@ _CARRYING = (
 
 def method_and_host(m: Member) -> tuple[str, str]:
     """(method or '', host) of one member's summary (`POST https://h/p` or `h:443`)."""
-    if m.kind == "net.request" or " " in m.summary:
-        method, _, url = m.summary.partition(" ")
+    return _parse(m.kind, m.summary)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse(kind: str, summary: str) -> tuple[str, str]:
+    # Cached: the inbox describes every batch on each update, and a batch of
+    # thousands of members would otherwise be parsed again each time.
+    if kind == "net.request" or " " in summary:
+        method, _, url = summary.partition(" ")
         try:
             host = urlsplit(url).hostname or url
         except ValueError:
             host = url
         return method.upper(), host
-    host = m.summary.rsplit(":", 1)[0] if ":" in m.summary else m.summary
+    host = summary.rsplit(":", 1)[0] if ":" in summary else summary
     return "", host
 
 
