@@ -89,9 +89,10 @@ def build(paths: Paths, *, use_tray: bool | None = None) -> TrayApp:
     bridge = Bridge(paths)
     window = InboxWindow()
     inbox = InboxController(window, bridge)
-    if use_tray is None:
-        use_tray = QSystemTrayIcon.isSystemTrayAvailable()
-    tray = QSystemTrayIcon() if use_tray else None
+    available = QSystemTrayIcon.isSystemTrayAvailable()
+    # The icon is made even when no tray is there yet (a panel started after us at
+    # login): Qt docks it once one appears. Tests pass use_tray=False for none at all.
+    tray = QSystemTrayIcon() if use_tray is not False else None
     notifier = Notifier(tray)
     holder: list[TrayApp] = []
     server = instance.InstanceServer(paths, lambda: holder[0].open_inbox(None))
@@ -104,7 +105,7 @@ def build(paths: Paths, *, use_tray: bool | None = None) -> TrayApp:
             tray, bridge, app.open_inbox, app.quit, app.sessions_kept
         )
         tray.show()
-    else:
+    if tray is None or not available:
         window.show()  # no system tray on this desktop: the inbox is the way in
     bridge.start()
     return app
@@ -135,7 +136,7 @@ def _serve(paths: Paths, lock: IO[bytes]) -> int:
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(250)
-    if app.tray is None:
+    if app.tray is None or not QSystemTrayIcon.isSystemTrayAvailable():
         print(
             "sandgate: no system tray on this desktop; the inbox window is open instead",
             file=sys.stderr,

@@ -57,6 +57,7 @@ def desktop(size: str = "1280x800x24") -> Iterator[str]:
             if found.returncode == 0:
                 break
             time.sleep(0.1)
+        time.sleep(0.5)  # trayer maps its window before it owns the tray selection
         yield display
     finally:
         for proc in (trayer, xvfb):
