@@ -48,6 +48,18 @@ def _button(text: str) -> QPushButton:
     return button
 
 
+def _banner() -> QLabel:
+    """The band, large and coloured: the risk is the first thing read."""
+    banner = plain_label()
+    banner.setObjectName("banner")
+    font = QFont(banner.font())
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() * 1.25)
+    banner.setFont(font)
+    banner.setContentsMargins(8, 6, 8, 6)
+    return banner
+
+
 def _table(model: InboxModel | MembersModel) -> QTableView:
     view = QTableView()
     view.setModel(model)
@@ -68,13 +80,7 @@ class BatchPane(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.banner = plain_label()
-        self.banner.setObjectName("banner")
-        font = QFont(self.banner.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.25)
-        self.banner.setFont(font)
-        self.banner.setContentsMargins(8, 6, 8, 6)
+        self.banner = _banner()
         self.title = plain_label()
         title_font = QFont(self.title.font())
         title_font.setPointSizeF(title_font.pointSizeF() * 1.15)
@@ -139,8 +145,7 @@ class ReviewPane(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.banner = plain_label()
-        self.banner.setObjectName("banner")
+        self.banner = _banner()
         self.title = plain_label()
         font = QFont(self.title.font())
         font.setBold(True)
@@ -149,7 +154,8 @@ class ReviewPane(QWidget):
         self.reasons = plain_label()
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
-        self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Wrapped: the end of a long line is where an injection would hide.
+        self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.detail.setFont(mono)
@@ -172,7 +178,7 @@ class InboxWindow(QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle("Sandgate inbox")
-        self.resize(1100, 680)
+        self.resize(1180, 700)
         self.status = plain_label(wrap=False)
         self.list_model = InboxModel()
         self.list = _table(self.list_model)
@@ -195,7 +201,7 @@ class InboxWindow(QMainWindow):
         split.addWidget(self.pages)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
-        split.setSizes([430, 670])
+        split.setSizes([540, 640])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.status)

@@ -20,7 +20,7 @@ from app.ui.friction import EXPIRIES, Gate
 from app.ui.inbox import InboxWindow, plain_label
 from app.ui.inbox_rows import InboxRow, inbox_rows
 from app.ui.models import ROW
-from app.ui.rows import Batch, Member, ReviewItem, State
+from app.ui.rows import Batch, Member, Reason, ReviewItem, State
 from app.ui.text import duration, visible
 from app.ui.words import describe, destination
 
@@ -194,9 +194,7 @@ class InboxController(QObject):
         critical = self.gate is not None and self.gate.rules.second_step
         pane.critical_row.setVisible(critical)
         if critical:
-            pane.confirm_text.setPlaceholderText(
-                f"type {destination(batch)} here, then click 'Allow after typing'"
-            )
+            pane.confirm_text.setPlaceholderText(f"type {destination(batch)} to allow")
         pane.allow.setDefault(self.gate is not None and self.gate.rules.default_button)
         QTimer.singleShot(0, self._check_listed)
         self._refresh_controls()
@@ -350,14 +348,17 @@ class InboxController(QObject):
         self.key, self.gate = item.id, None
         self.window.pages.setCurrentWidget(pane)
         _, background, foreground = BANNERS.get(item.band, BANNERS["low"])
-        pane.banner.setText(f"{item.band.upper()} {item.score} · review")
+        what = {"memory": "an agent instruction file changed", "quarantine": "files held"}
+        pane.banner.setText(
+            f"{item.band.upper()} {item.score}: {what.get(item.kind, 'needs a look')}"
+        )
         pane.banner.setStyleSheet(f"background:{background}; color:{foreground};")
         pane.title.setText(visible(item.summary or item.path))
         pane.meta.setText(
             f"{visible(item.path)} · workspace {visible(item.workspace)} · "
             f"{duration(self.clock() - item.ts)} ago"
         )
-        pane.reasons.setText(_reasons_text_of(item.reasons))
+        pane.reasons.setText(_reasons_text_of(item.reasons, "no rule matched"))
         pane.detail.setPlainText(visible(item.detail, keep_newlines=True))
         while pane.action_row.count():
             taken = pane.action_row.takeAt(0)
@@ -458,13 +459,15 @@ class InboxController(QObject):
         return False
 
 
-def _reasons_text_of(reasons: tuple) -> str:  # type: ignore[type-arg]
+def _reasons_text_of(
+    reasons: tuple[Reason, ...], none: str = "no rule matched: a destination no rule names"
+) -> str:
     lines = [f"+{r.points}  {visible(r.rule)}: {visible(r.why)}" for r in reasons]
-    return "\n".join(lines) or "no rule matched: an unknown destination"
+    return "\n".join(lines) or none
 
 
 def _reasons_text(members: tuple[Member, ...]) -> str:
-    seen: dict[str, object] = {}
+    seen: dict[str, Reason] = {}
     for m in members:
         for r in m.reasons:
             seen.setdefault(r.rule, r)

@@ -41,7 +41,8 @@ def _batch_row(b: Batch, now: float) -> InboxRow:
 
 
 def _review_row(i: ReviewItem, now: float) -> InboxRow:
-    title = f"{_REVIEW_TITLES.get(i.kind, i.kind)}: {i.summary or i.path}"
+    # The service's summary already names what changed; the kind stands in without one.
+    title = i.summary or f"{_REVIEW_TITLES.get(i.kind, i.kind)}: {i.path}"
     return InboxRow(
         i.id, i.band, i.score, short(title, 90), f"review · {duration(now - i.ts)}", False, item=i
     )

@@ -233,7 +233,7 @@ def _joined(batches: tuple[Batch, ...], raw: Mapping[str, Any], new: Member | No
     copy is exactly that: a burst of joins then costs one member each, not the whole
     batch again (the reader thread shares the interpreter with the GUI)."""
     known = next((b for b in batches if b.batch == str(raw.get("batch", ""))), None)
-    listed = raw.get("members") or ()
+    listed: list[Any] = list(raw.get("members") or ())
     if known is None or new is None or len(listed) != len(known.members) + 1:
         return None
     if listed[-1].get("event") != new.event:

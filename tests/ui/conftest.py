@@ -76,6 +76,7 @@ class Service:
         method: str = "GET",
         signature: str | None = None,
         rule: str = "egress.unknown",
+        why: str = "",
         timeout: float = 60,
     ) -> Future[Any]:
         """Hold one request in the real queue, as the egress proxy does for a session."""
@@ -89,7 +90,7 @@ class Service:
         assert loop is not None
         held = asyncio.run_coroutine_threadsafe(
             self.queue.ask(
-                session, str(self.workspace), event, verdict(band, sig, rule), timeout=timeout
+                session, str(self.workspace), event, verdict(band, sig, rule, why), timeout=timeout
             ),
             loop,
         )
