@@ -120,7 +120,13 @@ class Notifier(QObject):
         process.readyReadStandardOutput.connect(lambda p=process, s=shown: self._read(p, s))
         process.finished.connect(lambda *_: None)
         shown.process = process
-        process.start(self.program, args)
+        # notify-send prints the id at once but its stdout to a pipe is block-buffered:
+        # line-buffered through stdbuf, the id arrives in time to fold repeats into it.
+        stdbuf = shutil.which("stdbuf")
+        if stdbuf is not None:
+            process.start(stdbuf, ["-oL", self.program, *args])
+        else:
+            process.start(self.program, args)
 
     def _read(self, process: QProcess, shown: _Shown) -> None:
         while process.canReadLine():

@@ -126,3 +126,31 @@ def test_the_tray_shows_a_dead_service_and_reconnects_by_itself(paths: Paths, qt
         bridge.stop()
         if service.poll() is None:
             service.kill()
+
+
+def test_quitting_keeps_the_service_it_started_while_sessions_need_it(
+    paths: Paths, tmp_path: Path, qtbot, capfd
+) -> None:
+    from app.client import connect
+    from app.ui.app import build
+
+    app = build(paths, use_tray=False)  # no service runs: the tray starts one in itself
+    assert app.embedded is not None
+    qtbot.addWidget(app.window)
+    session = connect(paths)
+    assert session is not None
+    try:
+        project = tmp_path / "project"
+        project.mkdir()
+        session.request("session.open", workspace=str(project), command=["true"],
+                        env=dict(os.environ))  # fmt: skip
+        assert app.sessions_kept() == 1
+        app.quit()
+        assert not app.window.isVisible()
+        assert "keeps running for the 1 open session" in capfd.readouterr().err
+        with connect(paths) as other:  # the service still answers other terminals
+            assert other.request("ping")["ok"]
+    finally:
+        session.close()
+    qtbot.waitUntil(lambda: app.embedded is None, timeout=10000)
+    assert connect(paths) is None, "the service stopped once no session needed it"
