@@ -86,6 +86,13 @@ MIGRATIONS: dict[int, Sequence[str]] = {
             released INTEGER NOT NULL DEFAULT 0
         )""",
     ),
+    3: (
+        # Alerts (a decoy read, a canary seen) a person has acknowledged in the inbox.
+        """CREATE TABLE acknowledged (
+            event INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+            ts REAL NOT NULL
+        )""",
+    ),
 }
 
 LATEST = max(MIGRATIONS)

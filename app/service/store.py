@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, select, update
 
 from app.service import migrations
+from app.service.review_store import ReviewQueries
 from app.service.rows import HistoryRow, MemoryChange, QuarantinedFile, SessionRow
 from app.service.schema import decisions, events, memory_changes, quarantined, sessions, verdicts
 
@@ -69,6 +70,7 @@ class Store:
         create_private(path)
         self._engine = _engine(path)
         self.previous_version = migrations.migrate(self._engine, path, migrate_to)
+        self.review = ReviewQueries(self._engine)  # the inbox's queries
 
     def close(self) -> None:
         self._engine.dispose()
@@ -310,9 +312,9 @@ class Store:
 
     def add_quarantined(
         self, session: str, workspace: str, path: str, stored: str, ts: float | None = None
-    ) -> None:
+    ) -> int:
         with self._engine.begin() as conn:
-            conn.execute(
+            key = conn.execute(
                 insert(quarantined).values(
                     session=session,
                     workspace=workspace,
@@ -321,7 +323,8 @@ class Store:
                     ts=time.time() if ts is None else ts,
                     released=0,
                 )
-            )
+            ).lastrowid
+        return int(key)
 
     def quarantined(self, session: str | None = None) -> list[QuarantinedFile]:
         query = select(quarantined).where(quarantined.c.released == 0).order_by(quarantined.c.id)
