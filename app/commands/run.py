@@ -136,7 +136,13 @@ def main(args: argparse.Namespace) -> int:
             print(f"sandgate: {exc}", file=sys.stderr)
             _close(client, session, None)
             return 1
-    code = spawn(opened["argv"], opened["env"])
+    # Only a session with a network can have requests waiting for a person.
+    notices = WaitingNotices(paths, session) if opened.get("network") else None
+    try:
+        code = spawn(opened["argv"], opened["env"])
+    finally:
+        if notices is not None:
+            notices.stop()
     quarantined = _close(client, session, code)
     embedded = getattr(client, "embedded", None)
     if embedded is not None:
@@ -150,6 +156,80 @@ def main(args: argparse.Namespace) -> int:
         for path in quarantined:
             print(f"  {visible(str(path))}", file=sys.stderr)
     return code
+
+
+class WaitingNotices:
+    """One line on this terminal when a request of the session starts waiting for a
+    person, and one when it is decided: a `watch` of this session, read on a thread
+    (started after the agent, so it costs `sandgate run`'s start nothing)."""
+
+    def __init__(self, paths: Any, session: str) -> None:
+        import threading
+
+        self.paths = paths
+        self.session = session
+        self.hosts: dict[str, str] = {}  # batch -> what we said it waits for
+        self.client: Any = None
+        self._thread = threading.Thread(target=self._run, name="sandgate-notices", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from app.client import ServiceError, connect
+
+        try:
+            self.client = connect(self.paths)
+            if self.client is None:
+                return
+            reply = self.client.request("watch", session=self.session)
+            for batch in reply["state"].get("batches", []):
+                for member in batch["members"]:
+                    self._seen(batch["batch"], member)
+            for change in self.client.changes():
+                self._change(change)
+        except (ServiceError, OSError, ValueError):
+            return  # the notices are a courtesy; the request is still in the queue
+
+    def _change(self, change: dict[str, Any]) -> None:
+        name = change.get("change")
+        if name in ("batch.added", "batch.joined"):
+            self._seen(change["batch"]["batch"], change["member"])
+        elif name == "batch.decided" and change.get("batch") in self.hosts:
+            what = self.hosts.pop(change["batch"])
+            decision = "allowed" if change.get("decision") == "allow" else "denied"
+            self._say(f"{what}: {decision} ({change.get('scope')}) by a person")
+        elif name == "batch.expired" and change["batch"]["batch"] in self.hosts:
+            member = change.get("member") or {}
+            if member.get("session") == self.session:
+                what = self.hosts.pop(change["batch"]["batch"])
+                self._say(f"{what}: denied, no decision in time")
+
+    def _seen(self, batch: str, member: dict[str, Any]) -> None:
+        if member.get("session") != self.session or not member.get("waiting"):
+            return
+        if batch not in self.hosts:
+            self.hosts[batch] = _destination(str(member.get("summary", "")))
+            self._say(f"waiting for your decision: {self.hosts[batch]} — tray or `sandgate queue`")
+
+    @staticmethod
+    def _say(text: str) -> None:
+        print(f"sandgate: {visible(text)}", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+def _destination(summary: str) -> str:
+    """The host a queue member's summary (`GET https://host/path` or `host:port`) names."""
+    target = summary.split()[-1] if summary.split() else summary
+    if "://" in target:
+        from urllib.parse import urlsplit
+
+        try:
+            return urlsplit(target).hostname or target
+        except ValueError:
+            return target
+    return target.rsplit(":", 1)[0] if ":" in target else target
 
 
 def _close(client: Any, session: str, code: int | None) -> list[str]:

@@ -229,6 +229,7 @@ class Sessions:
             "env": dict(prepared.env),
             "memory_review": [m.to_dict() for m in review],
             "notice": notice,
+            "network": network is not None,
         }
 
     async def event(self, request: Request) -> dict[str, Any]:

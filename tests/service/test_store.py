@@ -140,3 +140,23 @@ def test_retention_prunes_old_events_and_sessions_only(tmp_path: Path) -> None:
     assert store.session("new") is not None
     assert [m.diff for m in store.unreviewed_memory("/w")] == ["+b"]  # unreviewed stays
     assert len(store.quarantined()) == 1  # held files wait for a person
+
+
+def test_version_2_review_rows_survive_and_alerts_can_be_acknowledged(tmp_path: Path) -> None:
+    db = tmp_path / "v2.db"
+    old = Store(db, migrate_to=2)
+    old.open_session("s", "/w", ["agent"])
+    row = old.add_event("s", {"id": "d", "kind": "file.read", "path": "~/.aws/credentials",
+                              "decoy": "aws"}, VERDICT)  # fmt: skip
+    old.add_memory_change("/w", "/w/CLAUDE.md", "+new\n", "s")
+    old.add_quarantined("s", "/w", "/w/Makefile", "/q/Makefile")
+    old.close()
+    store = Store(db)
+    assert store.version() == 3
+    assert [m.path for m in store.review.memory()] == ["/w/CLAUDE.md"]
+    assert [q.path for q in store.review.quarantined()] == ["/w/Makefile"]
+    [alert] = store.review.alerts()
+    assert alert.event == row and alert.workspace == "/w"
+    assert store.review.acknowledge(row) and not store.review.acknowledge(row)
+    assert store.review.alerts() == []
+    store.close()

@@ -270,3 +270,56 @@ def test_review_resolved_is_streamed_and_memory_accept_resolves_too(
         assert resolved == {"change": "review.resolved", "seq": resolved["seq"],
                             "id": item["id"], "action": "accept"}  # fmt: skip
     watch.close()
+
+
+def test_pause_denies_at_once_lists_and_resumes(full: Running, workspace: Path) -> None:
+    watch = Watch(full)
+    with full.client() as client:
+        session = _open(client, workspace)
+        assert client.request("pause")["until"] is None
+        assert watch.next("paused")["until"] is None
+        started = time.monotonic()
+        answer = _hold(full, session, 1).result(5)
+        assert time.monotonic() - started < 1.0
+        assert not answer.allow and answer.by == "paused"
+        [batch] = client.request("queue")["batches"]
+        assert batch["state"] == "expired"
+        assert batch["members"][0]["answer"] == "paused"
+        assert watch.next("batch.added")["batch"]["state"] == "expired"
+        # The listed batch can still be decided for the requests that come later.
+        client.request("decide", batch=batch["batch"], decision="allow", scope="session")
+        client.request("resume")
+        assert watch.next("resumed")["change"] == "resumed"
+        assert _hold(full, session, 2).result(5).allow
+
+        until = client.request("pause", **{"for": 0.3})["until"]
+        assert until is not None and watch.next("paused")["until"] == until
+        assert watch.next("resumed", within=3)["change"] == "resumed"
+        second = Watch(full)
+        assert second.reply["state"]["paused"] is None
+        second.close()
+    watch.close()
+
+
+def test_preview_says_what_else_a_scope_decides(full: Running, workspace: Path) -> None:
+    with full.client() as client:
+        session = _open(client, workspace)
+        _hold(full, session, 1, host="one.test")
+        _hold(full, session, 2, host="two.test")
+        deadline = time.monotonic() + 5
+        while len(client.request("queue")["batches"]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        first = client.request("queue")["batches"][0]["batch"]
+        for scope in ("once", "session", "always"):
+            preview = client.request("decide.preview", batch=first, scope=scope)
+            # Remembered decisions match one signature: no other batch is decided with it.
+            assert preview["also"] == []
+            assert "this batch only" in preview["note"]
+        with pytest.raises(ServiceError, match="scope must be"):
+            client.request("decide.preview", batch=first, scope="forever")
+        client.request("decide", batch=first, decision="deny")
+        with pytest.raises(ServiceError, match="no batch"):
+            client.request("decide.preview", batch=first, scope="session")
+        # A decision on a batch that is gone is refused, never applied twice.
+        with pytest.raises(ServiceError, match="no batch"):
+            client.request("decide", batch=first, decision="deny")
