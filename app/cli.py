@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("app.commands.history", "show recorded events, verdicts and decisions"),
     "queue": ("app.commands.queue", "list the batches waiting for a decision"),
     "decide": ("app.commands.decide", "allow or deny a waiting batch"),
+    "quarantine": ("app.commands.quarantine", "list, show, restore or discard held files"),
     "credential": ("app.commands.credential", "manage credentials bound to domains"),
 }
 
