@@ -27,7 +27,7 @@ from pathlib import Path
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and argparse cost more to import than this whole module
     import argparse
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
 FORWARDED = (signal.SIGTERM, signal.SIGHUP)
@@ -136,13 +136,19 @@ def main(args: argparse.Namespace) -> int:
             print(f"sandgate: {exc}", file=sys.stderr)
             _close(client, session, None)
             return 1
-    # Only a session with a network can have requests waiting for a person.
-    notices = WaitingNotices(paths, session) if opened.get("network") else None
+    notices: list[WaitingNotices] = []
+
+    def started() -> None:
+        # Only a session with a network can have requests waiting for a person; the
+        # watch starts once the agent has, so it costs the agent's start nothing.
+        if opened.get("network"):
+            notices.append(WaitingNotices(paths, session))
+
     try:
-        code = spawn(opened["argv"], opened["env"])
+        code = spawn(opened["argv"], opened["env"], started)
     finally:
-        if notices is not None:
-            notices.stop()
+        for notice in notices:
+            notice.stop()
     quarantined = _close(client, session, code)
     embedded = getattr(client, "embedded", None)
     if embedded is not None:
@@ -164,21 +170,21 @@ class WaitingNotices:
     (started after the agent, so it costs `sandgate run`'s start nothing)."""
 
     def __init__(self, paths: Any, session: str) -> None:
-        import threading
+        import _thread  # built in: `threading` costs milliseconds to import
 
         self.paths = paths
         self.session = session
         self.hosts: dict[str, str] = {}  # batch -> what we said it waits for
         self.client: Any = None
-        self._thread = threading.Thread(target=self._run, name="sandgate-notices", daemon=True)
-        self._thread.start()
+        self.stopped = False
+        _thread.start_new_thread(self._run, ())
 
     def _run(self) -> None:
         from app.client import ServiceError, connect
 
         try:
             self.client = connect(self.paths)
-            if self.client is None:
+            if self.client is None or self.stopped:
                 return
             reply = self.client.request("watch", session=self.session)
             for batch in reply["state"].get("batches", []):
@@ -215,6 +221,7 @@ class WaitingNotices:
         print(f"sandgate: {visible(text)}", file=sys.stderr, flush=True)
 
     def stop(self) -> None:
+        self.stopped = True
         if self.client is not None:
             self.client.close()
 
@@ -307,9 +314,11 @@ def _is_format(code: int) -> bool:
     )
 
 
-def spawn(argv: Sequence[str], env: Mapping[str, str]) -> int:
+def spawn(
+    argv: Sequence[str], env: Mapping[str, str], started: Callable[[], None] | None = None
+) -> int:
     """Run the sandbox as a child on this terminal and return its exit status
-    (128+N when it ended by signal N)."""
+    (128+N when it ended by signal N); `started` is called once the child runs."""
     ignored = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGQUIT)}
     pid = 0
     previous: dict[signal.Signals, Any] = {}
@@ -326,6 +335,9 @@ def spawn(argv: Sequence[str], env: Mapping[str, str]) -> int:
         pid = os.posix_spawnp(
             argv[0], list(argv), dict(env), setsigdef=(signal.SIGPIPE, signal.SIGXFSZ)
         )
+        if started is not None:
+            with contextlib.suppress(Exception):  # a courtesy must never orphan the agent
+                started()
         _, status = os.waitpid(pid, 0)
     finally:
         for sig, handler in (*ignored.items(), *previous.items()):

@@ -72,6 +72,8 @@ class Changes:
         """Send change `name` to every watcher; `sessions` are the sessions it concerns
         (a watcher filtered on a session sees only changes naming it). Returns its seq."""
         self.seq += 1
+        if not self.watchers:
+            return self.seq
         concerned = set(sessions)
         line = json.dumps({"change": name, "seq": self.seq, **fields}, separators=(",", ":"))
         encoded = line.encode() + b"\n"
