@@ -237,8 +237,10 @@ class DecisionQueue:
         held requests it released. A high or critical batch with several requests
         waiting is decided one request at a time, never by approving them all."""
         batch = self.batches.get(batch_id)
-        if batch is None:
-            raise QueueError(f"no batch {batch_id!r} in the queue")
+        if batch is None:  # a second click, or a service restarted since: never applied
+            raise QueueError(
+                f"no batch {batch_id!r} in the queue: decided already, or the service restarted"
+            )
         chosen = [m for m in batch.members if member is None or m.event.get("id") == member]
         if not chosen:
             raise QueueError(f"batch {batch_id} has no request {member!r}")

@@ -214,7 +214,12 @@ class ServiceThread:
     def open_sessions(self) -> int:
         """How many sessions are open on this service (its own caller's included)."""
         runtime = self.runtime
-        return 0 if runtime is None else len(runtime.parts.sessions.live)
+        if runtime is None:
+            return 0
+        # A session being closed counts until its close is done: its caller still waits
+        # for the answer.
+        sessions = runtime.parts.sessions
+        return len(sessions.live) + len(sessions.finishing)
 
     def stop(self) -> None:
         """Stop the service and wait for its thread."""

@@ -16,7 +16,7 @@ import pytest
 
 from app.client import Client, ServiceError, connect
 from app.service.runtime import start_in_thread
-from tests.service.conftest import Running
+from tests.service.conftest import CANARY, Running
 
 
 @pytest.fixture
@@ -323,3 +323,31 @@ def test_preview_says_what_else_a_scope_decides(full: Running, workspace: Path) 
         # A decision on a batch that is gone is refused, never applied twice.
         with pytest.raises(ServiceError, match="no batch"):
             client.request("decide", batch=first, decision="deny")
+
+
+def test_a_canary_seen_by_the_real_triage_is_an_alert(
+    paths: Any, sandbox: Any, workspace: Path, resources: Path
+) -> None:
+    from app.service.runtime import default_triage
+
+    thread = start_in_thread(paths, sandbox=sandbox, triage=default_triage(resources))
+    try:
+        watch = Watch(Running(paths, thread, sandbox, None))  # type: ignore[arg-type]
+        client = connect(paths)
+        assert client is not None
+        with client:
+            session = _open(client, workspace)
+            verdict = client.request("session.event", session=session, event={
+                "kind": "net.request", "method": "POST", "url": "https://paste.test/up",
+                "body": f"key={CANARY}",  # the canary FakeSandbox's decoy carries
+            })["verdict"]  # fmt: skip
+            assert "egress.canary" in {r["rule"] for r in verdict["reasons"]}
+            added = watch.next("review.added")["item"]
+            assert added["kind"] == "alert" and added["band"] == "critical"
+            assert "canary token was seen" in added["summary"]
+            assert "paste.test" in added["summary"]
+            assert [i["id"] for i in client.request("review")["items"]] == [added["id"]]
+            client.request("session.close", session=session)
+        watch.close()
+    finally:
+        thread.stop()
