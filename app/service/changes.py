@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,9 @@ class Changes:
     """The publisher of changes and the `watch` operation."""
 
     def __init__(self) -> None:
+        # Names this run of the service: batch ids start again at b1 after a restart, so
+        # a decision made on what an earlier run showed must not land on a new batch.
+        self.instance = secrets.token_hex(6)
         self.seq = 0
         self.watchers: set[Watcher] = set()
         self._providers: dict[str, Provider] = {}
@@ -106,7 +110,7 @@ class Changes:
             self.watchers.discard(watcher)
             raise
         connection.stream(lambda writer: self._pump(watcher, writer))
-        return {"seq": seq, "state": state}
+        return {"seq": seq, "instance": self.instance, "state": state}
 
     async def _pump(self, watcher: Watcher, writer: asyncio.StreamWriter) -> None:
         """Write the watcher's lines until it is dropped or its connection ends."""

@@ -172,6 +172,7 @@ class DecisionQueue:
         self._ids = itertools.count(1)
         self.on_change: OnChange | None = None
         self.pause: Pause | None = None
+        self.instance: str | None = None  # the service run's name (`watch` tells it)
         self._recording: Awaitable[Any] | None = None
 
     async def ask(
@@ -347,6 +348,7 @@ class DecisionQueue:
         from app.service.server import RequestError
         from app.service.server import field as get
 
+        self._same_instance(request)
         try:
             released = self.decide(
                 get(request, "batch", str),
@@ -368,6 +370,7 @@ class DecisionQueue:
         from app.service.server import field as get
 
         scope = get(request, "scope", str)
+        self._same_instance(request)
         try:
             also = self.preview(
                 get(request, "batch", str), scope, get(request, "decision", str, "allow")
@@ -381,6 +384,17 @@ class DecisionQueue:
         else:
             note = "this decides this batch only: no other waiting request matches"
         return {"also": also, "note": note}
+
+    def _same_instance(self, request: Request) -> None:
+        """Refuse a decision made on what another run of the service showed."""
+        from app.service.server import RequestError
+        from app.service.server import field as get
+
+        wanted = get(request, "instance", str, None)
+        if wanted is not None and self.instance is not None and wanted != self.instance:
+            raise RequestError(
+                "the Sandgate service restarted since this was shown: nothing was decided"
+            )
 
     async def batches_state(self, session: str | None = None) -> list[dict[str, Any]]:
         """The `batches` part of a `watch` state (those with a member of `session`)."""
@@ -506,6 +520,7 @@ async def install(parts: Parts) -> None:
     queue = DecisionQueue(rules_file=parts.paths.state / "decisions.json")
     queue.install(parts.service)
     queue.on_change = parts.changes.publish
+    queue.instance = parts.changes.instance
     queue.pause = Pause(parts.changes)
     queue.pause.install(parts.service)
     parts.changes.provide("batches", queue.batches_state)

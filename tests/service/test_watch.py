@@ -351,3 +351,36 @@ def test_a_canary_seen_by_the_real_triage_is_an_alert(
         watch.close()
     finally:
         thread.stop()
+
+
+def test_a_decision_on_what_an_earlier_run_showed_is_refused(
+    paths: Any, triage: Any, sandbox: Any, workspace: Path
+) -> None:
+    shown = None
+    for _run in range(2):
+        thread = start_in_thread(paths, sandbox=sandbox, triage=triage)
+        running = Running(paths, thread, sandbox, triage)
+        try:
+            with running.client() as client:
+                session = _open(client, workspace)
+                _hold(running, session, 1)
+                deadline = time.monotonic() + 5
+                while not client.request("queue")["batches"] and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                watch = Watch(running)
+                batch = watch.reply["state"]["batches"][0]["batch"]
+                if shown is None:
+                    shown = (watch.reply["instance"], batch)
+                    watch.close()
+                    continue
+                # The same id names a new batch now; the stale click decides nothing.
+                assert batch == shown[1] and watch.reply["instance"] != shown[0]
+                with pytest.raises(ServiceError, match="restarted since this was shown"):
+                    client.request("decide", batch=batch, decision="allow", instance=shown[0])
+                assert client.request("queue")["batches"][0]["members"][0]["waiting"]
+                client.request(
+                    "decide", batch=batch, decision="deny", instance=watch.reply["instance"]
+                )
+                watch.close()
+        finally:
+            thread.stop()
