@@ -175,6 +175,7 @@ class WaitingNotices:
         self.paths = paths
         self.session = session
         self.hosts: dict[str, str] = {}  # batch -> what we said it waits for
+        self.events: set[str] = set()  # this session's requests we said wait
         self.client: Any = None
         self.stopped = False
         _thread.start_new_thread(self._run, ())
@@ -200,6 +201,8 @@ class WaitingNotices:
         if name in ("batch.added", "batch.joined"):
             self._seen(change["batch"]["batch"], change["member"])
         elif name == "batch.decided" and change.get("batch") in self.hosts:
+            if change.get("member") not in (None, *self.events):
+                return  # one request of the batch, another session's
             what = self.hosts.pop(change["batch"])
             decision = "allowed" if change.get("decision") == "allow" else "denied"
             self._say(f"{what}: {decision} ({change.get('scope')}) by a person")
@@ -212,6 +215,7 @@ class WaitingNotices:
     def _seen(self, batch: str, member: dict[str, Any]) -> None:
         if member.get("session") != self.session or not member.get("waiting"):
             return
+        self.events.add(str(member.get("event")))
         if batch not in self.hosts:
             self.hosts[batch] = _destination(str(member.get("summary", "")))
             self._say(f"waiting for your decision: {self.hosts[batch]} — tray or `sandgate queue`")
