@@ -87,11 +87,18 @@ MIGRATIONS: dict[int, Sequence[str]] = {
         )""",
     ),
     3: (
-        # Alerts (a decoy read, a canary seen) a person has acknowledged in the inbox.
-        """CREATE TABLE acknowledged (
+        # Alerts (a decoy read, a canary seen): marked when recorded, so the inbox lists
+        # them without reading every event; `acknowledged` is when a person did.
+        """CREATE TABLE alerts (
             event INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
-            ts REAL NOT NULL
+            acknowledged REAL
         )""",
+        "CREATE INDEX alerts_open ON alerts (acknowledged)",
+        # Those recorded before this version, found once by their text.
+        """INSERT INTO alerts (event)
+            SELECT events.id FROM events LEFT JOIN verdicts ON verdicts.event = events.id
+            WHERE (events.kind = 'file.read' AND events.raw LIKE '%"decoy": %')
+               OR verdicts.reasons LIKE '%.canary"%'""",
     ),
 }
 

@@ -77,7 +77,7 @@ class Review:
 
     async def event_recorded(self, row: int, raw: dict[str, Any], verdict: dict[str, Any]) -> None:
         """Publish an alert if the event just recorded (row `row`) is one."""
-        if is_alert(raw, verdict.get("reasons") or []):
+        if is_alert(raw, verdict.get("reasons") or ()):
             for alert in await self.db.call(self.db.store.review.alerts, row):
                 self._added(alert_item(alert))
 

@@ -1,19 +1,23 @@
 """The store's queries for the review inbox: memory changes waiting to be accepted,
 quarantined files waiting to be restored or discarded, and alerts (a decoy read, a
-canary seen) waiting to be acknowledged. Reached as `Store.review`."""
+canary seen) waiting to be acknowledged. Reached as `Store.review`.
+
+An event is marked as an alert when it is recorded (`Store.add_event`, with `is_alert`),
+so listing them never reads the whole history."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, select, update
 
 from app.service.rows import MemoryChange, QuarantinedFile
 from app.service.schema import (
-    acknowledged,
+    alerts,
     events,
     memory_changes,
     quarantined,
@@ -48,7 +52,7 @@ class Judged:
     reasons: tuple[dict[str, Any], ...] = ()
 
 
-def is_alert(raw: dict[str, Any], reasons: list[dict[str, Any]] | tuple[Any, ...]) -> bool:
+def is_alert(raw: Mapping[str, Any], reasons: Iterable[Any]) -> bool:
     """A read of a decoy credential, or any rule that saw this session's canary."""
     if raw.get("kind") == "file.read" and raw.get("decoy"):
         return True
@@ -126,7 +130,6 @@ class ReviewQueries:
 
     def alerts(self, event: int | None = None) -> list[Alert]:
         """Unacknowledged alerts, oldest first (the newest ALERTS_LISTED)."""
-        # SQL narrows by text; is_alert then decides on the parsed event.
         query = (
             select(
                 events.c.id,
@@ -139,40 +142,38 @@ class ReviewQueries:
                 verdicts.c.reasons,
             )
             .select_from(
-                events.outerjoin(verdicts, verdicts.c.event == events.c.id).join(
-                    sessions, sessions.c.id == events.c.session
-                )
+                alerts.join(events, events.c.id == alerts.c.event)
+                .join(sessions, sessions.c.id == events.c.session)
+                .outerjoin(verdicts, verdicts.c.event == events.c.id)
             )
-            .where(
-                or_(
-                    and_(events.c.kind == "file.read", events.c.raw.like('%"decoy": %')),
-                    verdicts.c.reasons.like('%.canary"%'),
-                ),
-                ~select(acknowledged.c.event).where(acknowledged.c.event == events.c.id).exists(),
-            )
-            .order_by(events.c.id.desc())
+            .where(alerts.c.acknowledged.is_(None))
+            .order_by(alerts.c.event.desc())
             .limit(ALERTS_LISTED)
         )
         if event is not None:
-            query = query.where(events.c.id == event)
+            query = query.where(alerts.c.event == event)
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
-        found = []
-        for r in reversed(rows):
-            raw = json.loads(r.raw)
-            reasons = tuple(json.loads(r.reasons)) if r.reasons else ()
-            if is_alert(raw, reasons):
-                alert = Alert(r.id, raw, r.session, r.workspace, r.ts, r.score, r.band, reasons)
-                found.append(alert)
-        return found
+        return [
+            Alert(
+                r.id,
+                json.loads(r.raw),
+                r.session,
+                r.workspace,
+                r.ts,
+                r.score,
+                r.band,
+                tuple(json.loads(r.reasons)) if r.reasons else (),
+            )
+            for r in reversed(rows)
+        ]
 
     def acknowledge(self, event: int) -> bool:
         """Mark an alert acknowledged (kept across restarts); False if it already was."""
         with self._engine.begin() as conn:
-            done = conn.execute(
-                select(acknowledged.c.event).where(acknowledged.c.event == event)
-            ).first()
-            if done is not None:
-                return False
-            conn.execute(insert(acknowledged).values(event=event, ts=time.time()))
-        return True
+            result = conn.execute(
+                update(alerts)
+                .where(and_(alerts.c.event == event, alerts.c.acknowledged.is_(None)))
+                .values(acknowledged=time.time())
+            )
+        return bool(result.rowcount)

@@ -84,9 +84,9 @@ quarantined = Table(
     Column("released", Integer, nullable=False, default=0),  # 1 restored, 2 discarded
 )
 
-acknowledged = Table(
-    "acknowledged",
+alerts = Table(
+    "alerts",
     metadata,
     Column("event", Integer, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
-    Column("ts", Float, nullable=False),
+    Column("acknowledged", Float),  # when a person acknowledged it; NULL while open
 )

@@ -22,9 +22,17 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, select, update
 
 from app.service import migrations
-from app.service.review_store import ReviewQueries
+from app.service.review_store import ReviewQueries, is_alert
 from app.service.rows import HistoryRow, MemoryChange, QuarantinedFile, SessionRow
-from app.service.schema import decisions, events, memory_changes, quarantined, sessions, verdicts
+from app.service.schema import (
+    alerts,
+    decisions,
+    events,
+    memory_changes,
+    quarantined,
+    sessions,
+    verdicts,
+)
 
 BANDS = ("low", "medium", "high", "critical")
 
@@ -140,7 +148,8 @@ class Store:
         verdict: Mapping[str, Any] | None = None,
         ts: float | None = None,
     ) -> int:
-        """Record one event (and its verdict); return its id. `seq` counts per session."""
+        """Record one event (and its verdict); return its id. `seq` counts per session.
+        An alert (a decoy read, a canary seen) is marked for the review inbox with it."""
         path, host = _locations(raw)
         with self._engine.begin() as conn:
             seq = conn.execute(
@@ -169,6 +178,8 @@ class Store:
                         signature=str(verdict.get("signature", "")),
                     )
                 )
+                if is_alert(raw, verdict.get("reasons") or ()):
+                    conn.execute(insert(alerts).values(event=event_id))
         return int(event_id)
 
     def add_decision(
