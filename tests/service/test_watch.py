@@ -384,3 +384,19 @@ def test_a_decision_on_what_an_earlier_run_showed_is_refused(
                 watch.close()
         finally:
             thread.stop()
+
+
+def test_a_session_closing_with_a_request_waiting_expires_it(
+    full: Running, workspace: Path
+) -> None:
+    watch = Watch(full)
+    with full.client() as client:
+        session = _open(client, workspace)
+        held = _hold(full, session, 1)
+        watch.next("batch.added")
+        client.request("session.close", session=session)
+        expired = watch.next("batch.expired")
+        assert expired["member"]["answer"] == "closed"
+        assert not held.result(5).allow
+        assert watch.next("session.closed")["seq"] > expired["seq"]
+    watch.close()
