@@ -115,7 +115,6 @@ def main() -> int:
             "session.open", workspace=str(workspace), command=["true"], env=dict(os.environ)
         )
         session = opened["session"]
-        verdict = {"score": 30, "band": "medium", "signature": "net.request GET bench.test"}
         samples = []
         for n in range(args.runs):
             event = {"id": f"b{n}", "kind": "net.request", "method": "GET",
