@@ -64,6 +64,7 @@ class InboxController(QObject):
         self._note = ""  # the last decision's outcome, shown until there is more to say
         self._previews: dict[tuple[str, str], int] = {}
         self._latest: State | None = None
+        self._titles: dict[tuple[str, int, str], str] = {}
         self._apply = QTimer(self)
         self._apply.setSingleShot(True)
         self._apply.timeout.connect(self._apply_latest)
@@ -107,7 +108,7 @@ class InboxController(QObject):
     def apply(self, state: State) -> None:
         """Show `state` now: rebuild the list, keep the item on screen if still there."""
         self.state = state
-        rows = inbox_rows(state, self.clock())
+        rows = inbox_rows(state, self.clock(), self._titles)
         keep = self.key
         self.window.list_model.reset(rows)
         self.window.status.setText(self._status(state))

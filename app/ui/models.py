@@ -35,7 +35,17 @@ class InboxModel(QAbstractTableModel):
         self.rows: list[InboxRow] = []
 
     def reset(self, rows: list[InboxRow]) -> None:
-        """Replace every row (a few dozen: the cost is the view's, not ours)."""
+        """Replace every row (a few dozen). When only the records behind them changed
+        (a request joined a batch that is not on screen yet), the rows are swapped and
+        the changed ones repainted, without a reset that would redo the whole view."""
+        if [r.key for r in rows] == [r.key for r in self.rows]:
+            old, self.rows = self.rows, rows
+            for n, (a, b) in enumerate(zip(old, rows, strict=True)):
+                if (a.title, a.detail, a.band, a.score, a.expired) != (
+                    b.title, b.detail, b.band, b.score, b.expired
+                ):  # fmt: skip
+                    self.dataChanged.emit(self.index(n, 0), self.index(n, len(self.HEADERS) - 1))
+            return
         self.beginResetModel()
         self.rows = rows
         self.endResetModel()
