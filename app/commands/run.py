@@ -146,10 +146,13 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         code = spawn(opened["argv"], opened["env"], started)
-    finally:
+    except BaseException:
         for notice in notices:
-            notice.stop()
+            notice.stop(wait=0)
+        raise
     quarantined = _close(client, session, code)
+    for notice in notices:
+        notice.stop()  # once it has said what the session's last requests got
     embedded = getattr(client, "embedded", None)
     if embedded is not None:
         linger(embedded)
@@ -178,6 +181,8 @@ class WaitingNotices:
         self.events: set[str] = set()  # this session's requests we said wait
         self.client: Any = None
         self.stopped = False
+        self.done = _thread.allocate_lock()  # released when the stream is read to its end
+        self.done.acquire()
         _thread.start_new_thread(self._run, ())
 
     def _run(self) -> None:
@@ -191,10 +196,16 @@ class WaitingNotices:
             for batch in reply["state"].get("batches", []):
                 for member in batch["members"]:
                     self._seen(batch["batch"], member)
+            if not reply["state"].get("sessions"):
+                return  # closed already: the state said everything
             for change in self.client.changes():
+                if change.get("change") == "session.closed":
+                    return  # the stream is in order: nothing of the session follows
                 self._change(change)
         except (ServiceError, OSError, ValueError):
             return  # the notices are a courtesy; the request is still in the queue
+        finally:
+            self.done.release()
 
     def _change(self, change: dict[str, Any]) -> None:
         name = change.get("change")
@@ -213,7 +224,13 @@ class WaitingNotices:
                 self._say(f"{what}: denied, no decision in time")
 
     def _seen(self, batch: str, member: dict[str, Any]) -> None:
-        if member.get("session") != self.session or not member.get("waiting"):
+        if member.get("session") != self.session:
+            return
+        if member.get("answer") == "paused":
+            what = _destination(str(member.get("summary", "")))
+            self._say(f"{what}: denied at once, asking is paused (listed for review)")
+            return
+        if not member.get("waiting"):
             return
         self.events.add(str(member.get("event")))
         if batch not in self.hosts:
@@ -224,7 +241,10 @@ class WaitingNotices:
     def _say(text: str) -> None:
         print(f"sandgate: {visible(text)}", file=sys.stderr, flush=True)
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 1.0) -> None:
+        """Call after the session is closed: waits (at most `wait` seconds) until every
+        change before its close has been said, then hangs up."""
+        self.done.acquire(timeout=wait)
         self.stopped = True
         if self.client is not None:
             self.client.close()

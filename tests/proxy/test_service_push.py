@@ -101,6 +101,30 @@ def test_run_says_when_a_request_waits_and_when_it_is_decided(
 
 
 @pytest.mark.usefixtures("service")
+def test_run_says_a_request_was_denied_while_asking_is_paused(
+    servers: Servers, tmp_path: Path
+) -> None:
+    from app.client import connect
+    from app.paths import Paths
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    client = connect(Paths.from_environment())
+    assert client is not None
+    with client:
+        client.request("pause")
+        try:
+            url = f"http://outside.test:{servers.http.port}/while-paused"
+            run = sandgate("run", "--", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                           url, cwd=workspace)  # fmt: skip
+        finally:
+            client.request("resume")
+    assert run.stdout == "403", run.stdout + run.stderr
+    assert "outside.test: denied at once, asking is paused" in run.stderr
+    assert "/while-paused" not in servers.http.paths()
+
+
+@pytest.mark.usefixtures("service")
 def test_queue_follow_prints_the_stream(servers: Servers, tmp_path: Path) -> None:
     follow = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "queue", "--follow"], env=dict(os.environ),
