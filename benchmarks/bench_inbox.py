@@ -75,7 +75,7 @@ def main() -> int:
 
     from app.paths import Paths
     from app.service.runtime import start_in_thread
-    from app.ui.app import build
+    from app.ui.app import build, tune_memory
     from app.ui.rows import State
     from tests.service.conftest import FakeSandbox, FakeTriage
     from tests.ui.conftest import Service
@@ -87,6 +87,7 @@ def main() -> int:
                       workspace)  # fmt: skip
     qt = QApplication([])
     app = build(paths, use_tray=False)
+    tune_memory(app.bridge)  # as `sandgate tray` does
     app.window.show()
 
     def settle(seconds: float) -> None:
@@ -149,6 +150,8 @@ def main() -> int:
               f"target <= 50 ms)")  # fmt: skip
     finally:
         app.bridge.stop()
+        app.server.close()
+        app.window.close()
         service.stop()
         shutil.rmtree(home, ignore_errors=True)
     return 0
