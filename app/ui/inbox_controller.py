@@ -68,6 +68,10 @@ class InboxController(QObject):
         self._apply = QTimer(self)
         self._apply.setSingleShot(True)
         self._apply.timeout.connect(self._apply_latest)
+        # "waiting for 3 min" grows without the service saying anything: redraw it.
+        self._ages = QTimer(self)
+        self._ages.timeout.connect(self._redraw_ages)
+        self._ages.start(5000)
         self._guard = QTimer(self)
         self._guard.setSingleShot(True)
         self._guard.timeout.connect(self._refresh_controls)
@@ -99,6 +103,10 @@ class InboxController(QObject):
         self._latest = state
         if not self._apply.isActive():
             self._apply.start(0)
+
+    def _redraw_ages(self) -> None:
+        if self._latest is None:  # a newer state on its way redraws them anyway
+            self.show_state(self.state)
 
     def _apply_latest(self) -> None:
         if self._latest is not None:
