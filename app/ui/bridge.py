@@ -122,7 +122,11 @@ class Bridge(QObject):
                         if current is None:
                             if not raw.get("ok"):
                                 raise ServiceError(str(raw.get("error", "watch refused")))
-                            current = rows.state(raw.get("state") or {}, int(raw.get("seq", 0)))
+                            current = rows.state(
+                                raw.get("state") or {},
+                                int(raw.get("seq", 0)),
+                                str(raw.get("instance") or ""),
+                            )
                             self.last = current
                             self.state.emit(current)
                             continue

@@ -238,7 +238,9 @@ class InboxController(QObject):
             pane.expiry.addItem(label, seconds)
         pane.preview.setText("")
         for scope in self.gate.scopes()[1:]:
-            token = self.bridge.request("decide.preview", batch=batch.batch, scope=scope)
+            token = self.bridge.request(
+                "decide.preview", **self._run(batch=batch.batch, scope=scope)
+            )
             self._previews[(batch.batch, scope)] = token
 
     def _scope_changed(self, index: int) -> None:
@@ -343,12 +345,19 @@ class InboxController(QObject):
             fields["member"] = member
         if decision == "allow" and gate.rules.second_step:
             fields["confirm"] = True
-        token = self.bridge.request("decide", **fields)
+        token = self.bridge.request("decide", **self._run(**fields))
         self._in_flight[token] = gate.batch.batch
         gate.confirmed = False
         pane.hint.setText("Sending…")
         self._refresh_controls()
         return True
+
+    def _run(self, **fields: object) -> dict[str, object]:
+        """`fields` naming the service run they were shown from: if the service has
+        restarted since, batch ids mean other batches, and it refuses to decide."""
+        if self.state.instance:
+            fields["instance"] = self.state.instance
+        return fields
 
     # --- a review item -------------------------------------------------------------------
 

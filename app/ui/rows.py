@@ -104,6 +104,7 @@ class State:
     review: tuple[ReviewItem, ...] = ()
     paused: Paused | None = None
     seq: int = 0
+    instance: str = ""  # the service run that said it (batch ids restart with a run)
     connected: bool = False
     stale: bool = False  # shown from before the service went away
 
@@ -206,9 +207,10 @@ def _paused(raw: Any) -> Paused | None:
     return Paused(float(until) if until is not None else None)
 
 
-def state(raw: Mapping[str, Any], seq: int) -> State:
+def state(raw: Mapping[str, Any], seq: int, instance: str = "") -> State:
     """The `state` of a `watch` reply."""
     return State(
+        instance=instance,
         batches=tuple(batch(b) for b in raw.get("batches") or ()),
         sessions=tuple(session(s) for s in raw.get("sessions") or ()),
         review=tuple(review_item(i) for i in raw.get("review") or ()),

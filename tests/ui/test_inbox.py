@@ -136,3 +136,23 @@ def _resolve_first(app: Any, qtbot: Any) -> None:
     buttons = [b for b in app.window.review.findChildren(QPushButton) if b.isVisible()]
     assert buttons, "a review item offers its actions"
     QTest.mouseClick(buttons[0], Qt.MouseButton.LeftButton)
+
+
+def test_a_decision_shown_by_an_earlier_service_run_is_refused(
+    service: Service, tray_app, qtbot
+) -> None:
+    from dataclasses import replace
+
+    s = service.open_session()
+    held = service.hold(s, "low", "https://pypi.org/simple/a/")
+    qtbot.waitUntil(lambda: tray_app.inbox.state.waiting == 1)
+    assert tray_app.inbox.state.instance, "watch names the service run"
+    tray_app.window.show()
+    select(tray_app, qtbot, batch_of(service, "pypi.org"))
+    # As if this inbox had been drawn by a run of the service that has since restarted
+    # (its batch ids start again at b1): the service refuses, nothing is decided.
+    tray_app.inbox.state = replace(tray_app.inbox.state, instance="an-earlier-run")
+    QTest.keyClick(tray_app.window.list, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: tray_app.inbox._note.startswith("Not decided"), timeout=5000)
+    assert "restarted" in tray_app.inbox._note
+    assert not held.done()
