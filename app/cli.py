@@ -16,6 +16,7 @@ import sys
 
 # name -> (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "tray": ("app.commands.tray", "the tray and its inbox (also `sandgate` alone)"),
     "start": ("app.commands.start", "start Sandgate's main job (the service)"),
     "run": ("app.commands.run", "run an agent command inside the sandbox"),
     "score": ("app.commands.score", "score JSON Lines events and print verdicts"),
@@ -24,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("app.commands.history", "show recorded events, verdicts and decisions"),
     "queue": ("app.commands.queue", "list the batches waiting for a decision"),
     "decide": ("app.commands.decide", "allow or deny a waiting batch"),
+    "quarantine": ("app.commands.quarantine", "list, show, restore or discard held files"),
     "credential": ("app.commands.credential", "manage credentials bound to domains"),
     "hook": ("app.commands.hook", "an agent's permission hook (claude-code, codex); install it"),
     "demo": ("app.commands.demo", "show both incidents of the design stopped, on this machine"),
@@ -51,7 +53,9 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, import the one command asked for, and run it."""
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help", "help"):
+    if not argv:
+        argv = ["tray"]  # the tray is the main way in; the commands are for terminals
+    if argv[0] in ("-h", "--help", "help"):
         print(_usage())
         return 0
     if argv[0] in ("-V", "--version"):

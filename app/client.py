@@ -14,6 +14,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # importing typing costs `sandgate run` more than this whole module
+    from collections.abc import Iterator
     from typing import Any
 
     from app.paths import Paths
@@ -48,7 +49,23 @@ class Client:
             raise ServiceError(str(response.get("error", "the service refused the request")))
         return response
 
+    def changes(self) -> Iterator[dict[str, Any]]:
+        """After a `watch` request: each change the service sends, until it closes the
+        connection (a watcher that fell behind, a service that stopped)."""
+        while True:
+            try:
+                line = self._reader.readline()
+            except OSError:
+                return
+            if not line:
+                return
+            yield json.loads(line)
+
     def close(self) -> None:
+        # Shut down first: a thread blocked reading `changes()` holds the reader's lock,
+        # and only an end of stream lets it (and so `close`) go.
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
         self._reader.close()
         self._sock.close()
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Sandgate needs on Debian or Ubuntu (system packages and a Python
 # environment in .venv beside this checkout), then starts Sandgate's main job.
-#   bash packaging/install.sh             install, then start the service in the foreground
+#   bash packaging/install.sh             install, then start the tray (`sandgate`), which
+#                                         runs the headless service when there is no display
 #   bash packaging/install.sh --no-start  install only (the test command uses this)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,12 +11,16 @@ start=1
 [ "${1:-}" = "--no-start" ] && start=0
 
 # System packages: the sandbox (bubblewrap), the clients the tests drive through it
-# (curl, git, nodejs), and the shared libraries Qt needs even offscreen.
+# (curl, git, nodejs), the shared libraries Qt needs even offscreen, and what the tray
+# and its tests use: a system-tray host and screenshots under Xvfb (trayer, imagemagick,
+# x11-utils, xdotool for simulated keys), a private D-Bus and notifications (dbus,
+# dbus-x11, libnotify-bin).
 packages=(
   bubblewrap socat python3 python3-venv python3-pip ca-certificates curl git nodejs
   libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
   xvfb libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-render-util0 libxcb-image0
+  trayer imagemagick x11-utils xdotool dbus dbus-x11 libnotify-bin
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -57,5 +62,5 @@ fi
 .venv/bin/python -m compileall -q -j 0 app sandbox triage resources >/dev/null
 
 if [ "$start" = 1 ]; then
-  exec .venv/bin/sandgate start
+  exec .venv/bin/sandgate
 fi

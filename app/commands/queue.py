@@ -1,4 +1,5 @@
-"""`sandgate queue`: the batches waiting for a decision, with their members and reasons."""
+"""`sandgate queue`: the batches waiting for a decision, with their members and reasons;
+with `--follow`, then every change as it happens (the service's `watch` stream)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from typing import Any
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the batches as JSON")
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="then print each change as it happens (the stream the tray reads), until Ctrl-C",
+    )
 
 
 def ask_service(op: str, **fields: Any) -> dict[str, Any] | None:
@@ -69,7 +75,90 @@ def render(batches: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def describe(change: dict[str, Any]) -> str:
+    """One line for a person about one change of the service's stream."""
+    name = change.get("change")
+    batch = change.get("batch")
+    if isinstance(batch, dict):
+        member = change.get("member") or {}
+        head = (
+            f"{batch['batch']}  {batch['band']:<8} {batch['score']:>3}  "
+            f"{_visible(batch['signature'])}"
+        )
+        if name == "batch.expired":
+            why = member.get("answer") or "timeout"
+            return f"x {head}  denied ({why}): {_visible(member.get('summary'))}"
+        verb = "waiting" if name == "batch.added" else "joined"
+        return (
+            f"+ {head}  {verb}: {_visible(member.get('summary'))}  "
+            f"session {_visible(member.get('session'))}"
+        )
+    if name == "batch.decided":
+        return (
+            f"= {change['batch']}  {change['decision']} ({change['scope']}) by "
+            f"{change.get('by')}: {change.get('released', 0)} request(s) released"
+        )
+    if name == "session.opened":
+        info = change["session"]
+        return (
+            f"> session {info['session']} opened: {_visible(info.get('agent') or '?')} in "
+            f"{_visible(info.get('workspace'))}"
+        )
+    if name == "session.closed":
+        return f"< session {change['session']} closed (exit {change.get('exit_code')})"
+    if name == "review.added":
+        item = change["item"]
+        return f"! review {item['id']}: {_visible(item['summary'])}"
+    if name == "review.resolved":
+        return f"  review {change['id']}: {change['action']}"
+    if name == "paused":
+        until = change.get("until")
+        return "|| asking paused " + (
+            "until resumed" if until is None else f"until {_clock(float(until))}"
+        )
+    if name == "resumed":
+        return "> asking resumed"
+    return _visible(json.dumps(change))
+
+
+def _clock(ts: float) -> str:
+    import time
+
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def follow(as_json: bool) -> int:
+    """Print the queue, then every change until the service goes away or Ctrl-C."""
+    from app.client import ServiceError, connect
+    from app.paths import Paths
+
+    client = connect(Paths.from_environment())
+    if client is None:
+        print("sandgate: the Sandgate service is not running", file=sys.stderr)
+        return 1
+    with client:
+        try:
+            reply = client.request("watch")
+        except ServiceError as exc:
+            print(f"sandgate: {exc}", file=sys.stderr)
+            return 1
+        if as_json:
+            print(json.dumps(reply), flush=True)
+        else:
+            print(render(reply["state"]["batches"]).rsplit("\n\n", 1)[0], flush=True)
+        try:
+            for change in client.changes():
+                print(json.dumps(change) if as_json else describe(change), flush=True)
+        except KeyboardInterrupt:
+            return 0
+    print("sandgate: the service closed the stream (stopped, or this reader fell behind)",
+          file=sys.stderr)  # fmt: skip
+    return 1
+
+
 def main(args: argparse.Namespace) -> int:
+    if args.follow:
+        return follow(args.json)
     response = ask_service("queue")
     if response is None:
         return 1

@@ -27,7 +27,7 @@ from pathlib import Path
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing and argparse cost more to import than this whole module
     import argparse
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
 FORWARDED = (signal.SIGTERM, signal.SIGHUP)
@@ -140,8 +140,23 @@ def main(args: argparse.Namespace) -> int:
             print(f"sandgate: {exc}", file=sys.stderr)
             _close(client, session, None)
             return 1
-    code = spawn(opened["argv"], opened["env"])
+    notices: list[WaitingNotices] = []
+
+    def started() -> None:
+        # Only a session with a network can have requests waiting for a person; the
+        # watch starts once the agent has, so it costs the agent's start nothing.
+        if opened.get("network"):
+            notices.append(WaitingNotices(paths, session))
+
+    try:
+        code = spawn(opened["argv"], opened["env"], started)
+    except BaseException:
+        for notice in notices:
+            notice.stop(wait=0)
+        raise
     quarantined = _close(client, session, code)
+    for notice in notices:
+        notice.stop()  # once it has said what the session's last requests got
     embedded = getattr(client, "embedded", None)
     if embedded is not None:
         linger(embedded)
@@ -154,6 +169,102 @@ def main(args: argparse.Namespace) -> int:
         for path in quarantined:
             print(f"  {visible(str(path))}", file=sys.stderr)
     return code
+
+
+class WaitingNotices:
+    """One line on this terminal when a request of the session starts waiting for a
+    person, and one when it is decided: a `watch` of this session, read on a thread
+    (started after the agent, so it costs `sandgate run`'s start nothing)."""
+
+    def __init__(self, paths: Any, session: str) -> None:
+        import _thread  # built in: `threading` costs milliseconds to import
+
+        self.paths = paths
+        self.session = session
+        self.hosts: dict[str, str] = {}  # batch -> what we said it waits for
+        self.events: set[str] = set()  # this session's requests we said wait
+        self.client: Any = None
+        self.stopped = False
+        self.done = _thread.allocate_lock()  # released when the stream is read to its end
+        self.done.acquire()
+        _thread.start_new_thread(self._run, ())
+
+    def _run(self) -> None:
+        from app.client import ServiceError, connect
+
+        try:
+            self.client = connect(self.paths)
+            if self.client is None or self.stopped:
+                return
+            reply = self.client.request("watch", session=self.session)
+            for batch in reply["state"].get("batches", []):
+                for member in batch["members"]:
+                    self._seen(batch["batch"], member)
+            if not reply["state"].get("sessions"):
+                return  # closed already: the state said everything
+            for change in self.client.changes():
+                if change.get("change") == "session.closed":
+                    return  # the stream is in order: nothing of the session follows
+                self._change(change)
+        except (ServiceError, OSError, ValueError):
+            return  # the notices are a courtesy; the request is still in the queue
+        finally:
+            self.done.release()
+
+    def _change(self, change: dict[str, Any]) -> None:
+        name = change.get("change")
+        if name in ("batch.added", "batch.joined"):
+            self._seen(change["batch"]["batch"], change["member"])
+        elif name == "batch.decided" and change.get("batch") in self.hosts:
+            if change.get("member") not in (None, *self.events):
+                return  # one request of the batch, another session's
+            what = self.hosts.pop(change["batch"])
+            decision = "allowed" if change.get("decision") == "allow" else "denied"
+            self._say(f"{what}: {decision} ({change.get('scope')}) by a person")
+        elif name == "batch.expired" and change["batch"]["batch"] in self.hosts:
+            member = change.get("member") or {}
+            if member.get("session") == self.session:
+                what = self.hosts.pop(change["batch"]["batch"])
+                self._say(f"{what}: denied, no decision in time")
+
+    def _seen(self, batch: str, member: dict[str, Any]) -> None:
+        if member.get("session") != self.session:
+            return
+        if member.get("answer") == "paused":
+            what = _destination(str(member.get("summary", "")))
+            self._say(f"{what}: denied at once, asking is paused (listed for review)")
+            return
+        if not member.get("waiting"):
+            return
+        self.events.add(str(member.get("event")))
+        if batch not in self.hosts:
+            self.hosts[batch] = _destination(str(member.get("summary", "")))
+            self._say(f"waiting for your decision: {self.hosts[batch]} — tray or `sandgate queue`")
+
+    @staticmethod
+    def _say(text: str) -> None:
+        print(f"sandgate: {visible(text)}", file=sys.stderr, flush=True)
+
+    def stop(self, wait: float = 1.0) -> None:
+        """Call after the session is closed: waits (at most `wait` seconds) until every
+        change before its close has been said, then hangs up."""
+        self.done.acquire(timeout=wait)
+        self.stopped = True
+        if self.client is not None:
+            self.client.close()
+
+
+def _destination(summary: str) -> str:
+    """The host a queue member's summary (`GET https://host/path` or `host:port`) names."""
+    target = summary.split()[-1] if summary.split() else summary
+    if "://" in target:
+        from urllib.parse import urlsplit
+
+        try:
+            return urlsplit(target).hostname or target
+        except ValueError:
+            return target
+    return target.rsplit(":", 1)[0] if ":" in target else target
 
 
 def _close(client: Any, session: str, code: int | None) -> list[str]:
@@ -231,9 +342,11 @@ def _is_format(code: int) -> bool:
     )
 
 
-def spawn(argv: Sequence[str], env: Mapping[str, str]) -> int:
+def spawn(
+    argv: Sequence[str], env: Mapping[str, str], started: Callable[[], None] | None = None
+) -> int:
     """Run the sandbox as a child on this terminal and return its exit status
-    (128+N when it ended by signal N)."""
+    (128+N when it ended by signal N); `started` is called once the child runs."""
     ignored = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGQUIT)}
     pid = 0
     previous: dict[signal.Signals, Any] = {}
@@ -250,6 +363,9 @@ def spawn(argv: Sequence[str], env: Mapping[str, str]) -> int:
         pid = os.posix_spawnp(
             argv[0], list(argv), dict(env), setsigdef=(signal.SIGPIPE, signal.SIGXFSZ)
         )
+        if started is not None:
+            with contextlib.suppress(Exception):  # a courtesy must never orphan the agent
+                started()
         _, status = os.waitpid(pid, 0)
     finally:
         for sig, handler in (*ignored.items(), *previous.items()):

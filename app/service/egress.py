@@ -43,6 +43,7 @@ class Egress:
         self._started = False
         self._starting = asyncio.Lock()
         self._bound: dict[str, dict[str, str]] = {}
+        self._seen: dict[str, int] = {}  # event id -> row of a held event recorded when seen
 
     def bound(self, session: str) -> dict[str, str]:
         """Domain → placeholder of `session`: the `bound` field of its `session.start`."""
@@ -123,13 +124,24 @@ class Egress:
 
     async def _ask(self, session: str, workspace: str, timeout: float, event: Event) -> Answer:
         verdict = self._verdict(session, event)
+        # Recorded when seen, its outcome when known: a held request is in history even
+        # if the service dies while it waits.
+        db = self.parts.db
+        row = await db.call(db.store.add_event, session, event, verdict, event.get("ts"))
+        self._seen[str(event["id"])] = row
+        if self.parts.review is not None:
+            await self.parts.review.event_recorded(row, dict(event), verdict)
         return await self.queue.ask(session, workspace, event, verdict, timeout)
 
     async def _on_event(self, session: str, event: Event, outcome: Outcome) -> None:
         verdict = self._verdict(session, event)
         self._verdicts.pop(str(event["id"]), None)
         db = self.parts.db
-        event_id = await db.call(db.store.add_event, session, event, verdict, event.get("ts"))
+        event_id = self._seen.pop(str(event["id"]), None)
+        if event_id is None:
+            event_id = await db.call(db.store.add_event, session, event, verdict, event.get("ts"))
+            if self.parts.review is not None:
+                await self.parts.review.event_recorded(event_id, dict(event), verdict)
         if outcome.by == "person":
             by = "user"
         elif outcome.rule:
@@ -146,14 +158,25 @@ class Egress:
         )
 
     def on_decided(
-        self, batch: str, decision: str, scope: str, expires: float | None, _events: list[str]
-    ) -> None:
-        """A person's decision on a batch, recorded once for the batch itself."""
+        self, batch: str, decision: str, scope: str, expires: float | None, events: list[str]
+    ) -> asyncio.Future[Any]:
+        """A person's decision, recorded on each event it released (or once for the batch
+        alone); `decide` awaits the returned task before it answers."""
         db = self.parts.db
+        rows = [self._seen[e] for e in events if e in self._seen]
         task = asyncio.ensure_future(
-            db.call(db.store.add_decision, decision, scope, "user", batch=batch, expires=expires)
+            db.call(
+                db.store.add_decision,
+                decision,
+                scope,
+                "user",
+                events_=rows,
+                batch=batch,
+                expires=expires,
+            )
         )
         task.add_done_callback(_log_failure)
+        return task
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:

@@ -84,6 +84,20 @@ MIGRATIONS: dict[int, Sequence[str]] = {
             released INTEGER NOT NULL DEFAULT 0
         )""",
     ),
+    3: (
+        # Alerts (a decoy read, a canary seen): marked when recorded, so the inbox lists
+        # them without reading every event; `acknowledged` is when a person did.
+        """CREATE TABLE alerts (
+            event INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+            acknowledged REAL
+        )""",
+        "CREATE INDEX alerts_open ON alerts (acknowledged)",
+        # Those recorded before this version, found once by their text.
+        """INSERT INTO alerts (event)
+            SELECT events.id FROM events LEFT JOIN verdicts ON verdicts.event = events.id
+            WHERE (events.kind = 'file.read' AND events.raw LIKE '%"decoy": %')
+               OR verdicts.reasons LIKE '%.canary"%'""",
+    ),
 }
 
 LATEST = max(MIGRATIONS)

@@ -9,19 +9,22 @@ deliberate second step. A request nobody answers is denied when its timeout pass
 its batch stays in the inbox, listed as expired, and can still be decided for the
 requests that come after.
 
-The operations `queue` and `decide` are registered on the service socket, which is
-never bound into a sandbox: nothing inside can decide.
+The operations `queue`, `decide` and `decide.preview` are registered on the service
+socket, which is never bound into a sandbox: nothing inside can decide. Each change of
+a batch is told to `on_change` (the service's change stream, `watch`); while asking is
+paused (`pause.py`) a request that would wait is denied at once and listed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.proxy.session import Answer
 
 if TYPE_CHECKING:
+    from app.service.pause import Pause
     from app.service.runtime import Parts
     from app.service.server import Request
 
@@ -76,7 +80,15 @@ class Member:
             "band": self.verdict.get("band", "low"),
             "reasons": self.verdict.get("reasons", []),
             "waiting": self.waiting,
+            "answer": self.answer,
         }
+
+    @property
+    def answer(self) -> str | None:
+        """Who answered it: `person`, `timeout`, `paused`, `closed`; None while waiting."""
+        if self.future is None or not self.future.done() or self.future.cancelled():
+            return None
+        return self.future.result().by
 
 
 _BANDS = ("low", "medium", "high", "critical")
@@ -136,8 +148,12 @@ class Remembered:
         return self.scope == "always"
 
 
-# Told of every decision a person makes: (batch, decision, scope, expires, event ids).
-OnDecided = Callable[[str, str, str, float | None, list[str]], Any]
+# Told of every decision a person makes: (batch, decision, scope, expires, ids of the
+# events it released).
+# What it returns, if awaitable, is awaited before the decision is acknowledged.
+OnDecided = Callable[[str, str, str, float | None, list[str]], Awaitable[Any] | None]
+# Told of every change of a batch: (change name, fields, sessions it concerns).
+OnChange = Callable[[str, dict[str, Any], set[str]], Any]
 
 
 class DecisionQueue:
@@ -156,6 +172,10 @@ class DecisionQueue:
         self.batches: dict[str, Batch] = {}
         self.remembered: list[Remembered] = self._load()
         self._ids = itertools.count(1)
+        self.on_change: OnChange | None = None
+        self.pause: Pause | None = None
+        self.instance: str | None = None  # the service run's name (`watch` tells it)
+        self._recording: Awaitable[Any] | None = None
 
     async def ask(
         self,
@@ -180,8 +200,12 @@ class DecisionQueue:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
         member = Member(event, verdict, session, workspace, future)
+        if self.pause is not None and self.pause.active():
+            # Nobody is asked while paused: denied now, listed for a later look.
+            future.set_result(Answer(False, "paused", "asking is paused: denied, not asked"))
         member.timer = loop.call_later(max(timeout, 0.0), self._expire, member)
         batch.members.append(member)
+        self._tell("batch.added" if len(batch.members) == 1 else "batch.joined", batch, member)
         try:
             return await asyncio.shield(future)
         finally:
@@ -216,8 +240,10 @@ class DecisionQueue:
         held requests it released. A high or critical batch with several requests
         waiting is decided one request at a time, never by approving them all."""
         batch = self.batches.get(batch_id)
-        if batch is None:
-            raise QueueError(f"no batch {batch_id!r} in the queue")
+        if batch is None:  # a second click, or a service restarted since: never applied
+            raise QueueError(
+                f"no batch {batch_id!r} in the queue: decided already, or the service restarted"
+            )
         chosen = [m for m in batch.members if member is None or m.event.get("id") == member]
         if not chosen:
             raise QueueError(f"batch {batch_id} has no request {member!r}")
@@ -246,20 +272,49 @@ class DecisionQueue:
         if scope != "once":
             self._remember(batch, decision, scope, expires)
         reason = f"{decision} ({scope}) by a person"
-        released = 0
-        for held in chosen:
-            if held.waiting:
-                assert held.future is not None
-                held.future.set_result(
-                    Answer(decision == "allow", "person", reason, scope=scope, batch=batch.id)
-                )
-                released += 1
+        answer = Answer(decision == "allow", "person", reason, scope=scope, batch=batch.id)
+        freed = [m for m in chosen if m.waiting]
+        released = len(freed)
+        also = self._also(batch, decision, scope, expires) if scope != "once" else []
+        for held in [*freed, *(m for _, m in also)]:
+            assert held.future is not None
+            held.future.set_result(answer)
         if member is None or not any(m.waiting for m in batch.members):
             del self.batches[batch_id]
         if self.on_decided is not None:
-            events = [str(m.event.get("id")) for m in chosen]
-            self.on_decided(batch.id, decision, scope, expires, events)
-        return released
+            events = [str(m.event.get("id")) for m in [*freed, *(m for _, m in also)]]
+            self._recording = self.on_decided(batch.id, decision, scope, expires, events)
+        fields: dict[str, Any] = {
+            "batch": batch.id, "decision": decision, "scope": scope,
+            "released": released, "member": member, "by": "user",
+        }  # fmt: skip
+        if batch.id in self.batches:
+            fields["state"] = batch.to_dict()
+        self._publish("batch.decided", fields, {m.session for m in batch.members})
+        for other in {id(b): b for b, _ in also}.values():
+            if not any(m.waiting for m in other.members):
+                self.batches.pop(other.id, None)
+            body = {**fields, "batch": other.id, "released": sum(o is other for o, _ in also)}
+            body.pop("state", None)
+            if other.id in self.batches:
+                body["state"] = other.to_dict()
+            self._publish("batch.decided", body, {m.session for m in other.members})
+        return released + len(also)
+
+    def preview(self, batch_id: str, scope: str, decision: str = "allow") -> list[dict[str, Any]]:
+        """What else deciding `batch_id` with `scope` would decide now: the other batches
+        whose waiting requests the remembered decision would match."""
+        batch = self.batches.get(batch_id)
+        if batch is None:
+            raise QueueError(f"no batch {batch_id!r} in the queue (decided or gone)")
+        if scope not in SCOPES:
+            raise QueueError(f"scope must be one of {', '.join(SCOPES)}")
+        if scope == "once":
+            return []
+        counts: dict[str, tuple[Batch, int]] = {}
+        for other, _held in self._also(batch, decision, scope, None):
+            counts[other.id] = (other, counts.get(other.id, (other, 0))[1] + 1)
+        return [{"batch": b.id, "signature": b.signature, "waiting": n} for b, n in counts.values()]
 
     def session_closed(self, session: str) -> None:
         """Deny what a closed session still waits for; its batches stay listed as expired."""
@@ -270,6 +325,7 @@ class DecisionQueue:
                     member.future.set_result(
                         Answer(False, "closed", "the session ended while the request waited")
                     )
+                    self._tell("batch.expired", batch, member)
 
     def deny_all(self, reason: str = "the Sandgate service stopped") -> None:
         """Fail closed: deny every held request (the service is stopping)."""
@@ -282,9 +338,10 @@ class DecisionQueue:
     # --- service operations ------------------------------------------------------------
 
     def install(self, service: Any) -> None:
-        """Register the `queue` and `decide` operations on the service socket."""
+        """Register the `queue`, `decide` and `decide.preview` operations."""
         service.register("queue", self._op_queue)
         service.register("decide", self._op_decide)
+        service.register("decide.preview", self._op_preview)
 
     async def _op_queue(self, request: Request) -> dict[str, Any]:
         return {"batches": self.listing()}
@@ -293,6 +350,7 @@ class DecisionQueue:
         from app.service.server import RequestError
         from app.service.server import field as get
 
+        self._same_instance(request)
         try:
             released = self.decide(
                 get(request, "batch", str),
@@ -304,7 +362,48 @@ class DecisionQueue:
             )
         except QueueError as exc:
             raise RequestError(str(exc)) from exc
+        recording, self._recording = self._recording, None
+        if inspect.isawaitable(recording):
+            await recording  # recorded before it is acknowledged
         return {"released": released}
+
+    async def _op_preview(self, request: Request) -> dict[str, Any]:
+        from app.service.server import RequestError
+        from app.service.server import field as get
+
+        scope = get(request, "scope", str)
+        self._same_instance(request)
+        try:
+            also = self.preview(
+                get(request, "batch", str), scope, get(request, "decision", str, "allow")
+            )
+        except QueueError as exc:
+            raise RequestError(str(exc)) from exc
+        waiting = sum(a["waiting"] for a in also)
+        if also:
+            names = ", ".join(a["signature"] for a in also)
+            note = f"this also decides the {waiting} other waiting request(s): {names}"
+        else:
+            note = "this decides this batch only: no other waiting request matches"
+        return {"also": also, "note": note}
+
+    def _same_instance(self, request: Request) -> None:
+        """Refuse a decision made on what another run of the service showed."""
+        from app.service.server import RequestError
+        from app.service.server import field as get
+
+        wanted = get(request, "instance", str, None)
+        if wanted is not None and self.instance is not None and wanted != self.instance:
+            raise RequestError(
+                "the Sandgate service restarted since this was shown: nothing was decided"
+            )
+
+    async def batches_state(self, session: str | None = None) -> list[dict[str, Any]]:
+        """The `batches` part of a `watch` state (those with a member of `session`)."""
+        listed = self.listing()
+        if session is None:
+            return listed
+        return [b for b in listed if any(m["session"] == session for m in b["members"])]
 
     # --- internals -----------------------------------------------------------------------
 
@@ -323,20 +422,56 @@ class DecisionQueue:
             member.future.set_result(
                 Answer(False, "timeout", "no decision in time: a timeout is not consent")
             )
+            for batch in self.batches.values():
+                if member in batch.members:
+                    self._tell("batch.expired", batch, member)
+
+    def _tell(self, name: str, batch: Batch, member: Member | None, **fields: Any) -> None:
+        """Publish a change of `batch` (its dict, and the member it concerns)."""
+        body: dict[str, Any] = {"batch": batch.to_dict(), **fields}
+        if member is not None:
+            body["member"] = member.to_dict()
+        self._publish(name, body, {m.session for m in batch.members})
+
+    def _publish(self, name: str, fields: dict[str, Any], sessions: set[str]) -> None:
+        if self.on_change is not None:
+            self.on_change(name, fields, sessions)
+
+    def _also(
+        self, batch: Batch, decision: str, scope: str, expires: float | None
+    ) -> list[tuple[Batch, Member]]:
+        """Waiting requests of other batches that deciding `batch` with `scope` would
+        decide too: matched by the remembered-decision code itself."""
+        rules = self._rules(batch, decision, scope, expires)
+        now = self.clock()
+        return [
+            (other, m)
+            for other in self.batches.values()
+            if other is not batch
+            for m in other.members
+            if m.waiting
+            and any(r.applies(other.signature, m.session, m.workspace, now) for r in rules)
+        ]
 
     def _remember(self, batch: Batch, decision: str, scope: str, expires: float | None) -> None:
+        self.remembered.extend(self._rules(batch, decision, scope, expires))
+        if scope in LASTING:
+            self._save()
+
+    def _rules(
+        self, batch: Batch, decision: str, scope: str, expires: float | None
+    ) -> list[Remembered]:
+        """The remembered decisions a decision on `batch` with `scope` makes."""
         if scope == "always":
             keys: set[tuple[str | None, str | None]] = {(None, None)}
         elif scope == "session":
             keys = {(m.session, None) for m in batch.members}
         else:
             keys = {(None, m.workspace) for m in batch.members if m.workspace}
-        for session, workspace in sorted(keys, key=str):
-            self.remembered.append(
-                Remembered(batch.signature, decision, scope, batch.id, session, workspace, expires)
-            )
-        if scope in LASTING:
-            self._save()
+        return [
+            Remembered(batch.signature, decision, scope, batch.id, session, workspace, expires)
+            for session, workspace in sorted(keys, key=str)
+        ]
 
     def _load(self) -> list[Remembered]:
         if self.rules_file is None:
@@ -382,8 +517,14 @@ def _fallback_signature(event: dict[str, Any]) -> str:
 async def install(parts: Parts) -> None:
     """The service extension: the decision queue, and the egress proxy that feeds it."""
     from app.service.egress import install_egress
+    from app.service.pause import Pause
 
     queue = DecisionQueue(rules_file=parts.paths.state / "decisions.json")
     queue.install(parts.service)
     parts.queue = queue  # the permission hooks hold tool calls in it too
+    queue.on_change = parts.changes.publish
+    queue.instance = parts.changes.instance
+    queue.pause = Pause(parts.changes)
+    queue.pause.install(parts.service)
+    parts.changes.provide("batches", queue.batches_state)
     await install_egress(parts, queue)

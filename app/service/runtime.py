@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from app.paths import Paths
+from app.service.changes import Changes
 from app.service.database import Database
 from app.service.instance import AlreadyRunning, InstanceLock
 from app.service.integrity import DatabaseDamaged, ensure_usable
 from app.service.migrations import SchemaTooNew
+from app.service.review import Review
 from app.service.sandboxing import SandboxAdapter, SandboxPort
 from app.service.server import Service
 from app.service.sessions import Sessions
@@ -48,6 +50,8 @@ class Parts:
     sessions: Sessions
     db: Database
     triage: Any
+    changes: Changes = field(default_factory=Changes)
+    review: Review | None = None
     queue: Any = None  # the DecisionQueue, once app.service.queue has installed it
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -135,6 +139,8 @@ async def start(
         raise
     watchers = Watchers(asyncio.get_running_loop())
     service = Service(paths.socket)
+    changes = Changes()
+    review = Review(db, changes)
     sessions = Sessions(
         paths,
         db,
@@ -146,9 +152,14 @@ async def start(
             paths.user_policy,
             private_paths=(paths.config, paths.data, paths.state, paths.runtime),
         ),
+        changes,
+        review,
     )
     sessions.install(service)
-    parts = Parts(paths, service, sessions, db, sessions.triage)
+    review.install(service)
+    review.apply_held = sessions.apply_held_settings
+    changes.install(service)
+    parts = Parts(paths, service, sessions, db, sessions.triage, changes, review)
     runtime = Runtime(parts, watchers, lock, pruned)
     try:
         for name in extensions:
@@ -222,10 +233,20 @@ class ServiceThread:
         await self._stop.wait()
         await self.runtime.stop()
 
+    def submit(self, coro: Any) -> Any:
+        """Run `coro` on the service's loop from another thread; a concurrent Future."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
     def open_sessions(self) -> int:
         """How many sessions are open on this service (its own caller's included)."""
         runtime = self.runtime
-        return 0 if runtime is None else len(runtime.parts.sessions.live)
+        if runtime is None:
+            return 0
+        # A session being closed counts until its close is done: its caller still waits
+        # for the answer.
+        sessions = runtime.parts.sessions
+        return len(sessions.live) + len(sessions.finishing)
 
     def stop(self) -> None:
         """Stop the service and wait for its thread."""

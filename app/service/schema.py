@@ -81,5 +81,12 @@ quarantined = Table(
     Column("path", Text, nullable=False),  # where the file was in the workspace
     Column("stored", Text, nullable=False),  # where it is held now
     Column("ts", Float, nullable=False),
-    Column("released", Integer, nullable=False, default=0),
+    Column("released", Integer, nullable=False, default=0),  # 1 restored, 2 discarded
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("event", Integer, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("acknowledged", Float),  # when a person acknowledged it; NULL while open
 )

@@ -31,6 +31,12 @@ class Connection:
 
     def __init__(self) -> None:
         self._on_close: list[Callable[[], Awaitable[None]]] = []
+        self.streaming: Callable[[asyncio.StreamWriter], Awaitable[None]] | None = None
+
+    def stream(self, pump: Callable[[asyncio.StreamWriter], Awaitable[None]]) -> None:
+        """After this reply the connection is one-way: `pump` writes to it until it
+        returns or the client closes (the `watch` op). Requests are no longer read."""
+        self.streaming = pump
 
     def on_close(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._on_close.append(callback)
@@ -76,7 +82,7 @@ class Service:
         self._handlers: dict[str, Handler] = {}
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._serving: set[asyncio.Task[Any]] = set()
         self.register("ping", self._ping)
 
     def register(self, op: str, handler: Handler) -> None:
@@ -102,12 +108,13 @@ class Service:
             self._server.close()
             for writer in list(self._connections):  # clients still connected see EOF
                 writer.close()
+            # Let each connection's handler see its end and run its clean-up (a watch
+            # stream ends here); left to the loop's shutdown, they would be cancelled
+            # mid-read and logged as errors.
+            if self._serving:
+                await asyncio.wait(list(self._serving), timeout=5)
             await self._server.wait_closed()
             self._server = None
-        # Let each connection's handler see its end and run its clean-up; left to the
-        # loop's shutdown, they would be cancelled mid-read and logged as errors.
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=5)
         self.socket_path.unlink(missing_ok=True)
 
     async def dispatch(self, line: bytes) -> dict[str, Any]:
@@ -136,8 +143,8 @@ class Service:
         self._connections.add(writer)
         task = asyncio.current_task()
         if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
         connection = Connection()
         current_connection.set(connection)  # this task's own context
         try:
@@ -152,12 +159,35 @@ class Service:
                 if not line.strip():
                     continue
                 await self._reply(writer, await self.dispatch(line))
+                if connection.streaming is not None:
+                    await self._stream(reader, writer, connection.streaming)
+                    break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
             self._connections.discard(writer)
             writer.close()
             await connection.closed()
+
+    @staticmethod
+    async def _stream(
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        pump: Callable[[asyncio.StreamWriter], Awaitable[None]],
+    ) -> None:
+        """Run `pump` until it ends or the client hangs up (anything it sends is ignored)."""
+
+        async def until_eof() -> None:
+            while await reader.read(65536):
+                pass
+
+        tasks = {asyncio.ensure_future(pump(writer)), asyncio.ensure_future(until_eof())}
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     @staticmethod
     async def _reply(writer: asyncio.StreamWriter, response: dict[str, Any]) -> None:

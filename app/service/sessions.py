@@ -21,9 +21,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.paths import Paths
+from app.service.changes import Changes
 from app.service.database import Database
 from app.service.sandboxing import Decoy, OpenRequest, Prepared, SandboxPort
 from app.service.server import Request, RequestError, Service, current_connection
@@ -31,6 +32,9 @@ from app.service.server import field as get
 from app.service.store import BANDS
 from app.service.watchers import Watchers
 from sandbox.memory import MAX_BYTES, memory_diff
+
+if TYPE_CHECKING:
+    from app.service.review import Review
 
 MEMORY_SETTLE = 0.2  # seconds a memory file must be quiet before its diff is taken
 
@@ -54,6 +58,7 @@ class Live:
     workspace: Path
     prepared: Prepared
     memory: dict[Path, str]  # last recorded text of each existing memory file
+    info: dict[str, Any] = field(default_factory=dict)  # as `sessions` lists it
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     settling: dict[Path, asyncio.TimerHandle] = field(default_factory=dict)
     connection: Any = None  # the connection that opened it
@@ -63,9 +68,18 @@ class Sessions:
     """The session operations of the service."""
 
     def __init__(
-        self, paths: Paths, db: Database, triage: Any, watchers: Watchers, sandbox: SandboxPort
+        self,
+        paths: Paths,
+        db: Database,
+        triage: Any,
+        watchers: Watchers,
+        sandbox: SandboxPort,
+        changes: Changes | None = None,
+        review: Review | None = None,
     ) -> None:
         self.paths = paths
+        self.changes = changes or Changes()
+        self.review = review
         self.db = db
         self.triage = triage
         self.watchers = watchers
@@ -88,6 +102,19 @@ class Sessions:
         service.register("session.close", self.close)
         service.register("memory.accept", self.memory_accept)
         service.register("history", self.history)
+        service.register("sessions", self._op_sessions)
+        self.changes.provide("sessions", self.listing)
+
+    async def listing(self, session: str | None = None) -> list[dict[str, Any]]:
+        """The open sessions (only `session`, if given), oldest first."""
+        return [
+            dict(live.info)
+            for live in self.live.values()
+            if live.info and (session is None or live.id == session)
+        ]
+
+    async def _op_sessions(self, request: Request) -> dict[str, Any]:
+        return {"sessions": await self.listing(get(request, "session", str, None))}
 
     # recording --------------------------------------------------------------------------
 
@@ -99,7 +126,9 @@ class Sessions:
         verdict = self.triage.score_dict(event).to_dict()
         if verdict.get("error"):
             raise RequestError(f"bad event: {verdict['error']}")
-        await self.db.call(self.db.store.add_event, session, event, verdict, event["ts"])
+        row = await self.db.call(self.db.store.add_event, session, event, verdict, event["ts"])
+        if self.review is not None:
+            await self.review.event_recorded(row, event, verdict)
         return dict(verdict)
 
     # operations -------------------------------------------------------------------------
@@ -158,13 +187,16 @@ class Sessions:
         finally:
             self._supplied.pop(session, None)
 
+        started = time.time()
+        agent = get(request, "agent", str, None)
         await self.db.call(
             self.db.store.open_session,
             session,
             str(workspace),
             command,
-            agent=get(request, "agent", str, None),
+            agent=agent,
             profile=opening.profile,
+            started=started,
         )
         await self.record(
             session,
@@ -178,7 +210,17 @@ class Sessions:
         )
         texts = {p: _read(p) for p in prepared.memory_files}
         live = Live(session, workspace, prepared, {p: t for p, t in texts.items() if t is not None})
+        live.info = {
+            "session": session,
+            "agent": agent,
+            "workspace": str(workspace),
+            "command": list(command),
+            "profile": opening.profile,
+            "started": started,
+            "network": network is not None,
+        }
         self.live[session] = live
+        self.changes.publish("session.opened", {"session": live.info}, [session])
         for decoy in prepared.decoys:
             self.watchers.watch(session, decoy.host, self._on_decoy(live, decoy))
         for path in prepared.memory_files:
@@ -205,6 +247,7 @@ class Sessions:
             "env": dict(prepared.env),
             "memory_review": [m.to_dict() for m in review],
             "notice": notice,
+            "network": network is not None,
         }
 
     async def event(self, request: Request) -> dict[str, Any]:
@@ -272,27 +315,37 @@ class Sessions:
         held = await self._quarantine(live, changed)
         await self._reviews(live, reviews)
         await self.db.call(self.db.store.end_session, session, exit_code)
+        closed = {"session": session, "exit_code": exit_code}
+        self.changes.publish("session.closed", closed, [session])
         await loop.run_in_executor(None, shutil.rmtree, self.paths.sessions / session, True)
         self.triage.forget(session)
         return held
+
+    async def apply_held_settings(self, files: list[Path]) -> Any:
+        """Put held agent-settings changes of `files` in place (accepted by a person)."""
+        loop = asyncio.get_running_loop()
+        held = self.paths.state / "held-settings"
+        return await loop.run_in_executor(None, self.sandbox.accept_settings, files, held)
 
     async def memory_accept(self, request: Request) -> dict[str, Any]:
         workspace = str(Path(get(request, "workspace", str)).resolve())
         # Held settings changes are applied, and the caller's own session, opened but not
         # started, is shown them.
         rows = await self.db.call(self.db.store.unreviewed_memory, workspace)
-        loop = asyncio.get_running_loop()
-        held = self.paths.state / "held-settings"
-        files = [Path(r.path) for r in rows]
-        applied = await loop.run_in_executor(None, self.sandbox.accept_settings, files, held)
+        applied = await self.apply_held_settings([Path(r.path) for r in rows])
         if applied:
+            loop = asyncio.get_running_loop()
             connection = current_connection.get(None)
             for live in self.live.values():
                 if str(live.workspace) == workspace and live.connection is connection:
                     await loop.run_in_executor(
                         None, self.sandbox.restage_settings, live.prepared, applied
                     )
-        return {"accepted": await self.db.call(self.db.store.accept_memory, workspace)}
+        accepted = await self.db.call(self.db.store.accept_memory, workspace)
+        if self.review is not None:
+            for change in rows:
+                self.review.resolved(f"memory:{change.id}", "accept", change.session)
+        return {"accepted": accepted}
 
     async def history(self, request: Request) -> dict[str, Any]:
         band = get(request, "band", str, None)
@@ -361,9 +414,11 @@ class Sessions:
             live.memory[path] = new
         diff = memory_diff({} if old is None else {path: old}, {} if new is None else {path: new})
         await self.record(live.id, {"kind": "memory.write", "path": str(path), "diff": diff})
-        await self.db.call(
+        change = await self.db.call(
             self.db.store.add_memory_change, str(live.workspace), str(path), diff, live.id
         )
+        if self.review is not None:
+            await self.review.memory_added(change)
 
     def _spawn(self, live: Live, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -380,7 +435,7 @@ class Sessions:
         folder = self.paths.quarantine / live.id
         held = await loop.run_in_executor(None, self.sandbox.hold, files, live.workspace, folder)
         for original, stored in held:
-            await self.db.call(
+            key = await self.db.call(
                 self.db.store.add_quarantined,
                 live.id,
                 str(live.workspace),
@@ -389,6 +444,8 @@ class Sessions:
             )
             event = {"kind": "file.write", "path": str(original), "quarantined": str(stored)}
             await self.record(live.id, event)
+            if self.review is not None:
+                await self.review.quarantined_added(key)
         return [str(original) for original, _ in held]
 
 

@@ -24,8 +24,17 @@ from sqlalchemy.exc import DBAPIError
 
 from app.service import migrations
 from app.service.integrity import DatabaseDamaged
+from app.service.review_store import ReviewQueries, is_alert
 from app.service.rows import HistoryRow, MemoryChange, QuarantinedFile, SessionRow
-from app.service.schema import decisions, events, memory_changes, quarantined, sessions, verdicts
+from app.service.schema import (
+    alerts,
+    decisions,
+    events,
+    memory_changes,
+    quarantined,
+    sessions,
+    verdicts,
+)
 
 BANDS = ("low", "medium", "high", "critical")
 
@@ -78,6 +87,7 @@ class Store:
                 f"the database {path} cannot be read ({exc.orig}); start the service "
                 "(`sandgate start`) to move it aside and restore its backup"
             ) from None
+        self.review = ReviewQueries(self._engine)  # the inbox's queries
 
     def close(self) -> None:
         self._engine.dispose()
@@ -158,7 +168,8 @@ class Store:
         verdict: Mapping[str, Any] | None = None,
         ts: float | None = None,
     ) -> int:
-        """Record one event (and its verdict); return its id. `seq` counts per session."""
+        """Record one event (and its verdict); return its id. `seq` counts per session.
+        An alert (a decoy read, a canary seen) is marked for the review inbox with it."""
         path, host = _locations(raw)
         with self._engine.begin() as conn:
             seq = conn.execute(
@@ -187,6 +198,8 @@ class Store:
                         signature=str(verdict.get("signature", "")),
                     )
                 )
+                if is_alert(raw, verdict.get("reasons") or ()):
+                    conn.execute(insert(alerts).values(event=event_id))
         return int(event_id)
 
     def add_decision(
@@ -330,9 +343,9 @@ class Store:
 
     def add_quarantined(
         self, session: str, workspace: str, path: str, stored: str, ts: float | None = None
-    ) -> None:
+    ) -> int:
         with self._engine.begin() as conn:
-            conn.execute(
+            key = conn.execute(
                 insert(quarantined).values(
                     session=session,
                     workspace=workspace,
@@ -341,7 +354,8 @@ class Store:
                     ts=time.time() if ts is None else ts,
                     released=0,
                 )
-            )
+            ).lastrowid
+        return int(key)
 
     def quarantined(self, session: str | None = None) -> list[QuarantinedFile]:
         query = select(quarantined).where(quarantined.c.released == 0).order_by(quarantined.c.id)

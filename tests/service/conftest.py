@@ -14,6 +14,8 @@ from app.paths import Paths
 from app.service.runtime import ServiceThread, start_in_thread
 from app.service.sandboxing import Decoy, OpenRequest, Prepared
 
+CANARY = "sgc" + "5eed" * 8  # shaped like a real one, so the real triage knows it
+
 
 @dataclass(frozen=True)
 class _Verdict:
@@ -66,11 +68,11 @@ class FakeSandbox:
         self.opened.append(request)
         decoy = request.session_dir / "decoys" / "credentials"
         decoy.parent.mkdir()
-        decoy.write_text("[default]\naws_secret_access_key = sgcFAKE\n")
+        decoy.write_text(f"[default]\naws_secret_access_key = {CANARY}\n")
         return Prepared(
             argv=("bwrap", "--", *request.command),
             env={"PATH": "/usr/bin"},
-            decoys=(Decoy(decoy, f"{request.home}/.aws/credentials", "aws", "sgcFAKE"),),
+            decoys=(Decoy(decoy, f"{request.home}/.aws/credentials", "aws", CANARY),),
             memory_files=(request.workspace / "CLAUDE.md",),
         )
 

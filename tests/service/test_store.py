@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import stat
 from pathlib import Path
@@ -140,3 +141,43 @@ def test_retention_prunes_old_events_and_sessions_only(tmp_path: Path) -> None:
     assert store.session("new") is not None
     assert [m.diff for m in store.unreviewed_memory("/w")] == ["+b"]  # unreviewed stays
     assert len(store.quarantined()) == 1  # held files wait for a person
+
+
+def test_version_2_review_rows_survive_and_alerts_can_be_acknowledged(tmp_path: Path) -> None:
+    db = tmp_path / "v2.db"
+    old = Store(db, migrate_to=2)
+    old.open_session("s", "/w", ["agent"])
+    old.add_event("s", {"id": "plain", "kind": "file.read", "path": "/w/x"}, VERDICT)
+    old.add_memory_change("/w", "/w/CLAUDE.md", "+new\n", "s")
+    old.add_quarantined("s", "/w", "/w/Makefile", "/q/Makefile")
+    old.close()
+    # A decoy read and a canary seen, as version 2 wrote them (it knew no alerts).
+    with sqlite3.connect(db) as conn:
+        for seq, raw, reasons in (
+            (2, {"id": "d", "kind": "file.read", "path": "~/.aws/credentials", "decoy": "aws"}, []),
+            (3, {"id": "c", "kind": "net.request", "url": "https://x.test/"},
+             [{"rule": "egress.canary", "points": 90, "why": "sends the canary"}]),
+        ):  # fmt: skip
+            conn.execute(
+                "INSERT INTO events (session, seq, kind, raw, ts) VALUES ('s', ?, ?, ?, 1.0)",
+                (seq, raw["kind"], json.dumps(raw, sort_keys=True)),
+            )
+            conn.execute(
+                "INSERT INTO verdicts VALUES (last_insert_rowid(), 90, 'critical', ?, 'x')",
+                (json.dumps(reasons),),
+            )
+    store = Store(db)
+    assert store.version() == 3
+    assert [m.path for m in store.review.memory()] == ["/w/CLAUDE.md"]
+    assert [q.path for q in store.review.quarantined()] == ["/w/Makefile"]
+    found = store.review.alerts()
+    assert [a.raw["id"] for a in found] == ["d", "c"]
+    assert {a.workspace for a in found} == {"/w"}
+    for alert in found:
+        assert store.review.acknowledge(alert.event) and not store.review.acknowledge(alert.event)
+    assert store.review.alerts() == []
+    # Recorded from now on, an alert is marked as it is written.
+    row = store.add_event("s", {"id": "d2", "kind": "file.read", "path": "~/.ssh/id_rsa",
+                                "decoy": "ssh"}, VERDICT)  # fmt: skip
+    assert [a.event for a in store.review.alerts()] == [row]
+    store.close()

@@ -1,0 +1,173 @@
+"""The tray application: assembled in `run()`, from the paths `main()` resolved.
+
+The tray reaches the service only through its socket, like every command: if none is
+running it starts one in this process (`connect_or_start`), and `sandgate run` in any
+terminal then finds that one. Without a system tray the inbox opens instead.
+"""
+
+from __future__ import annotations
+
+import gc
+import signal
+import sys
+from dataclasses import dataclass
+from typing import IO, Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+from app.client import connect_or_start
+from app.paths import Paths
+from app.ui import instance
+from app.ui.bridge import Bridge
+from app.ui.inbox import InboxWindow
+from app.ui.inbox_controller import InboxController
+from app.ui.notify import Notifier
+from app.ui.rows import State
+from app.ui.tray import TrayController
+
+
+@dataclass
+class TrayApp:
+    """Everything one tray process holds, for `run()` and for tests."""
+
+    paths: Paths
+    bridge: Bridge
+    window: InboxWindow
+    inbox: InboxController
+    tray: QSystemTrayIcon | None
+    tray_controller: TrayController | None
+    notifier: Notifier
+    server: instance.InstanceServer
+    embedded: Any  # the service this process started, if it started one
+
+    def open_inbox(self, key: str | None = None) -> None:
+        if key is not None:
+            self.inbox.open_item(key)
+        else:
+            self.window.show()
+            self.window.raise_()
+            self.window.activateWindow()
+
+    def sessions_kept(self) -> int:
+        """Sessions that keep this process's service alive after quitting the tray."""
+        return 0 if self.embedded is None else int(self.embedded.open_sessions())
+
+    def quit(self) -> None:
+        """Quit the tray; a service it started stays while sessions need it."""
+        self.window.hide()
+        if self.tray is not None:
+            self.tray.hide()
+        self.bridge.stop()
+        self.notifier.close()
+        self.server.close()
+        if self.sessions_kept():
+            print(
+                f"sandgate: the tray closed; its service keeps running for the "
+                f"{self.sessions_kept()} open session(s) and stops when they end",
+                file=sys.stderr,
+                flush=True,
+            )
+            timer = QTimer(self.window)
+            timer.timeout.connect(self._stop_when_idle)
+            timer.start(500)
+            return
+        self._stop_when_idle()
+
+    def _stop_when_idle(self) -> None:
+        if self.sessions_kept():
+            return
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+        QApplication.quit()
+
+
+def tune_memory(bridge: Bridge) -> None:
+    """Keep the cyclic garbage collector from stalling the GUI thread.
+
+    A full collection walks every object of the process (tens of thousands of frozen
+    rows, and the service's own when it runs in here) while holding the interpreter:
+    measured at 60-270 ms during a burst of requests. The rows are acyclic, so reference
+    counting frees them anyway; each state the service sends whole is moved out of the
+    collector's sight (`gc.freeze`), and full collections are made rarer.
+    """
+    gc.set_threshold(20_000, 20, 100)
+    was_up = [False]
+
+    def settled(state: State) -> None:
+        if state.connected and not was_up[0]:
+            gc.freeze()
+        was_up[0] = state.connected
+
+    bridge.state.connect(settled)
+
+
+def build(paths: Paths, *, use_tray: bool | None = None) -> TrayApp:
+    """Create the tray's parts (a QApplication must exist) and start watching."""
+    client = connect_or_start(paths)
+    embedded = client.embedded
+    client.close()
+    bridge = Bridge(paths)
+    window = InboxWindow()
+    inbox = InboxController(window, bridge)
+    available = QSystemTrayIcon.isSystemTrayAvailable()
+    # The icon is made even when no tray is there yet (a panel started after us at
+    # login): Qt docks it once one appears. Tests pass use_tray=False for none at all.
+    tray = QSystemTrayIcon() if use_tray is not False else None
+    notifier = Notifier(tray)
+    holder: list[TrayApp] = []
+    server = instance.InstanceServer(paths, lambda: holder[0].open_inbox(None))
+    app = TrayApp(paths, bridge, window, inbox, tray, None, notifier, server, embedded)
+    holder.append(app)
+    notifier.clicked.connect(app.open_inbox)
+    bridge.changes.connect(notifier.changes)
+    if tray is not None:
+        app.tray_controller = TrayController(
+            tray, bridge, app.open_inbox, app.quit, app.sessions_kept
+        )
+        tray.show()
+    if tray is None or not available:
+        window.show()  # no system tray on this desktop: the inbox is the way in
+    bridge.start()
+    return app
+
+
+def run(paths: Paths) -> int:
+    """`sandgate` / `sandgate tray`: the tray, or a hand-over to the one running."""
+    lock = instance.acquire(paths)
+    if lock is None:
+        if instance.hand_over(paths):
+            print("sandgate: the tray is already running; its inbox is in front now")
+            return 0
+        print("sandgate: a tray is running but did not answer", file=sys.stderr)
+        return 1
+    return _serve(paths, lock)
+
+
+def _serve(paths: Paths, lock: IO[bytes]) -> int:
+    qt = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(qt, QApplication)
+    qt.setApplicationName("Sandgate")
+    qt.setQuitOnLastWindowClosed(False)
+    app = build(paths)
+    tune_memory(app.bridge)
+    # SIGINT and SIGTERM quit cleanly (the service it started stops with it); the timer
+    # lets Python run its signal handlers while Qt's loop waits.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: qt.quit())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    if app.tray is None or not QSystemTrayIcon.isSystemTrayAvailable():
+        print(
+            "sandgate: no system tray on this desktop; the inbox window is open instead",
+            file=sys.stderr,
+            flush=True,
+        )
+    code = qt.exec()
+    app.bridge.stop()
+    if app.embedded is not None:
+        app.embedded.stop()
+    lock.close()
+    return code

@@ -1,0 +1,82 @@
+"""The tray icon's states, its tooltip and its menu, over the real service."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from app.ui import rows
+from app.ui.icons import STATES, draw, state_of
+from app.ui.tray import TrayController, tooltip
+from tests.ui.conftest import Service
+
+
+def _batch(band: str, waiting: bool = True) -> rows.Batch:
+    member = rows.Member("e1", "s1", "net.request", "GET https://h.test/", 10, band, (), waiting)
+    state = "pending" if waiting else "expired"
+    return rows.Batch("b1", "sig", state, band, 10, 0.0, (member,))
+
+
+def test_each_state_has_its_own_icon_for_light_and_dark_panels(qapp) -> None:
+    session = rows.Session("s1", "claude-code", "/w", ("claude",), "", 0.0)
+    up = rows.State(connected=True)
+    cases = {
+        "idle": up,
+        "running": replace(up, sessions=(session,)),
+        "waiting": replace(up, batches=(_batch("medium"),)),
+        "critical": replace(up, batches=(_batch("critical"),)),
+        "paused": replace(up, paused=rows.Paused(None)),
+        "down": rows.State(connected=False, stale=True),
+    }
+    assert {state_of(s) for s in cases.values()} == set(STATES)
+    assert all(state_of(s) == name for name, s in cases.items())
+    images = {}
+    for name in STATES:
+        for dark in (False, True):
+            image = draw(name, 3, dark_panel=dark, size=32).toImage()
+            images[(name, dark)] = bytes(
+                image.convertToFormat(QImage.Format.Format_ARGB32).constBits()
+            )
+    assert len(set(images.values())) == len(images), "two states or panels share an icon"
+    assert "1 request waiting" in tooltip(cases["waiting"], 0)
+    assert "critical" in tooltip(cases["critical"], 0)
+    assert "paused until resumed" in tooltip(cases["paused"], 0)
+    assert "down" in tooltip(cases["down"], 0)
+
+
+def test_the_menu_is_rebuilt_from_the_state_when_it_opens(service: Service, qtbot) -> None:
+    from app.ui.bridge import Bridge
+
+    bridge = Bridge(service.paths)
+    icon = QSystemTrayIcon()
+    opened: list = []
+    tray = TrayController(icon, bridge, opened.append, lambda: None, lambda: 2)
+    bridge.start()
+    try:
+        s = service.open_session("claude-code")
+        for i in range(3):
+            service.hold(s, "high", f"https://up.test/{i}", method="PUT")
+        qtbot.waitUntil(lambda: tray.state.waiting == 3, timeout=5000)
+        assert tray.kind == "waiting"
+        tray.menu.aboutToShow.emit()
+        texts = [a.text() for a in tray.menu.actions()]
+        assert any(t.startswith("HIGH · 3 · 3 PUT requests to up.test") for t in texts), texts
+        assert any(t.startswith("claude-code in ") for t in texts), texts
+        assert "Pause asking for 15 min" in texts and "Pause asking until resumed" in texts
+        assert not any("history" in t.lower() or "trusted" in t.lower() for t in texts)
+        assert any("stays up for the 2 running session" in t for t in texts)
+        top = next(a for a in tray.menu.actions() if a.text().startswith("HIGH"))
+        top.trigger()
+        assert opened and opened[-1] is not None
+        # Pausing from the menu reaches the service, and the next opening shows it.
+        next(a for a in tray.menu.actions() if a.text() == "Pause asking for 1 h").trigger()
+        qtbot.waitUntil(lambda: tray.state.paused is not None, timeout=5000)
+        assert tray.kind == "paused"
+        tray.menu.aboutToShow.emit()
+        resume = next(a for a in tray.menu.actions() if a.text() == "Resume asking")
+        resume.trigger()
+        qtbot.waitUntil(lambda: tray.state.paused is None, timeout=5000)
+    finally:
+        bridge.stop()
