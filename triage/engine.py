@@ -133,7 +133,7 @@ class Triage:
                 fresh.seen |= session.seen
                 fresh.credentials_read = session.credentials_read
             self._sessions[event.session] = fresh
-            return Verdict(event.id, signature="session.start [low]", session=event.session)
+            return Verdict(event.id, signature="session.start", session=event.session)
         if session is None:
             session = self._sessions[event.session] = _Session()
         facts = self._facts(event, session)
