@@ -3,7 +3,10 @@
 A held request joins the pending batch of its triage signature; the first decision on
 a batch releases every request in it. A decision has a scope — `once` (this batch),
 `session`, `workspace`, `always` — and an optional expiry; the wider scopes are
-remembered and decide later requests of the same signature without asking. `always`
+remembered and decide later requests without asking. A remembered egress decision
+matches the destination (host and port), whatever the method, and an `allow` covers
+later requests up to the band it was given at: a riskier request asks again (a `deny`
+covers every band: refusing more is never the unsafe side). `always`
 is refused for a critical batch, and allowing a critical batch needs `confirm`, a
 deliberate second step. A request nobody answers is denied when its timeout passes;
 its batch stays in the inbox, listed as expired, and can still be decided for the
@@ -20,6 +23,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -112,9 +116,16 @@ class Batch:
         }
 
 
+def _rank(band: str) -> int:
+    return _BANDS.index(band) if band in _BANDS else len(_BANDS) - 1
+
+
 @dataclass(frozen=True)
 class Remembered:
-    """A decision with a scope wider than once, applied to later requests."""
+    """A decision with a scope wider than once, applied to later requests.
+
+    `signature` is what it matches (`decision_key`: `net HOST:PORT` for egress, else
+    the batch signature); `band` the riskiest band it was given at."""
 
     signature: str
     decision: str
@@ -123,9 +134,14 @@ class Remembered:
     session: str | None = None
     workspace: str | None = None
     expires: float | None = None
+    band: str = "low"
 
-    def applies(self, signature: str, session: str, workspace: str | None, now: float) -> bool:
-        if signature != self.signature or (self.expires is not None and now >= self.expires):
+    def applies(
+        self, key: str, session: str, workspace: str | None, now: float, band: str = "low"
+    ) -> bool:
+        if key != self.signature or (self.expires is not None and now >= self.expires):
+            return False
+        if self.decision == "allow" and _rank(band) > _rank(self.band):
             return False
         if self.scope == "session":
             return session == self.session
@@ -165,7 +181,8 @@ class DecisionQueue:
     ) -> Answer:
         """Hold `event` until its batch is decided, a remembered rule applies, or `timeout`."""
         signature = str(verdict.get("signature") or _fallback_signature(event))
-        rule = self.remembered_for(signature, session, workspace)
+        band = str(verdict.get("band", "low"))
+        rule = self.remembered_for(decision_key(event, signature), session, workspace, band)
         if rule is not None:
             return Answer(
                 rule.decision == "allow",
@@ -186,13 +203,14 @@ class DecisionQueue:
             member.timer.cancel()
 
     def remembered_for(
-        self, signature: str, session: str, workspace: str | None
+        self, key: str, session: str, workspace: str | None, band: str = "low"
     ) -> Remembered | None:
-        """The newest remembered decision that applies, if any; drops expired ones."""
+        """The newest remembered decision that applies to a request of `band` with this
+        `decision_key`, if any; drops expired ones."""
         now = self.clock()
         self.remembered = [r for r in self.remembered if r.expires is None or r.expires > now]
         for rule in reversed(self.remembered):
-            if rule.applies(signature, session, workspace, now):
+            if rule.applies(key, session, workspace, now, band):
                 return rule
         return None
 
@@ -242,7 +260,7 @@ class DecisionQueue:
                 )
         expires = self.clock() + for_seconds if for_seconds is not None else None
         if scope != "once":
-            self._remember(batch, decision, scope, expires)
+            self._remember(batch, chosen, decision, scope, expires)
         reason = f"{decision} ({scope}) by a person"
         released = 0
         for held in chosen:
@@ -322,7 +340,17 @@ class DecisionQueue:
                 Answer(False, "timeout", "no decision in time: a timeout is not consent")
             )
 
-    def _remember(self, batch: Batch, decision: str, scope: str, expires: float | None) -> None:
+    def _remember(
+        self,
+        batch: Batch,
+        chosen: list[Member],
+        decision: str,
+        scope: str,
+        expires: float | None,
+    ) -> None:
+        # The band of what the person saw: the riskiest of the requests decided.
+        band = max((str(m.verdict.get("band", "low")) for m in chosen), key=_rank, default="low")
+        key = decision_key(chosen[0].event, batch.signature) if chosen else batch.signature
         if scope == "always":
             keys: set[tuple[str | None, str | None]] = {(None, None)}
         elif scope == "session":
@@ -331,7 +359,7 @@ class DecisionQueue:
             keys = {(None, m.workspace) for m in batch.members if m.workspace}
         for session, workspace in sorted(keys, key=str):
             self.remembered.append(
-                Remembered(batch.signature, decision, scope, batch.id, session, workspace, expires)
+                Remembered(key, decision, scope, batch.id, session, workspace, expires, band)
             )
         if scope in LASTING:
             self._save()
@@ -341,7 +369,7 @@ class DecisionQueue:
             return []
         try:
             raw = json.loads(self.rules_file.read_text())
-            rules = [Remembered(**entry) for entry in raw]
+            rules = [Remembered(**_upgrade(entry)) for entry in raw]
         except FileNotFoundError:
             return []
         except (ValueError, TypeError) as exc:
@@ -369,11 +397,51 @@ class DecisionQueue:
             del self.batches[batch.id]
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def decision_key(event: dict[str, Any], signature: str) -> str:
+    """What a remembered decision matches: `net HOST:PORT` for a request or a tunnel
+    (whatever the method), the signature for anything else."""
+    if event.get("kind") == "net.request":
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(str(event.get("url", "")))
+            port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+        except ValueError:
+            return signature
+        if parts.hostname:
+            return f"net {parts.hostname.lower().rstrip('.')}:{port}"
+    if event.get("kind") == "net.connect" and event.get("host"):
+        return f"net {str(event['host']).lower().rstrip('.')}:{event.get('port')}"
+    return signature
+
+
+_OLD_BAND = re.compile(r" \[(low|medium|high|critical)\]$")
+_OLD_NET = re.compile(r"^net\.(?:request \S+|connect) (\S+?)(?::(\d+))?$")
+
+
+def _upgrade(entry: dict[str, Any]) -> dict[str, Any]:
+    """A decision remembered before the band left signatures: `net.request POST h [high]`
+    becomes `net h:443` at band high (the port a signature left out was the default)."""
+    if "band" in entry or not isinstance(entry.get("signature"), str):
+        return entry
+    signature, band = entry["signature"], "low"
+    found = _OLD_BAND.search(signature)
+    if found:
+        signature, band = signature[: found.start()], found.group(1)
+    net = _OLD_NET.match(signature)
+    if net:
+        signature = f"net {net.group(1)}:{net.group(2) or 443}"
+    return {**entry, "signature": signature, "band": band}
+
+
 def _fallback_signature(event: dict[str, Any]) -> str:
     if event.get("kind") == "net.request":
         from urllib.parse import urlsplit
 
-        return f"net.request {event.get('method', '')} {urlsplit(str(event.get('url'))).hostname}"
+        return f"net.request {urlsplit(str(event.get('url'))).hostname}"
     return f"{event.get('kind')} {event.get('host', '')}:{event.get('port', '')}"
 
 
