@@ -121,6 +121,8 @@ class Egress:
     async def _on_event(self, session: str, event: Event, outcome: Outcome) -> None:
         verdict = self._verdict(session, event)
         self._verdicts.pop(str(event["id"]), None)
+        if outcome.critical:
+            verdict = critical_verdict(verdict, outcome)
         db = self.parts.db
         event_id = await db.call(db.store.add_event, session, event, verdict, event.get("ts"))
         if outcome.by == "person":
@@ -147,6 +149,28 @@ class Egress:
             db.call(db.store.add_decision, decision, scope, "user", batch=batch, expires=expires)
         )
         task.add_done_callback(_log_failure)
+
+
+CRITICAL_SCORE = 80  # the lowest score of the critical band (events.md)
+
+
+def critical_verdict(verdict: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
+    """The verdict as history records it when the proxy refused the request as critical
+    (a canary, a foreign credential on a bound domain, a login token sent elsewhere):
+    the proxy saw the whole request, so its judgement stands even where triage's rules
+    scored lower. The proxy's reason joins the verdict's, named `proxy.BY`."""
+    if verdict.get("band") == "critical":
+        return verdict
+    score = int(verdict.get("score", 0))
+    reasons = list(verdict.get("reasons", []))
+    reasons.append(
+        {
+            "rule": f"proxy.{outcome.by}",
+            "points": CRITICAL_SCORE - score,
+            "why": f"Sandgate's proxy refused it as critical: {outcome.reason}",
+        }
+    )
+    return {**verdict, "score": max(score, CRITICAL_SCORE), "band": "critical", "reasons": reasons}
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:

@@ -6,9 +6,11 @@ to the very address that was checked (so a name cannot re-resolve elsewhere betw
 the check and the connect). Clearance comes from:
 
 - `http_connect`: a CONNECT to an allowed destination becomes an opaque tunnel (TLS
-  passed through untouched); a denied one fails with the reason in the status line; an
-  unknown or credential-bound one is accepted and its TLS intercepted so that each
-  request inside is decided on its own in `request`.
+  passed through untouched); an unknown or credential-bound one is accepted and its TLS
+  intercepted so that each request inside is decided on its own in `request`. A denied
+  one is intercepted too, so that the client hears the refusal as an HTTP 403 with
+  Sandgate's reason: a failed CONNECT reaches most clients only as a closed socket
+  (Claude Code says `ERR_SOCKET_CLOSED`), and the reason is lost.
 - `request`: a visible request (plain HTTP, or inside an intercepted tunnel) is checked
   for canaries and foreign credentials, then allowed, denied, or held while the service
   asks a person.
@@ -60,6 +62,7 @@ class PolicyAddon:
         self._cleared: dict[str, dict[tuple[str, int], IPAddress]] = {}
         self._opaque: dict[str, tuple[str, int]] = {}
         self._names: dict[str, tuple[str, int]] = {}  # server connection → name it was for
+        self._refusing: dict[str, Decision] = {}  # client → its tunnel's refusal
         self._recording: set[asyncio.Future[None]] = set()
         self._socks: set[str] = set()  # SOCKS5 clients: no CONNECT, the destination comes first
 
@@ -76,6 +79,7 @@ class PolicyAddon:
         self._socks.discard(client_id)
         self._cleared.pop(client_id, None)
         self._opaque.pop(client_id, None)
+        self._refusing.pop(client_id, None)
 
     def _clear(self, client_id: str, host: str, port: int, address: IPAddress | None) -> None:
         if address is not None:
@@ -92,8 +96,10 @@ class PolicyAddon:
         host, port = normalise_host(flow.request.host), flow.request.port
         decision, address = await self._destination(session, host, port)
         if decision.action == "deny":
-            _refuse(flow, decision.reason, connect=True)
-            self._emit(session, _connect_event(session, host, port), _policy(decision))
+            # Accepted and intercepted: `requestheaders` refuses each request inside with
+            # a 403 and records it; `tls_failed_client` records a client that will not
+            # talk TLS to Sandgate.
+            self._refusing[flow.client_conn.id] = decision
         elif decision.action == "allow" and host not in session.bindings:
             self._clear(flow.client_conn.id, host, port, address)
             self._opaque[flow.client_conn.id] = (host, port)
@@ -125,11 +131,17 @@ class PolicyAddon:
         if session is None or address is None:
             return
         host, port = normalise_host(str(address[0])), int(address[1])
-        reason = (
-            f"the client refused Sandgate's certificate for {host} (a destination that is "
-            "inspected: unknown, or bound to a credential); nothing was sent"
-        )
-        self._emit(session, _connect_event(session, host, port), Outcome("deny", "policy", reason))
+        refused = self._refusing.get(data.context.client.id)
+        if refused is not None:
+            why = f"{refused.reason} (the client refused Sandgate's certificate, so it was not told)"
+            outcome = Outcome("deny", "policy", why, rule=refused.rule)
+        else:
+            why = (
+                f"the client refused Sandgate's certificate for {host} (a destination that "
+                "is inspected: unknown, or bound to a credential); nothing was sent"
+            )
+            outcome = Outcome("deny", "policy", why)
+        self._emit(session, _connect_event(session, host, port), outcome)
 
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
         """Have request bodies measured as they arrive (see `sandbox.proxy.limits`)."""
@@ -255,10 +267,16 @@ class PolicyAddon:
         if session is None or address is None:
             data.server.error = f"Sandgate: {host}:{port} was not allowed for this connection"
             if session is not None:
-                outcome = Outcome(
-                    "deny",
-                    "policy",
-                    "an undecided destination's tunnel carries no HTTP(S) Sandgate can inspect",
+                refused = self._refusing.get(data.client.id)
+                outcome = (
+                    _policy(refused)
+                    if refused is not None
+                    else Outcome(
+                        "deny",
+                        "policy",
+                        "an undecided destination's tunnel carries no HTTP(S) Sandgate can "
+                        "inspect",
+                    )
                 )
                 self._emit(session, _connect_event(session, host, port), outcome)
             return

@@ -66,6 +66,9 @@ def find_canary(view: RequestView, patterns: Mapping[str, set[bytes]]) -> str | 
 
 
 # Headers that carry credentials by convention, and header-name words that suggest one.
+# "session" is not one of them: clients name their own session ids so (Claude Code sends
+# `X-Claude-Code-Session-Id` on every request), and an id is not a credential. A real
+# key in any header is still found by its format, below.
 _CREDENTIAL_HEADERS = {
     "authorization",
     "proxy-authorization",
@@ -76,7 +79,7 @@ _CREDENTIAL_HEADERS = {
     "x-goog-api-key",
     "private-token",
 }
-_CREDENTIAL_WORDS = re.compile(r"(key|token|secret|auth|password|passwd|credential|session)", re.I)
+_CREDENTIAL_WORDS = re.compile(r"(key|token|secret|auth|password|passwd|credential)", re.I)
 # Well-known secret formats (vendor keys): a body or URL carrying one is a credential.
 _SECRET_FORMATS = re.compile(
     rb"(sk-ant-[A-Za-z0-9_-]{16,}|sk-(proj-)?[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}"
@@ -116,6 +119,8 @@ def foreign_credential(view: RequestView, header: str, placeholder: str) -> str 
             lname in _CREDENTIAL_HEADERS or _CREDENTIAL_WORDS.search(lname)
         ) and value.strip() not in ("", placeholder):
             return f"header {name} carries another credential"
+        elif _SECRET_FORMATS.search(value.replace(placeholder, "").encode(errors="replace")):
+            return f"header {name} carries a key in a known vendor format"
     query = view.url.partition("?")[2].partition("#")[0]
     for place, pairs in (("query", query), ("body", _form_body(view.body))):
         for key, value in parse_qsl(pairs, keep_blank_values=False):
