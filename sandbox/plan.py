@@ -53,6 +53,8 @@ class NetworkPlan(Protocol):
     def env(self) -> Mapping[str, str]: ...
     @property
     def ca_bundle(self) -> Path | None: ...
+    @property
+    def login_files(self) -> tuple[tuple[Path, Path], ...]: ...
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def build_plan(
         networked=network is not None,
         catalogue=catalogue,
         private_paths=private_paths,
+        login_files=network.login_files if network is not None else (),
     )
     mounts = filesystem.mounts
     notices = list(filesystem.notices)

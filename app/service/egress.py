@@ -8,12 +8,14 @@ decides are held in the `DecisionQueue` until someone answers `sandgate decide`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.service.egress_credentials import CredentialIndex, default_env, secret_for
+from app.service.egress_logins import SessionLogins, prepare_logins
 from app.service.server import RequestError
 from sandbox.proxy.engine import EgressProxy
 from sandbox.proxy.rules import RuleError
@@ -43,6 +45,7 @@ class Egress:
         self._started = False
         self._starting = asyncio.Lock()
         self._bound: dict[str, dict[str, str]] = {}
+        self._logins: dict[str, SessionLogins] = {}
 
     def bound(self, session: str) -> dict[str, str]:
         """Domain → placeholder of `session`: the `bound` field of its `session.start`."""
@@ -62,39 +65,61 @@ class Egress:
         if network is None:
             return None
         loop = asyncio.get_running_loop()
-        bindings = await loop.run_in_executor(None, self._bindings, policy)
+        request = self.parts.sessions.opening.get(session)
+        home = request.home if request is not None else Path.home()
+        env = request.env if request is not None else {}
+        folder = self.parts.paths.sessions / session
+        logins = await loop.run_in_executor(
+            None, prepare_logins, policy, home, env, folder, secret_for
+        )
+        self._logins[session] = logins
+        bindings = await loop.run_in_executor(None, self._bindings, policy, logins)
         self._bound[session] = {b.domain: b.placeholder for b in bindings}
         await self.ensure_started()
         try:
-            return await self.proxy.open_session(
+            plan = await self.proxy.open_session(
                 session,
                 network,
                 bindings,
                 canaries=partial(self._canaries, session),
                 on_event=partial(self._on_event, session),
                 ask=partial(self._ask, session, str(workspace), float(network.ask_timeout)),
+                logins=logins.tokens,
             )
         except RuleError as exc:
             raise RequestError(f"policy network section: {exc}") from exc
+        return dataclasses.replace(
+            plan, env={**plan.env, **logins.env}, login_files=logins.login_files()
+        )
 
     async def closing(self, session: str) -> None:
         self._bound.pop(session, None)
         self.queue.session_closed(session)
         await self.proxy.close_session(session)
+        logins = self._logins.pop(session, None)
+        if logins is not None:
+            await logins.close()  # new tokens into the real login files
 
     async def stop(self) -> None:
         self.queue.deny_all()
         if self._started:
             await self.proxy.stop()
 
-    def _bindings(self, policy: Any) -> list[SecretBinding]:
-        """The policy's credentials, then those added with `sandgate credential add`."""
+    def _bindings(self, policy: Any, logins: SessionLogins) -> list[SecretBinding]:
+        """The policy's credentials, then those added with `sandgate credential add`;
+        except the agent's own login (its vendor's key, its endpoints), which the
+        session's login carries instead."""
         found: dict[str, SecretBinding] = {}
+        vendors, endpoints = logins.vendors(), logins.endpoints()
         for entry in self.index.load().values():
+            if entry.name in vendors or entry.domain in endpoints:
+                continue
             found[entry.name] = SecretBinding(
                 entry.name, entry.domain, entry.header, entry.env, secret_for(entry.name)
             )
         for cred in getattr(policy, "credentials", ()):
+            if cred.name in vendors or cred.domain in endpoints:
+                continue
             env = getattr(cred, "env", None) or default_env(cred.name)
             found[cred.name] = SecretBinding(
                 cred.name, cred.domain, cred.header, env, secret_for(cred.name)

@@ -71,6 +71,9 @@ class Sessions:
         self.sandbox = sandbox
         self.hooks: list[SessionHook] = []
         self.live: dict[str, Live] = {}
+        # The request of each session being opened, for hooks that need the caller's
+        # home and environment (the agent's own login: its files and its API key).
+        self.opening: dict[str, OpenRequest] = {}
         self.finishing: set[asyncio.Task[list[str]]] = set()
 
     def install(self, service: Service) -> None:
@@ -129,6 +132,7 @@ class Sessions:
             shutil.rmtree(session_dir, ignore_errors=True)
             raise RequestError(str(exc)) from exc
         network = None
+        self.opening[session] = opening
         try:
             for hook in self.hooks:
                 network = await hook.opening(session, workspace, policy) or network
@@ -142,6 +146,8 @@ class Sessions:
             if isinstance(exc, Exception):  # PlanError: the workspace is unusable, …
                 raise RequestError(f"cannot prepare the sandbox: {exc}") from exc
             raise
+        finally:
+            self.opening.pop(session, None)
 
         await self.db.call(
             self.db.store.open_session,

@@ -34,6 +34,7 @@ from mitmproxy.tls import ClientHelloData, TlsData
 
 from sandbox.proxy.inspect import MISSING_PREFIX, RequestView, find_canary, foreign_credential
 from sandbox.proxy.limits import limit_http
+from sandbox.proxy.login_checks import check_login, keep_whole, swap_response, vendor_decision
 from sandbox.proxy.rules import Decision, IPAddress, normalise_host, parse_address
 from sandbox.proxy.session import Answer, Event, Outcome, SessionNet
 
@@ -100,7 +101,7 @@ class PolicyAddon:
             # a 403 and records it; `tls_failed_client` records a client that will not
             # talk TLS to Sandgate.
             self._refusing[flow.client_conn.id] = decision
-        elif decision.action == "allow" and host not in session.bindings:
+        elif decision.action == "allow" and not session.inspected(host):
             self._clear(flow.client_conn.id, host, port, address)
             self._opaque[flow.client_conn.id] = (host, port)
             self._emit(session, _connect_event(session, host, port), _policy(decision))
@@ -133,7 +134,7 @@ class PolicyAddon:
         host, port = normalise_host(str(address[0])), int(address[1])
         refused = self._refusing.get(data.context.client.id)
         if refused is not None:
-            why = f"{refused.reason} (the client refused Sandgate's certificate, so it was not told)"
+            why = f"{refused.reason} (the client refused Sandgate's certificate: not told)"
             outcome = Outcome("deny", "policy", why, rule=refused.rule)
         else:
             why = (
@@ -195,13 +196,18 @@ class PolicyAddon:
         )
         outcome: Outcome | None = None
         canary = find_canary(view, session.canary_forms())
-        binding = session.bindings.get(host)
+        login = None if canary is not None else check_login(session, flow, host, view)
+        binding = session.bindings.get(host) if login is None else None
         if canary is not None:
             outcome = Outcome(
                 "deny", "canary", "the request carries this session's canary token", critical=True
             )
+        elif login is not None and login.critical:
+            outcome = login  # the login's token toward another vendor, or a foreign key
         elif decision.action == "deny":
             outcome = _policy(decision)
+        elif login is not None:
+            outcome = login
         elif binding is not None:
             if binding.secret is None:
                 why = f"credential {binding.name!r} is not stored: `sandgate credential add`"
@@ -248,9 +254,18 @@ class PolicyAddon:
         see a download whole. Small ones are sent in one write, which is quicker."""
         if flow.response is None:
             return
+        session = self.clients.get(flow.client_conn.id)
+        if session is not None and keep_whole(session, flow, normalise_host(flow.request.host)):
+            return  # a token endpoint's answer: its tokens are swapped in `response`
         size = flow.response.headers.get("content-length", "")
         if not size.isdigit() or int(size) > STREAM_ABOVE:
             flow.response.stream = True
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        """Fresh login tokens from the vendor become placeholders before the agent sees them."""
+        session = self.clients.get(flow.client_conn.id)
+        if session is not None:
+            swap_response(session, flow, normalise_host(flow.request.host))
 
     async def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         """The chokepoint: connect only where this connection was cleared, to that address."""
@@ -261,7 +276,7 @@ class PolicyAddon:
         if session is not None and address is None and data.client.id in self._socks:
             # Raw TCP over SOCKS5: the only decision point there is.
             decision, resolved = await self._destination(session, host, port)
-            if decision.action == "allow" and host not in session.bindings:
+            if decision.action == "allow" and not session.inspected(host):
                 address = resolved
                 self._emit(session, _connect_event(session, host, port), _policy(decision))
         if session is None or address is None:
@@ -274,8 +289,7 @@ class PolicyAddon:
                     else Outcome(
                         "deny",
                         "policy",
-                        "an undecided destination's tunnel carries no HTTP(S) Sandgate can "
-                        "inspect",
+                        "an undecided destination's tunnel carries no HTTP(S) Sandgate can inspect",
                     )
                 )
                 self._emit(session, _connect_event(session, host, port), outcome)
@@ -330,7 +344,7 @@ class PolicyAddon:
         host = normalise_host(str(data.context.server.address[0]))
         port = int(data.context.server.address[1])
         decision, address = await self._destination(session, host, port)
-        if decision.action == "allow" and host not in session.bindings:
+        if decision.action == "allow" and not session.inspected(host):
             self._clear(data.context.client.id, host, port, address)
             self._opaque[data.context.client.id] = (host, port)
             self._emit(session, _connect_event(session, host, port), _policy(decision))
@@ -343,6 +357,7 @@ class PolicyAddon:
             decision = Decision(
                 "allow", f"credential:{binding.name}", f"bound to credential {binding.name!r}"
             )
+        decision = vendor_decision(session, host, decision)
         # Connect to an IPv4 address first when there is one: the sandbox's host may
         # lack IPv6 routes, and the choice must be one of the checked addresses.
         ordered = sorted(addresses, key=lambda a: a.version)

@@ -43,6 +43,7 @@ from mitmproxy.utils import human
 
 from sandbox.proxy.addon import PolicyAddon
 from sandbox.proxy.ca import ensure_ca, system_ca_file, write_bundle
+from sandbox.proxy.logins import LoginTokens
 from sandbox.proxy.plan import DEFAULT_PORT, NetworkPlan, proxy_env
 from sandbox.proxy.session import Ask, OnEvent, SecretBinding, SessionNet
 
@@ -269,11 +270,13 @@ class EgressProxy:
         canaries: Sequence[str] | Callable[[], Sequence[str]],
         on_event: OnEvent,
         ask: Ask,
+        logins: LoginTokens | None = None,
     ) -> NetworkPlan:
         """Listen on the session's socket and return what the sandbox needs to use it.
 
         `canaries` may be a callable, asked again on each request, for canaries that
-        exist only once the sandbox's decoys are written.
+        exist only once the sandbox's decoys are written. `logins` are the agent's own
+        login tokens, bound to their vendors' endpoints (`sandbox.proxy.logins`).
 
         Raises `rules.RuleError` for a rule it cannot understand, before listening.
         """
@@ -291,6 +294,7 @@ class EgressProxy:
             canaries=canaries,
             on_event=on_event,
             ask=ask,
+            logins=logins,
         )
         # Unix socket paths are short (108 bytes): name the files by a digest of the id.
         digest = hashlib.sha256(session_id.encode()).hexdigest()[:16]

@@ -97,13 +97,17 @@ _JSON_CREDENTIAL = re.compile(
 MISSING_PREFIX = "missing: "
 
 
-def foreign_credential(view: RequestView, header: str, placeholder: str) -> str | None:
+def foreign_credential(
+    view: RequestView, header: str, placeholder: str, *, require: bool = True
+) -> str | None:
     """Why the request carries a credential other than the session's placeholder, or None.
 
     The bound header must carry the placeholder (as its whole value or inside it, as in
     `Bearer <placeholder>`); every other place a credential can hide must be empty of
     one: credential headers, credential-named query parameters and form or JSON fields,
-    and well-known key formats anywhere in the URL or body.
+    and well-known key formats anywhere in the URL or body. With `require` False a
+    request without the bound header passes (`header` "" and `placeholder` "" then
+    check that the request carries no credential at all).
     """
     bound = header.lower()
     seen_bound = False
@@ -133,7 +137,7 @@ def foreign_credential(view: RequestView, header: str, placeholder: str) -> str 
     for match in _JSON_CREDENTIAL.finditer(view.body):
         if match.group(2) != placeholder.encode():
             return f"body field {match.group(1).decode(errors='replace')!r} carries a credential"
-    if not seen_bound:
+    if not seen_bound and require:
         return (
             MISSING_PREFIX
             + f"header {header} is missing: requests here must carry the session's placeholder"
