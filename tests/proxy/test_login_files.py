@@ -98,7 +98,12 @@ def test_refreshed_tokens_are_written_back_into_the_real_file(tmp_path: Path) ->
     assert view.view_file is not None
     assert sync_back([view], swaps) == []  # nothing changed: the real file is untouched
     # A refresh inside: the proxy swapped the answer's tokens for new placeholders...
-    answer = '{"access_token": "sk-ant-oat01-NEWACCESSNEWACCESSNEW", "refresh_token": "sk-ant-ort01-NEWREFRESHNEWREFRESH"}'
+    answer = json.dumps(
+        {
+            "access_token": "sk-ant-oat01-NEWACCESSNEWACCESSNEW",
+            "refresh_token": "sk-ant-ort01-NEWREFRESHNEWREFRESH",
+        }
+    )
     shown = json.loads(swap_tokens(answer, swaps, owners, "anthropic"))
     # ...and the agent saved them into its (shown) file.
     saved = json.loads(view.view_file.read_text())
