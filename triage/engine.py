@@ -85,6 +85,7 @@ class _Session:
     canaries: Canaries = NO_CANARIES
     bound: Mapping[str, str] = field(default_factory=dict)
     placeholders: frozenset[bytes] = frozenset()
+    logins: frozenset[str] = frozenset()
     seen: set[str] = field(default_factory=set)
     credentials_read: list[str] = field(default_factory=list)
     # Findings of commands already scanned: they depend only on the command and this
@@ -160,8 +161,12 @@ class Triage:
             home=home,
             canaries=canaries_of(event.canaries),
             bound=dict(event.bound),
-            placeholders=frozenset(v.encode() for v in event.bound.values() if v),
-            seen=set(event.bound),
+            placeholders=frozenset(
+                [v.encode() for v in event.bound.values() if v]
+                + [p.encode() for p in event.placeholders]
+            ),
+            logins=frozenset(normalise_path(p, home) for p in event.logins),
+            seen=set(event.bound) | set(event.own_domains),
         )
 
     def _remember(self, f: Facts, session: _Session) -> None:
@@ -225,6 +230,8 @@ class Triage:
         inside = ws is not None and (path == ws or path.startswith(ws + "/"))
         credential, memory, protected = self._path_info(path)
         writing = kind in ("file.write", "memory.write")
+        if not writing and path in s.logins:
+            credential = None  # the agent reading its own login (shown with placeholders)
         text_payload = NOTHING
         text_creds: tuple[str, ...] = ()
         if text is not None:

@@ -46,10 +46,31 @@ class Egress:
         self._starting = asyncio.Lock()
         self._bound: dict[str, dict[str, str]] = {}
         self._logins: dict[str, SessionLogins] = {}
+        self._starts: dict[str, dict[str, Any]] = {}  # the context triage was given
 
     def bound(self, session: str) -> dict[str, str]:
         """Domain → placeholder of `session`: the `bound` field of its `session.start`."""
         return dict(self._bound.get(session, {}))
+
+    def start_context(self, session: str) -> dict[str, list[str]]:
+        """The `placeholders` and `logins` fields of the session's `session.start`: the
+        agent's own login, which triage must not take for a secret or a theft."""
+        logins = self._logins.get(session)
+        if logins is None:
+            return {}
+        return {
+            "placeholders": sorted(logins.tokens.real),
+            "logins": sorted(str(v.host_file) for v in logins.views),
+            "own_domains": sorted(logins.endpoints()),
+        }
+
+    def _retriage(self, session: str) -> None:
+        """New placeholders (a refresh, a login inside): tell triage, so the requests that
+        carry them are not ranked as secrets sent out. Not recorded: no action happened."""
+        start = self._starts.get(session)
+        if start is not None:
+            context = {"canaries": self._canaries(session), "bound": self.bound(session)}
+            self.parts.triage.score_dict({**start, **context, **self.start_context(session)})
 
     async def ensure_started(self) -> EgressProxy:
         """Start the proxy on first use: a service whose sessions have no network (and
@@ -73,6 +94,14 @@ class Egress:
             None, prepare_logins, policy, home, env, folder, secret_for
         )
         self._logins[session] = logins
+        logins.on_new_tokens = partial(self._retriage, session)
+        self._starts[session] = {
+            "id": f"{session}-logins",
+            "session": session,
+            "kind": "session.start",
+            "workspace": str(workspace),
+            "home": str(home),
+        }
         bindings = await loop.run_in_executor(None, self._bindings, policy, logins)
         self._bound[session] = {b.domain: b.placeholder for b in bindings}
         await self.ensure_started()
@@ -94,6 +123,7 @@ class Egress:
 
     async def closing(self, session: str) -> None:
         self._bound.pop(session, None)
+        self._starts.pop(session, None)
         self.queue.session_closed(session)
         await self.proxy.close_session(session)
         logins = self._logins.pop(session, None)

@@ -33,6 +33,7 @@ class SessionLogins:
     tokens: LoginTokens
     views: list[LoginView]
     env: dict[str, str] = field(default_factory=dict)
+    on_new_tokens: Callable[[], object] | None = None  # told first, before they are saved
     _pending: asyncio.TimerHandle | None = None
 
     def vendors(self) -> set[str]:
@@ -53,6 +54,8 @@ class SessionLogins:
         """Called on the proxy's loop when a token endpoint gave new tokens: write them
         back soon (the agent saves its file just after the answer arrives), so a service
         that dies later does not lose a rotated refresh token."""
+        if self.on_new_tokens is not None:
+            self.on_new_tokens()
         loop = asyncio.get_running_loop()
         if self._pending is not None:
             self._pending.cancel()

@@ -165,6 +165,8 @@ class Sessions:
                 "home": str(home),
                 "canaries": [d.canary for d in prepared.decoys],
                 "bound": {d: p for hook in self.hooks for d, p in hook.bound(session).items()},
+                # The agent's own login (app.service.egress): placeholders and files.
+                **{k: v for h in self.hooks for k, v in _start_context(h, session).items()},
             },
         )
         texts = {p: _read(p) for p in prepared.memory_files}
@@ -339,6 +341,11 @@ class Sessions:
             event = {"kind": "file.write", "path": str(original), "quarantined": str(stored)}
             await self.record(live.id, event)
         return [str(original) for original, _ in held]
+
+
+def _start_context(hook: SessionHook, session: str) -> dict[str, Any]:
+    context = getattr(hook, "start_context", None)
+    return dict(context(session)) if context is not None else {}
 
 
 def bands_for(band: str | None) -> list[str] | None:

@@ -72,7 +72,7 @@ def check_login(
         "allow",
         "login",
         f"{login.vendor}'s own endpoint, {how}",
-        rule=f"login:{login.vendor}",
+        rule=login.vendor,
     )
 
 

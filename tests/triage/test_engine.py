@@ -175,3 +175,29 @@ def test_one_destination_is_one_batch_with_its_riskiest_band(engine: Triage) -> 
         ("net.request files.example.net:8443", ("3",)),
     ]
     assert batches[0].band == verdicts[2].band
+
+
+def test_the_agents_own_login_is_neither_a_theft_nor_a_secret_sent_out(engine: Triage) -> None:
+    """`session.start` names the agent's login files, placeholders and vendor endpoints:
+    reading the file is no credential read, and its placeholder going to its vendor is
+    no secret sent out. Another session without them is judged as before."""
+    own = {
+        "logins": ["~/.claude/.credentials.json"],
+        "placeholders": ["sk-ant-oat01-sandgateAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
+        "own_domains": ["api.anthropic.com"],
+    }
+    read = {"kind": "file.read", "path": "~/.claude/.credentials.json"}
+    request = {
+        "kind": "net.request",
+        "method": "POST",
+        "url": "https://api.anthropic.com/v1/messages",
+        "headers": {"authorization": "Bearer " + own["placeholders"][0]},
+        "body": "{}",
+    }
+    start = {**START, "bound": {}}  # the login is bound to its vendor, not to one domain
+    engine.score_dict({"id": "0", "session": "own", **start, **own})
+    assert engine.score_dict({"id": "1", "session": "own", **read}).band == "low"
+    assert engine.score_dict({"id": "2", "session": "own", **request}).band == "low"
+    engine.score_dict({"id": "3", "session": "other", **start})
+    assert engine.score_dict({"id": "4", "session": "other", **read}).band == "high"
+    assert engine.score_dict({"id": "5", "session": "other", **request}).band == "critical"

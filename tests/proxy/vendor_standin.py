@@ -1,0 +1,104 @@
+"""A tiny stand-in for Anthropic's Messages API on 127.0.0.1 (HTTPS, the test CA), for
+driving the real Claude Code through the real proxy. It records every request and
+answers `POST /v1/messages` with one short reply, streamed (server-sent events) when
+asked to stream; anything else gets an empty JSON object."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import ssl
+import threading
+from typing import Any
+
+from tests.proxy.conftest import Seen, TestPKI
+
+REPLY = "Hello from the stand-in."
+
+
+def _events(model: str) -> list[tuple[str, dict[str, Any]]]:
+    message = {
+        "id": "msg_standin", "type": "message", "role": "assistant", "model": model,
+        "content": [], "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": 5, "output_tokens": 1},
+    }  # fmt: skip
+    return [
+        ("message_start", {"type": "message_start", "message": message}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "text_delta", "text": REPLY}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta",
+                           "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                           "usage": {"output_tokens": 6}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]  # fmt: skip
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: MessagesStandIn
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.server.seen.append(Seen("POST", self.path, headers.get("host", ""), headers, body))
+        if not self.path.startswith("/v1/messages") or "count_tokens" in self.path:
+            return self._json({"input_tokens": 5} if "count_tokens" in self.path else {})
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            request = {}
+        model = str(request.get("model", "claude-standin"))
+        if not request.get("stream"):
+            message = dict(_events(model)[0][1]["message"])
+            message |= {"content": [{"type": "text", "text": REPLY}], "stop_reason": "end_turn"}
+            return self._json(message)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for name, data in _events(model):
+            self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+            self.wfile.flush()
+        self.close_connection = True
+
+    def do_GET(self) -> None:
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.server.seen.append(Seen("GET", self.path, headers.get("host", ""), headers, b""))
+        self._json({})
+
+    def _json(self, data: dict[str, Any]) -> None:
+        payload = json.dumps(data).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+class MessagesStandIn(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, pki: TestPKI) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(pki.cert_pem, pki.key_pem)
+        self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.port = self.server_address[1]
+        self.seen: list[Seen] = []
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def __enter__(self) -> MessagesStandIn:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.shutdown()
+        self.server_close()
