@@ -114,6 +114,9 @@ def test_claude_code_with_an_api_key_in_its_environment(service, standin, tmp_pa
     # Nothing about the agent's own key was taken for a secret sent out.
     assert all(r["band"] == "low" for r in rows), [r["reasons"] for r in rows]
     assert not [r for r in rows if REAL_KEY in json.dumps(r)]
+    # The vendor's endpoints were never asked about: no batch, pending or expired.
+    batches = json.loads(sandgate("queue", "--json", cwd=workspace).stdout or "[]")
+    assert not [b for b in batches if "anthropic" in b["signature"]], batches
 
 
 @pytest.mark.skipif(shutil.which("claude") is None, reason="Claude Code is not installed")
