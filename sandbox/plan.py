@@ -53,8 +53,6 @@ class NetworkPlan(Protocol):
     def env(self) -> Mapping[str, str]: ...
     @property
     def ca_bundle(self) -> Path | None: ...
-    @property
-    def login_files(self) -> tuple[tuple[Path, Path], ...]: ...
 
 
 @dataclass(frozen=True)
@@ -123,7 +121,8 @@ def build_plan(
         networked=network is not None,
         catalogue=catalogue,
         private_paths=private_paths,
-        login_files=network.login_files if network is not None else (),
+        # The agent's login files (sandbox.proxy.plan.NetworkPlan.login_files), if any.
+        login_files=getattr(network, "login_files", ()),
     )
     mounts = filesystem.mounts
     notices = list(filesystem.notices)
