@@ -20,6 +20,11 @@ REAL_KEY = "sk-ant-api03-REALAPIKEYREALAPIKEYREALAPIKEY00"
 ENDPOINTS = ("api.anthropic.com", "platform.claude.com")
 
 
+def last(servers: Servers, path: str):
+    """The last request the HTTPS server saw for `path` (other tests share the server)."""
+    return [seen for seen in servers.https.seen if seen.path == path][-1]
+
+
 def loopback(servers: Servers) -> tuple[str, ...]:
     return (f"127.0.0.1:{servers.http.port}", f"127.0.0.1:{servers.https.port}")
 
@@ -46,7 +51,7 @@ def test_placeholder_is_swapped_on_the_vendor_endpoint_without_asking(
     url = f"https://api.anthropic.com:{servers.https.port}/v1/messages"
     result = curl(s, "-H", f"Authorization: Bearer {access}", "--data-binary", "{}", url)
     assert "hello from api.anthropic.com" in result.stdout, result.stdout + result.stderr
-    assert servers.https.seen[-1].headers["authorization"] == f"Bearer {REAL_ACCESS}"
+    assert last(servers, "/v1/messages").headers["authorization"] == f"Bearer {REAL_ACCESS}"
     # The vendor's other endpoint, with no credential at all: allowed, nothing asked.
     plain = curl(s, f"https://platform.claude.com:{servers.https.port}/hello")
     assert "hello from platform.claude.com" in plain.stdout, plain.stderr
@@ -97,11 +102,12 @@ def test_foreign_key_on_the_vendor_endpoint_is_refused_and_critical(
         assert " 403 " in result.stdout, result.stdout + result.stderr
     assert "/v1/files" not in servers.https.paths()
     s.wait_events(3)
+    assert len(s.events) == 3
     assert all(o.critical and o.by == "credential" for o in s.outcomes())
     # The session's own key still works there.
-    ok = curl(s, "-H", f"x-api-key: {key}", url)
-    assert "hello from api.anthropic.com" in ok.stdout
-    assert servers.https.seen[-1].headers["x-api-key"] == REAL_KEY
+    ok = curl(s, "-H", f"x-api-key: {key}", url + "?own")
+    assert "hello from api.anthropic.com" in ok.stdout, ok.stdout + ok.stderr
+    assert last(servers, "/v1/files?own").headers["x-api-key"] == REAL_KEY
 
 
 def test_a_refresh_gives_the_agent_new_placeholders_only(open_session, servers: Servers) -> None:
@@ -119,7 +125,8 @@ def test_a_refresh_gives_the_agent_new_placeholders_only(open_session, servers: 
     url = f"https://platform.claude.com:{servers.https.port}/v1/oauth/token"
     result = curl(s, "-H", "Content-Type: application/json", "--data-binary", body, url)
     got = json.loads(result.stdout)
-    assert servers.https.seen[-1].body == body.replace(refresh, login.real[refresh]).encode()
+    sent = last(servers, "/v1/oauth/token").body
+    assert sent == body.replace(refresh, login.real[refresh]).encode()
     assert new_access not in result.stdout and new_refresh not in result.stdout
     assert got["access_token"].startswith("sk-ant-oat01-sandgate")
     assert got["expires_in"] == 28800
@@ -127,9 +134,10 @@ def test_a_refresh_gives_the_agent_new_placeholders_only(open_session, servers: 
     while not changed and time.monotonic() < deadline:
         time.sleep(0.01)
     assert changed, "the service is told of the new tokens, to save them"
-    api = f"https://api.anthropic.com:{servers.https.port}/v1/messages"
+    api = f"https://api.anthropic.com:{servers.https.port}/v1/messages?after-refresh"
     curl(s, "-H", f"Authorization: Bearer {got['access_token']}", api)
-    assert servers.https.seen[-1].headers["authorization"] == f"Bearer {new_access}"
+    seen = last(servers, "/v1/messages?after-refresh")
+    assert seen.headers["authorization"] == f"Bearer {new_access}"
 
 
 def test_login_endpoints_are_never_opaque_tunnels(open_session, servers: Servers) -> None:
