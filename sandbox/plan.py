@@ -138,8 +138,19 @@ def build_plan(
         if network.ca_bundle is not None:
             mounts.ro_bind(str(network.ca_bundle), SANDBOX_CA_BUNDLE)
         child_env.update(network.env)
-    if clean.removed:
-        notices.append("not passed into the sandbox: " + ", ".join(clean.removed))
+    given = [n for n in clean.removed if network is not None and n in network.env]
+    dropped = [n for n in clean.removed if n not in given]
+    if given:
+        notices.append(
+            "the agent holds placeholders for " + ", ".join(given) + ": the proxy sends "
+            "the real values to their vendor's endpoints only"
+        )
+    if dropped:
+        notices.append(
+            "not passed into the sandbox: " + ", ".join(dropped) + " (an agent's own API "
+            "key passes as a placeholder when its profile names it in `logins`, or after "
+            "`sandgate credential add NAME`)"
+        )
 
     bwrap_path = bwrap or shutil.which("bwrap") or "bwrap"
     flags = [

@@ -103,6 +103,7 @@ def test_claude_code_with_an_api_key_in_its_environment(service, standin, tmp_pa
         cwd=workspace, env={"ANTHROPIC_API_KEY": REAL_KEY},
     )  # fmt: skip
     assert "key=sk-ant-api03-sandgate" in seen_inside.stdout, seen_inside.stderr
+    assert "placeholders for ANTHROPIC_API_KEY" in seen_inside.stderr
     assert REAL_KEY not in seen_inside.stdout
     rows = [
         r
