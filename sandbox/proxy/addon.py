@@ -44,6 +44,10 @@ EVENT_BODY_LIMIT = 64 * 1024
 REASON_HEADER = "X-Sandgate-Reason"
 RESOLVE_TIMEOUT = 5.0
 STREAM_ABOVE = 256 * 1024
+# Protocols where the server speaks first (ssh, ftp, smtp, pop, imap, mysql, vnc, …):
+# a client tunnelling one through CONNECT sends nothing until it hears the server, so a
+# refusal intercepted to be told over TLS would never be heard. Their CONNECT fails.
+SERVER_FIRST_PORTS = frozenset({21, 22, 23, 25, 110, 143, 465, 587, 993, 995, 3306, 5900})
 
 Destination = tuple[Decision, IPAddress | None]
 
@@ -96,7 +100,10 @@ class PolicyAddon:
             return
         host, port = normalise_host(flow.request.host), flow.request.port
         decision, address = await self._destination(session, host, port)
-        if decision.action == "deny":
+        if decision.action == "deny" and port in SERVER_FIRST_PORTS:
+            _refuse(flow, decision.reason, connect=True)
+            self._emit(session, _connect_event(session, host, port), _policy(decision))
+        elif decision.action == "deny":
             # Accepted and intercepted: `requestheaders` refuses each request inside with
             # a 403 and records it; `tls_failed_client` records a client that will not
             # talk TLS to Sandgate.

@@ -586,3 +586,17 @@ def test_upstream_certificates_are_verified(open_session, servers: Servers, tmp_
     finally:
         rogue.shutdown()
         rogue.server_close()
+
+
+def test_denied_server_first_tunnel_fails_its_connect_with_the_reason(open_session) -> None:
+    """ssh (and other protocols where the server speaks first) through CONNECT: the
+    client would wait forever inside an intercepted tunnel, so its CONNECT fails."""
+    import socket
+
+    s = open_session(Net(deny=("evilexample.test",)))
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as conn:
+        conn.sendall(b"CONNECT evilexample.test:22 HTTP/1.1\r\nHost: evilexample.test:22\r\n\r\n")
+        answer = conn.recv(4096).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 403 Sandgate: denied by rule 'evilexample.test'"), answer
+    s.wait_events(1)
+    assert [(e["kind"], o.action) for e, o in s.events] == [("net.connect", "deny")]
