@@ -52,11 +52,16 @@ def check_login(
         why = f"{foreign} (to {login.vendor}'s {host})"
         return Outcome("deny", "credential", why, critical=True)
     placeholders = logins.placeholders(login.vendor)
-    carried = any(p in v for p in placeholders for _, v in view.headers) or any(
-        p.encode() in view.body for p in placeholders
+    in_url = any(p in view.url for p in placeholders)  # `?key=` (Google's API keys)
+    carried = (
+        in_url
+        or any(p in v for p in placeholders for _, v in view.headers)
+        or any(p.encode() in view.body for p in placeholders)
     )
     if carried and flow.request.scheme != "https":
         return Outcome("deny", "login", f"the {login.vendor} login goes to {host} over HTTPS only")
+    if in_url:
+        flow.request.url = logins.swap_in(flow.request.url.encode(), login.vendor).decode()
     if carried:
         for name, value in list(flow.request.headers.items(multi=True)):  # type: ignore[no-untyped-call]
             swapped = logins.swap_in(value.encode(), login.vendor).decode()

@@ -167,3 +167,13 @@ def test_many_concurrent_swaps_stay_consistent(open_session, servers: Servers) -
     for t in threads:
         t.join(30)
     assert len(results) == 8 and all("hello from api.anthropic.com" in r for r in results)
+
+
+def test_a_key_in_the_query_is_swapped_too(open_session, servers: Servers) -> None:
+    """Google's API keys may travel as `?key=`."""
+    login, [key] = tokens("AIzaREALGOOGLEKEYREALGOOGLEKEY0000000")
+    s = open_session(Net(allow=loopback(servers)), logins=login)
+    url = f"https://api.anthropic.com:{servers.https.port}/v1/models?key={key}"
+    result = curl(s, url)
+    assert "hello from api.anthropic.com" in result.stdout, result.stdout + result.stderr
+    assert last(servers, "/v1/models?key=AIzaREALGOOGLEKEYREALGOOGLEKEY0000000")
