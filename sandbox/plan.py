@@ -138,7 +138,7 @@ def build_plan(
         if network.ca_bundle is not None:
             mounts.ro_bind(str(network.ca_bundle), SANDBOX_CA_BUNDLE)
         child_env.update(network.env)
-    given = [n for n in clean.removed if network is not None and n in network.env]
+    given = [n for n in clean.removed if n in getattr(network, "placeholders", ())]
     dropped = [n for n in clean.removed if n not in given]
     if given:
         notices.append(

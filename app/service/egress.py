@@ -118,7 +118,10 @@ class Egress:
         except RuleError as exc:
             raise RequestError(f"policy network section: {exc}") from exc
         return dataclasses.replace(
-            plan, env={**plan.env, **logins.env}, login_files=logins.login_files()
+            plan,
+            env={**plan.env, **logins.env},
+            login_files=logins.login_files(),
+            placeholders=(*plan.placeholders, *logins.env),
         )
 
     async def closing(self, session: str) -> None:

@@ -318,8 +318,14 @@ class EgressProxy:
         path.chmod(0o600)
         listener = _Listener(session, path, server, bundle)
         self._listeners[session_id] = listener
-        env = proxy_env(self.port) | {b.env: b.placeholder for b in credentials if b.env}
-        return NetworkPlan(host_socket=path, port=self.port, env=env, ca_bundle=bundle)
+        secrets = {b.env: b.placeholder for b in credentials if b.env}
+        return NetworkPlan(
+            host_socket=path,
+            port=self.port,
+            env=proxy_env(self.port) | secrets,
+            ca_bundle=bundle,
+            placeholders=tuple(secrets),
+        )
 
     async def close_session(self, session_id: str) -> None:
         """Stop listening, deny what waits, and cut the session's open connections."""

@@ -29,6 +29,7 @@ class NetworkPlan:
     env: Mapping[str, str] = field(default_factory=dict)
     ca_bundle: Path | None = None
     login_files: tuple[tuple[Path, Path], ...] = ()
+    placeholders: tuple[str, ...] = ()  # names in `env` that carry a secret's placeholder
 
 
 def proxy_env(port: int, ca_bundle: Path | None = SANDBOX_CA_BUNDLE) -> dict[str, str]:
