@@ -180,3 +180,31 @@ def test_the_login_toward_another_destination_is_refused_and_critical_in_history
     assert row["band"] == "critical" and row["decision"] == "deny", row
     assert "anthropic login" in json.dumps(row["reasons"]), row
     assert REAL_KEY not in json.dumps(row)
+
+
+@pytest.mark.skipif(shutil.which("claude") is None, reason="Claude Code is not installed")
+def test_claude_code_with_a_key_bound_by_sandgate_credential_add(
+    service, standin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sandgate credential add anthropic` (a keyring of the test's own: a file in tmp):
+    the agent's environment holds no key at all, and Claude Code still logs in."""
+    import io
+
+    import keyring
+
+    from app.cli import main
+    from tests.proxy.test_credential import FileKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FileKeyring(tmp_path / "keyring.json"))  # the in-thread service's
+    try:
+        monkeypatch.setattr("sys.stdin", io.StringIO(REAL_KEY + "\n"))
+        assert main(["credential", "add", "anthropic"]) == 0
+        workspace = tmp_path / "ws"
+        workspace.mkdir()
+        run = claude(standin, workspace, "-p", "hi", env={"ANTHROPIC_API_KEY": ""})
+    finally:
+        keyring.set_keyring(previous)
+    assert REPLY in run.stdout, run.stdout + run.stderr
+    messages = [s for s in standin.seen if s.path.startswith("/v1/messages")]
+    assert messages and all(s.headers.get("x-api-key") == REAL_KEY for s in messages)
