@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,14 @@ class SessionLogins:
         return tuple((v.view_file, v.host_file) for v in self.views if v.view_file is not None)
 
     def sync(self) -> list[Path]:
-        """Write new tokens back into the real login files (blocking; see `sync_back`)."""
-        return sync_back(self.views, self.tokens.real)
+        """Write new tokens back into the real login files (blocking; see `sync_back`).
+        Call it on the proxy's loop, or hand `sync_later()` to a thread."""
+        return self.sync_later()()
+
+    def sync_later(self) -> Callable[[], list[Path]]:
+        """The write-back, with the tokens as they are now: safe to run in a thread while
+        the proxy's loop goes on adding tokens."""
+        return partial(sync_back, list(self.views), dict(self.tokens.real))
 
     def tokens_changed(self) -> None:
         """Called on the proxy's loop when a token endpoint gave new tokens: write them
@@ -63,7 +70,7 @@ class SessionLogins:
 
     def _sync_soon(self, loop: asyncio.AbstractEventLoop) -> None:
         self._pending = None
-        future = loop.run_in_executor(None, self.sync)
+        future = loop.run_in_executor(None, self.sync_later())
         future.add_done_callback(_log_failure)
 
     async def close(self) -> None:
@@ -71,7 +78,7 @@ class SessionLogins:
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
-        await asyncio.get_running_loop().run_in_executor(None, self.sync)
+        await asyncio.get_running_loop().run_in_executor(None, self.sync_later())
 
 
 def prepare_logins(
