@@ -208,3 +208,46 @@ def test_claude_code_with_a_key_bound_by_sandgate_credential_add(
     assert REPLY in run.stdout, run.stdout + run.stderr
     messages = [s for s in standin.seen if s.path.startswith("/v1/messages")]
     assert messages and all(s.headers.get("x-api-key") == REAL_KEY for s in messages)
+
+
+def test_a_refresh_inside_lands_in_the_real_login_file(
+    service, standin, isolated_env, tmp_path: Path
+) -> None:
+    """The agent refreshes its login inside (as Claude Code does, against its token
+    endpoint) and saves the answer in its file: inside, only placeholders; once the
+    session ends, the real login file holds the real new tokens."""
+    from tests.proxy.vendor_standin import NEW_TOKENS
+
+    home = Path(os.environ["HOME"])
+    credentials = home / ".claude" / ".credentials.json"
+    credentials.parent.mkdir(parents=True, exist_ok=True)
+    old = {"claudeAiOauth": {"accessToken": REAL_ACCESS, "refreshToken": REAL_REFRESH,
+                             "expiresAt": 1, "scopes": ["user:inference"]}}  # fmt: skip
+    credentials.write_text(json.dumps(old))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    url = f"https://platform.claude.com:{standin.port}/v1/oauth/token"
+    refresh = f"""
+import json, subprocess
+path = "{credentials}"
+login = json.load(open(path))
+body = json.dumps({{"grant_type": "refresh_token",
+                    "refresh_token": login["claudeAiOauth"]["refreshToken"]}})
+out = subprocess.run(["curl", "-sS", "-H", "content-type: application/json",
+                      "--data-binary", body, "{url}"], capture_output=True, text=True).stdout
+answer = json.loads(out)
+login["claudeAiOauth"]["accessToken"] = answer["access_token"]
+login["claudeAiOauth"]["refreshToken"] = answer["refresh_token"]
+open(path, "w").write(json.dumps(login))
+print("inside:", answer["access_token"], answer["refresh_token"])
+"""
+    run = sandgate("run", "--profile", "claude-code", "--", "python3", "-c", refresh, cwd=workspace)
+    assert "inside: sk-ant-oat01-sandgate" in run.stdout, run.stdout + run.stderr
+    assert "REFRESHED" not in run.stdout and "REALOAUTH" not in run.stdout
+    # The token endpoint got the real refresh token.
+    [asked] = [s for s in standin.seen if s.path == "/v1/oauth/token"]
+    assert json.loads(asked.body)["refresh_token"] == REAL_REFRESH
+    saved = json.loads(credentials.read_text())["claudeAiOauth"]
+    assert saved["accessToken"] == NEW_TOKENS["access_token"]
+    assert saved["refreshToken"] == NEW_TOKENS["refresh_token"]
+    assert credentials.stat().st_mode & 0o777 == 0o600

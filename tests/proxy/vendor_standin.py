@@ -14,6 +14,13 @@ from typing import Any
 from tests.proxy.conftest import Seen, TestPKI
 
 REPLY = "Hello from the stand-in."
+# What the token endpoint answers a refresh with (OAuth 2.0, as platform.claude.com does).
+NEW_TOKENS = {
+    "access_token": "sk-ant-oat01-REFRESHEDACCESSREFRESHEDACCESS000000",
+    "refresh_token": "sk-ant-ort01-REFRESHEDREFRESHREFRESHEDREFRESH00000",
+    "expires_in": 28800,
+    "token_type": "Bearer",
+}
 
 
 def _events(model: str) -> list[tuple[str, dict[str, Any]]]:
@@ -45,6 +52,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         self.server.seen.append(Seen("POST", self.path, headers.get("host", ""), headers, body))
+        if self.path == "/v1/oauth/token":
+            return self._json(NEW_TOKENS)
         if not self.path.startswith("/v1/messages") or "count_tokens" in self.path:
             return self._json({"input_tokens": 5} if "count_tokens" in self.path else {})
         try:
