@@ -174,14 +174,21 @@ async def _resolved(value):
     return value
 
 
-def _decide_when_waiting(engine, decision: str, scope: str = "once", delay: float = 0.2):
+def _decide_when_waiting(
+    engine, decision: str, scope: str = "once", delay: float = 0.2, host: str = "outside.test"
+):
+    """Decide the pending batch for `host` once it appears (the engine's queue is shared:
+    a batch an earlier test left waiting must not be the one decided)."""
+
+    def mine() -> list[dict]:
+        return [b for b in engine.pending() if host in b["signature"]]
+
     def run() -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            batches = [b for b in engine.queue.listing() if b["state"] == "pending"]
-            if batches:
+            if mine():
                 time.sleep(delay)
-                engine.decide(engine.pending()[0]["batch"], decision, scope)
+                engine.decide(mine()[0]["batch"], decision, scope)
                 return
             time.sleep(0.02)
 
