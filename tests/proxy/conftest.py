@@ -46,6 +46,7 @@ NAMES = (
     # The agents' vendors, served on loopback only (mapped through `resolve`).
     "api.anthropic.com",
     "platform.claude.com",
+    "generativelanguage.googleapis.com",
 )
 
 

@@ -60,7 +60,7 @@ def service(
         "network:\n"
         f"  allow: ['127.0.0.1:{standin.port}', '127.0.0.1:{servers.https.port}']\n"
         "  resolve: {api.anthropic.com: 127.0.0.1, platform.claude.com: 127.0.0.1,"
-        " outside.test: 127.0.0.1}\n"
+        " outside.test: 127.0.0.1, generativelanguage.googleapis.com: 127.0.0.1}\n"
         "  ask_timeout: 5\n"
         f"  upstream_ca: {servers.pki.ca_pem}\n"
     )
@@ -251,3 +251,33 @@ print("inside:", answer["access_token"], answer["refresh_token"])
     assert saved["accessToken"] == NEW_TOKENS["access_token"]
     assert saved["refreshToken"] == NEW_TOKENS["refresh_token"]
     assert credentials.stat().st_mode & 0o777 == 0o600
+
+
+GOOGLE_KEY = "AIzaREALKEYOFTHEUSERREALKEYOFTHEUSER00"
+
+
+@pytest.mark.skipif(shutil.which("gemini") is None, reason="Gemini CLI is not installed")
+def test_gemini_cli_with_an_api_key_in_its_environment(
+    service, standin, isolated_env, tmp_path: Path
+) -> None:
+    home = Path(os.environ["HOME"])
+    (home / ".gemini").mkdir(exist_ok=True)
+    (home / ".gemini" / "settings.json").write_text(
+        json.dumps({"security": {"auth": {"selectedType": "gemini-api-key"}}})
+    )
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    env = {
+        "GEMINI_API_KEY": GOOGLE_KEY,
+        "GOOGLE_GEMINI_BASE_URL": f"https://generativelanguage.googleapis.com:{standin.port}",
+        "GEMINI_CLI_TRUST_WORKSPACE": "true",
+        **QUIET,
+    }
+    run = sandgate(
+        "run", "--", "gemini", "-m", "gemini-2.5-flash", "-p", "hi", cwd=workspace, env=env
+    )
+    assert REPLY in run.stdout, run.stdout + run.stderr
+    asked = [s for s in standin.seen if "GenerateContent" in s.path or "generateContent" in s.path]
+    assert asked and all(s.headers.get("x-goog-api-key") == GOOGLE_KEY for s in asked)
+    rows = [r for r in history_rows(workspace) if r["host"] == "generativelanguage.googleapis.com"]
+    assert rows and all(r["decided_by"] == "login:gemini" for r in rows), rows

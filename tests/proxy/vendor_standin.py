@@ -1,7 +1,8 @@
-"""A tiny stand-in for Anthropic's Messages API on 127.0.0.1 (HTTPS, the test CA), for
-driving the real Claude Code through the real proxy. It records every request and
-answers `POST /v1/messages` with one short reply, streamed (server-sent events) when
-asked to stream; anything else gets an empty JSON object."""
+"""A tiny stand-in for the vendors' APIs on 127.0.0.1 (HTTPS, the test CA), for driving
+the real agents through the real proxy. It records every request and answers with one
+short reply: Anthropic's `POST /v1/messages` (streamed as server-sent events when asked)
+and Google's `models/M:generateContent` / `:streamGenerateContent?alt=sse`; the token
+endpoint `/v1/oauth/token` with `NEW_TOKENS`; anything else with an empty JSON object."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.server.seen.append(Seen("POST", self.path, headers.get("host", ""), headers, body))
         if self.path == "/v1/oauth/token":
             return self._json(NEW_TOKENS)
+        if ":generateContent" in self.path or ":streamGenerateContent" in self.path:
+            return self._gemini()
         if not self.path.startswith("/v1/messages") or "count_tokens" in self.path:
             return self._json({"input_tokens": 5} if "count_tokens" in self.path else {})
         try:
@@ -73,6 +76,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for name, data in _events(model):
             self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
             self.wfile.flush()
+        self.close_connection = True
+
+    def _gemini(self) -> None:
+        chunk = {
+            "candidates": [{"content": {"role": "model", "parts": [{"text": REPLY}]},
+                            "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 5,
+                              "totalTokenCount": 10},
+        }  # fmt: skip
+        if ":streamGenerateContent" not in self.path:
+            return self._json(chunk)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.flush()
         self.close_connection = True
 
     def do_GET(self) -> None:
