@@ -6,17 +6,12 @@ file keeps one job: the addon decides destinations, this handles login tokens.
 
 from __future__ import annotations
 
-import re
-
 from mitmproxy import http
 
 from sandbox.proxy.inspect import RequestView
+from sandbox.proxy.logins import is_token_endpoint
 from sandbox.proxy.rules import Decision
 from sandbox.proxy.session import Outcome, SessionNet
-
-# Token endpoints (OAuth 2.0 and the vendors' own), whose answers carry fresh tokens:
-# these are read whole, never streamed, so the tokens can be swapped for placeholders.
-_TOKEN_PATH = re.compile(r"/token(?:\?|$)")
 
 
 def vendor_decision(session: SessionNet, host: str, decision: Decision) -> Decision:
@@ -83,8 +78,8 @@ def check_login(
 
 def keep_whole(session: SessionNet, flow: http.HTTPFlow, host: str) -> bool:
     """Is this the answer of a vendor's token endpoint (read whole, to swap its tokens)?"""
-    token_path = bool(_TOKEN_PATH.search(flow.request.path))
-    return token_path and session.logins.vendor_at(host) is not None
+    # Read whole, never streamed, so that its tokens can be swapped for placeholders.
+    return is_token_endpoint(flow.request.path) and session.logins.vendor_at(host) is not None
 
 
 def swap_response(session: SessionNet, flow: http.HTTPFlow, host: str) -> None:
@@ -92,7 +87,7 @@ def swap_response(session: SessionNet, flow: http.HTTPFlow, host: str) -> None:
     login = session.logins.vendor_at(host)
     if login is None or flow.response is None or flow.response.stream:
         return
-    if not _TOKEN_PATH.search(flow.request.path):
+    if not is_token_endpoint(flow.request.path):
         return
     text = flow.response.get_text(strict=False)
     if not text or "token" not in text.lower():

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qsl, urlsplit
 
 from sandbox.logins import LoginFileError, swap_tokens
 from sandbox.proxy.inspect import RequestView, canary_patterns, find_canary, foreign_credential
@@ -22,6 +22,12 @@ from sandbox.proxy.inspect import RequestView, canary_patterns, find_canary, for
 # Public by design (RFC 8252: an installed app cannot keep a secret), sent by Gemini CLI
 # with every token refresh: not the user's credential.
 _PUBLIC_OAUTH_FIELDS = frozenset({"client_id", "client_secret"})
+
+
+def is_token_endpoint(path: str) -> bool:
+    """Is this (path, or URL) a token endpoint (OAuth 2.0 `/token`, the vendors' own
+    `/v1/oauth/token`, `/oauth/token`), whose request and answer carry login tokens?"""
+    return urlsplit(path).path.endswith("/token")
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,17 @@ class LoginTokens:
 
     def foreign(self, view: RequestView, login: VendorLogin) -> str | None:
         """Why a request to `login`'s endpoint carries a credential that is not one of
-        this session's tokens for it, or None. A request with no credential passes."""
+        this session's tokens for it, or None. A request with no credential passes.
+
+        What authenticates a request to the vendor, and so decides whose account gets
+        the data, is in its headers and URL; a body authenticates only at a token
+        endpoint. Elsewhere the body is the agent's conversation, which may quote any
+        text of the workspace (and names fields `prompt_cache_key`): it is not searched.
+        """
         allowed = self.placeholders(login.vendor)
         stripped = _without(view, allowed)
+        if not is_token_endpoint(view.url):
+            stripped = replace(stripped, body=b"")
         # No header is bound here: a credential header left once the session's own
         # tokens are taken out carries someone else's.
         return foreign_credential(stripped, "", "", require=False)

@@ -47,6 +47,7 @@ NAMES = (
     "api.anthropic.com",
     "platform.claude.com",
     "generativelanguage.googleapis.com",
+    "api.openai.com",
 )
 
 

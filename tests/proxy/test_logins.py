@@ -178,3 +178,23 @@ def test_a_key_in_the_query_is_swapped_too(open_session, servers: Servers) -> No
     result = curl(s, url)
     assert "hello from api.anthropic.com" in result.stdout, result.stdout + result.stderr
     assert last(servers, "/v1/models?key=AIzaREALGOOGLEKEYREALGOOGLEKEY0000000")
+
+
+def test_the_conversation_body_is_not_taken_for_a_credential(open_session, servers) -> None:
+    """What authenticates a vendor request is in its headers: the body is the agent's
+    conversation (Codex sends `prompt_cache_key`; a quoted file may hold any key). At
+    the token endpoint, though, the body authenticates: a foreign refresh token there
+    is refused."""
+    login, [key] = tokens(REAL_KEY)
+    s = open_session(Net(allow=loopback(servers)), logins=login)
+    body = json.dumps({"prompt_cache_key": "0199aa-cache-key-of-codex",
+                       "input": "the file says AKIAIOSFODNN7EXAMPLE"})  # fmt: skip
+    url = f"https://api.anthropic.com:{servers.https.port}/v1/responses-body"
+    ok = curl(s, "-H", f"x-api-key: {key}", "--data-binary", body, url)
+    assert "hello from api.anthropic.com" in ok.stdout, ok.stdout + ok.stderr
+    token_url = f"https://platform.claude.com:{servers.https.port}/v1/oauth/token"
+    foreign = json.dumps(
+        {"grant_type": "refresh_token", "refresh_token": "sk-ant-ort01-NOTOURS00000000"}
+    )
+    refused = curl(s, "-i", "--data-binary", foreign, token_url)
+    assert " 403 " in refused.stdout and s.outcomes()[-1].critical, refused.stdout

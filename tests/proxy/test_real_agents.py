@@ -60,7 +60,8 @@ def service(
         "network:\n"
         f"  allow: ['127.0.0.1:{standin.port}', '127.0.0.1:{servers.https.port}']\n"
         "  resolve: {api.anthropic.com: 127.0.0.1, platform.claude.com: 127.0.0.1,"
-        " outside.test: 127.0.0.1, generativelanguage.googleapis.com: 127.0.0.1}\n"
+        " outside.test: 127.0.0.1, generativelanguage.googleapis.com: 127.0.0.1,"
+        " api.openai.com: 127.0.0.1}\n"
         "  ask_timeout: 5\n"
         f"  upstream_ca: {servers.pki.ca_pem}\n"
     )
@@ -281,3 +282,35 @@ def test_gemini_cli_with_an_api_key_in_its_environment(
     assert asked and all(s.headers.get("x-goog-api-key") == GOOGLE_KEY for s in asked)
     rows = [r for r in history_rows(workspace) if r["host"] == "generativelanguage.googleapis.com"]
     assert rows and all(r["decided_by"] == "login:gemini" for r in rows), rows
+
+
+OPENAI_KEY = "sk-proj-REALKEYOFTHEUSERREALKEYOFTHEUSER000000"
+
+
+@pytest.mark.skipif(shutil.which("codex") is None, reason="Codex is not installed")
+def test_codex_with_an_api_key_in_its_environment(
+    service, standin, isolated_env, tmp_path: Path
+) -> None:
+    home = Path(os.environ["HOME"])
+    (home / ".codex").mkdir(exist_ok=True)
+    # A provider at the stand-in's port, under OpenAI's own name (resolved to loopback).
+    (home / ".codex" / "config.toml").write_text(
+        'model_provider = "standin"\n'
+        "[model_providers.standin]\n"
+        'name = "standin"\n'
+        f'base_url = "https://api.openai.com:{standin.port}/v1"\n'
+        'env_key = "OPENAI_API_KEY"\n'
+        'wire_api = "responses"\n'
+        "supports_websockets = false\n"
+    )
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    run = sandgate(
+        "run", "--", "codex", "exec", "--skip-git-repo-check", "say hi",
+        cwd=workspace, env={"OPENAI_API_KEY": OPENAI_KEY, **QUIET},
+    )  # fmt: skip
+    assert REPLY in run.stdout, run.stdout + run.stderr
+    asked = [s for s in standin.seen if s.path == "/v1/responses"]
+    assert asked and all(s.headers.get("authorization") == f"Bearer {OPENAI_KEY}" for s in asked)
+    rows = [r for r in history_rows(workspace) if r["host"] == "api.openai.com"]
+    assert rows and all(r["decided_by"] == "login:openai" for r in rows), rows

@@ -1,7 +1,8 @@
 """A tiny stand-in for the vendors' APIs on 127.0.0.1 (HTTPS, the test CA), for driving
 the real agents through the real proxy. It records every request and answers with one
 short reply: Anthropic's `POST /v1/messages` (streamed as server-sent events when asked)
-and Google's `models/M:generateContent` / `:streamGenerateContent?alt=sse`; the token
+Google's `models/M:generateContent` / `:streamGenerateContent?alt=sse`, OpenAI's
+`POST /v1/responses` (streamed); the token
 endpoint `/v1/oauth/token` with `NEW_TOKENS`; anything else with an empty JSON object."""
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._json(NEW_TOKENS)
         if ":generateContent" in self.path or ":streamGenerateContent" in self.path:
             return self._gemini()
+        if self.path == "/v1/responses":
+            return self._responses()
         if not self.path.startswith("/v1/messages") or "count_tokens" in self.path:
             return self._json({"input_tokens": 5} if "count_tokens" in self.path else {})
         try:
@@ -92,6 +95,36 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.flush()
+        self.close_connection = True
+
+    def _responses(self) -> None:
+        """OpenAI's Responses API, streamed (what Codex speaks)."""
+        item = {
+            "type": "message",
+            "role": "assistant",
+            "id": "msg_standin",
+            "content": [{"type": "output_text", "text": REPLY}],
+        }
+        usage = {
+            "input_tokens": 5,
+            "input_tokens_details": None,
+            "output_tokens": 5,
+            "output_tokens_details": None,
+            "total_tokens": 10,
+        }
+        events = [
+            ("response.created", {"type": "response.created", "response": {"id": "resp_1"}}),
+            ("response.output_item.done", {"type": "response.output_item.done", "item": item}),
+            ("response.completed", {"type": "response.completed",
+                                    "response": {"id": "resp_1", "usage": usage}}),
+        ]  # fmt: skip
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for name, data in events:
+            self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
         self.wfile.flush()
         self.close_connection = True
 
