@@ -68,6 +68,7 @@ def plan_filesystem(
     networked: bool,
     catalogue: Sequence[CredentialLocation] | None,
     private_paths: Sequence[Path],
+    login_files: Sequence[tuple[Path, Path]] = (),
 ) -> Filesystem:
     """Lay out what the agent sees of the host. `workspace` and `home` are absolute
     (the workspace already checked), `program` is the command's first word (found on
@@ -146,6 +147,9 @@ def plan_filesystem(
     named = {expand_home(t.pattern, home) for t in policy.trusted if not has_magic(t.pattern)}
     shown = [(cred, path) for cred, path in found if str(path) in named]
     found = [(cred, path) for cred, path in found if str(path) not in named]
+    # The agent's own login files are shown as copies with placeholders (sandbox.logins).
+    logins = {str(login_path) for _, login_path in login_files}
+    found = [(cred, path) for cred, path in found if str(path) not in logins]
     for cred, path in shown:
         notices.append(f"{path} ({cred.title}) is shown as it is: the policy trusts it by name")
     masks += [path for cred, path in found if cred.format == "none" or not path.is_file()]
@@ -161,6 +165,8 @@ def plan_filesystem(
     decoys = write_decoys(found, session_dir, canary_factory)
     for decoy in decoys:
         mounts.mask_file(str(decoy.host_file), str(decoy.sandbox_path))
+    for login_copy, login_path in login_files:
+        mounts.bind(str(login_copy), str(login_path))
     return Filesystem(mounts, tuple(decoys), tuple(notices), settings)
 
 

@@ -132,6 +132,8 @@ def build_plan(
         networked=network is not None,
         catalogue=catalogue,
         private_paths=private_paths,
+        # The agent's login files (sandbox.proxy.plan.NetworkPlan.login_files), if any.
+        login_files=getattr(network, "login_files", ()),
     )
     mounts = filesystem.mounts
     notices = list(filesystem.notices)
@@ -150,11 +152,21 @@ def build_plan(
     if (session_dir / CHANNEL_FILE).exists():
         _channel(mounts, session_dir / CHANNEL_FILE, workspace, home, private_paths)
         child_env["SANDGATE_CHANNEL"] = SANDBOX_CHANNEL_SOCKET
+    given = [n for n in clean.removed if n in getattr(network, "placeholders", ())]
     # A name the sandbox sets itself (AWS_CA_BUNDLE, pointed at the proxy's bundle) was
     # replaced, not withheld: only what the agent really goes without is listed.
-    withheld = [name for name in clean.removed if name not in child_env]
-    if withheld:
-        notices.append("not passed into the sandbox: " + ", ".join(withheld))
+    dropped = [n for n in clean.removed if n not in given and n not in child_env]
+    if given:
+        notices.append(
+            "the agent holds placeholders for " + ", ".join(given) + ": the proxy sends "
+            "the real values to their vendor's endpoints only"
+        )
+    if dropped:
+        notices.append(
+            "not passed into the sandbox: " + ", ".join(dropped) + " (an agent's own API "
+            "key passes as a placeholder when its profile names it in `logins`, or after "
+            "`sandgate credential add NAME`)"
+        )
 
     bwrap_path = bwrap or shutil.which("bwrap") or "bwrap"
     flags = [

@@ -28,6 +28,7 @@ import yaml
 from sandbox.policy_model import (
     BoundCredential,
     EnvPolicy,
+    Login,
     Mode,
     NetworkPolicy,
     Policy,
@@ -47,6 +48,7 @@ __all__ = [
     "WORKSPACE_FILE",
     "BoundCredential",
     "EnvPolicy",
+    "Login",
     "Mode",
     "NetworkPolicy",
     "Policy",
@@ -202,6 +204,7 @@ class _Accumulator:
         self.upstream_ca: Path | None = None
         self.ask_timeout = 60.0
         self.credentials: dict[str, BoundCredential] = {}
+        self.logins: dict[str, Login] = {}  # by vendor: a later file's entry replaces
 
     def add(self, r: PolicyReader, keys: Keys, home: Path | None) -> None:
         """Check the sections in `keys` and add them to what came before."""
@@ -223,6 +226,9 @@ class _Accumulator:
             self.ask_timeout = s.ask_timeout
         for credential in s.credentials:
             self.credentials[credential.name] = credential
+        for login in s.logins:
+            self.logins.pop(login.vendor, None)
+            self.logins[login.vendor] = login
 
     def build(
         self, profile: str | None, sources: tuple[Path, ...], names: tuple[str, ...]
@@ -249,6 +255,7 @@ class _Accumulator:
             sources=sources,
             profiles=names,
             scratch=_unique(self.scratch),
+            logins=tuple(self.logins.values()),
         )
 
 

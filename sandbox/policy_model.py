@@ -47,6 +47,31 @@ class BoundCredential:
 
 
 @dataclass(frozen=True)
+class Login:
+    """An agent's own login, bound to its vendor (the profile's `logins` section).
+
+    `vendor` names it (and its keyring entry: `sandgate credential add VENDOR`); `api` is
+    where an API key goes, in `header`; the key comes from the keyring or from the
+    caller's `env` variable, and the agent only ever holds a placeholder for it. `files`
+    are the agent's own login files (OAuth tokens): shown with every token replaced by a
+    placeholder. `domains` are the vendor's other endpoints. The tokens may reach `api`
+    and `domains` and nowhere else; with a token bound, those are allowed unasked.
+    """
+
+    vendor: str
+    api: str
+    header: str
+    env: str
+    domains: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        """Every domain the login's tokens may reach: `api`, then `domains`."""
+        return (self.api, *(d for d in self.domains if d != self.api))
+
+
+@dataclass(frozen=True)
 class EnvPolicy:
     """`pass`: names (globs) let through even if they look secret; `block`: removed
     even if they do not; `set`: values given to the agent."""
@@ -71,6 +96,7 @@ class Policy:
     sources: tuple[Path, ...]
     profiles: tuple[str, ...] = ()
     scratch: tuple[str, ...] = ()
+    logins: tuple[Login, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data in the shape of a policy file (what `sandgate policy check` prints)."""
@@ -100,5 +126,16 @@ class Policy:
             "credentials": [
                 {"name": c.name, "domain": c.domain, "header": c.header, "env": c.env}
                 for c in self.credentials
+            ],
+            "logins": [
+                {
+                    "vendor": x.vendor,
+                    "api": x.api,
+                    "header": x.header,
+                    "env": x.env,
+                    "domains": list(x.domains),
+                    "files": list(x.files),
+                }
+                for x in self.logins
             ],
         }

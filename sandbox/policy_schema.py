@@ -17,16 +17,21 @@ from typing import TypeAlias
 import yaml
 
 from sandbox.patterns import has_magic, literal_prefix
-from sandbox.policy_model import BoundCredential, TrustedPath
+from sandbox.policy_model import BoundCredential, Login, TrustedPath
 from sandbox.proxy.rules import RuleError, parse_address, parse_rule
 
-_SECTIONS = ("trusted", "scratch", "deny", "protected", "memory", "env", "network", "credentials")
+_SECTIONS = (
+    "trusted", "scratch", "deny", "protected", "memory", "env", "network", "credentials",
+    "logins",
+)  # fmt: skip
 TOP_KEYS = frozenset({"version", "profiles", *_SECTIONS})
 PROFILE_KEYS = frozenset({"description", "commands", *_SECTIONS})
 _ENV_KEYS = frozenset({"pass", "block", "set"})
 _NETWORK_KEYS = frozenset({"allow", "deny", "resolve", "upstream_ca", "ask_timeout"})
 _CREDENTIAL_KEYS = frozenset({"name", "domain", "header", "env"})
 _TRUSTED_KEYS = frozenset({"path", "mode", "create"})
+_LOGIN_KEYS = frozenset({"vendor", "api", "header", "env", "domains", "files"})
+_LOGIN_NEEDS = ("vendor", "api", "header", "env")
 _STR = "tag:yaml.org,2002:str"
 
 # A mapping's entries by name: (key node, value node), so problems can name a line.
@@ -143,6 +148,7 @@ class Sections:
     upstream_ca: Path | None = None
     ask_timeout: float | None = None
     credentials: list[BoundCredential] = field(default_factory=list)
+    logins: list[Login] = field(default_factory=list)
 
 
 def read_sections(
@@ -169,6 +175,8 @@ def read_sections(
         _network(r, keys["network"][1], home, out)
     if "credentials" in keys:
         _credentials(r, keys["credentials"][1], bound, out)
+    if "logins" in keys:
+        _logins(r, keys["logins"][1], out)
     return out
 
 
@@ -282,6 +290,36 @@ def _fixed_folder(pattern: str) -> str:
         parts = parts[1:] if parts and parts[0] == "~" else parts
         return "~" + "".join("/" + p for p in parts)
     return "/" + "/".join(parts)
+
+
+def _logins(r: PolicyReader, node: yaml.Node, out: Sections) -> None:
+    if not isinstance(node, yaml.SequenceNode):
+        raise r.error(node, "logins must be a list")
+    for item in node.value:
+        fields = r.mapping(item, _LOGIN_KEYS, "a login")
+        missing = [k for k in _LOGIN_NEEDS if k not in fields]
+        if missing:
+            raise r.error(item, f"a login needs {', '.join(missing)}")
+        values = {k: r.string(fields[k][1], k) for k in _LOGIN_NEEDS}
+        domains = r.strings(fields, "domains")
+        for domain in (values["api"], *domains):
+            if "*" in domain or "/" in domain or ":" in domain:
+                raise r.error(item, f"login domain {domain!r} must be a plain host name")
+        files = []
+        listed = r.string_list(fields["files"][1], "files") if "files" in fields else []
+        for file_node, text in listed:
+            _check_host_pattern(r, file_node, text, "a login file")
+            files.append(text)
+        out.logins.append(
+            Login(
+                values["vendor"],
+                values["api"].lower(),
+                values["header"],
+                values["env"],
+                tuple(d.lower() for d in domains),
+                tuple(files),
+            )
+        )
 
 
 def _check_host_pattern(r: PolicyReader, node: yaml.Node, text: str, what: str) -> None:

@@ -1,19 +1,21 @@
 """Batches: verdicts with equal signatures, decided together.
 
-A signature reads `KIND SUBJECT [BAND]`, where SUBJECT is what a person would approve:
+A signature reads `KIND SUBJECT`, where SUBJECT is what a person would approve:
 
 - `file.read`/`file.write`: the path pattern: `cred:ID` for a known credential
   location, otherwise the folder with the extension, `$WORKSPACE/src/*.py`,
   `~/.config/*.toml`, `/etc/*` (the session's workspace and home are written so);
 - `memory.write`: the file, `$WORKSPACE/CLAUDE.md`;
-- `net.request`: the method and host (`:port` if not the scheme's default),
-  `POST evil.example.net`; `net.connect`: `host:port`;
+- `net.request`: the destination, host (`:port` if not the scheme's default) whatever
+  the method, `evil.example.net`; `net.connect`: `host:port`;
 - `exec`: the program, and `-> host,host` when the command names destinations;
 - `tool.call`: the tool then the subject of what it maps to, `Bash pytest`,
-  `Read $WORKSPACE/src/*.py`, `WebFetch GET docs.python.org`, or just the tool name;
+  `Read $WORKSPACE/src/*.py`, `WebFetch docs.python.org`, or just the tool name;
 - `session.start`: nothing.
 
-The band is part of the key so that a risky member never hides in a low batch.
+The band is not part of the key: one destination is one batch, and a batch carries its
+riskiest member's band (and so that band's friction), so a risky member never hides in
+a low batch and never splits one destination into two decisions.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def group(verdicts: list[Verdict]) -> list[Batch]:
     batches = [
         Batch(
             signature=key,
-            band=max(group, key=lambda v: v.score).band,
+            band=max(group, key=lambda v: v.score).band,  # the riskiest member's
             score=max(v.score for v in group),
             members=tuple(group),
         )

@@ -85,6 +85,7 @@ class _Session:
     canaries: Canaries = NO_CANARIES
     bound: Mapping[str, str] = field(default_factory=dict)
     placeholders: frozenset[bytes] = frozenset()
+    logins: frozenset[str] = frozenset()
     seen: set[str] = field(default_factory=set)
     credentials_read: list[str] = field(default_factory=list)
     # Findings of commands already scanned: they depend only on the command and this
@@ -134,7 +135,7 @@ class Triage:
                 fresh.seen |= session.seen
                 fresh.credentials_read = session.credentials_read
             self._sessions[event.session] = fresh
-            return Verdict(event.id, signature="session.start [low]", session=event.session)
+            return Verdict(event.id, signature="session.start", session=event.session)
         if session is None:
             session = self._sessions[event.session] = _Session()
         facts = self._facts(event, session)
@@ -161,8 +162,12 @@ class Triage:
             home=home,
             canaries=canaries_of(event.canaries),
             bound=dict(event.bound),
-            placeholders=frozenset(v.encode() for v in event.bound.values() if v),
-            seen=set(event.bound),
+            placeholders=frozenset(
+                [v.encode() for v in event.bound.values() if v]
+                + [p.encode() for p in event.placeholders]
+            ),
+            logins=frozenset(normalise_path(p, home) for p in event.logins),
+            seen=set(event.bound) | set(event.own_domains),
         )
 
     def _remember(self, f: Facts, session: _Session) -> None:
@@ -228,6 +233,8 @@ class Triage:
         inside = ws is not None and (path == ws or path.startswith(ws + "/"))
         credential, memory, protected = self._path_info(path)
         writing = kind in ("file.write", "memory.write")
+        if not writing and path in s.logins:
+            credential = None  # the agent reading its own login (shown with placeholders)
         text_payload = NOTHING
         text_creds: tuple[str, ...] = ()
         if text is not None:

@@ -69,6 +69,9 @@ class SessionStart(Event):
     home: str | None = None
     canaries: tuple[str, ...] = ()
     bound: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    placeholders: tuple[str, ...] = ()  # the session's own, bound to a vendor, not a domain
+    logins: tuple[str, ...] = ()  # the agent's own login files: reading them is not a theft
+    own_domains: tuple[str, ...] = ()  # its vendor's endpoints: never a new destination
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,14 @@ def _json_name(value: Any) -> str:
     return _json_type(type(value).__name__)
 
 
+def _string_list(obj: Mapping[str, Any], name: str) -> list[str]:
+    items = _get(obj, name, list, False) or []
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise EventError(name, f"item {i} must be a string")
+    return list(items)
+
+
 def _string_map(obj: Mapping[str, Any], name: str) -> dict[str, str]:
     raw = _get(obj, name, dict, False) or {}
     for key, value in raw.items():
@@ -262,6 +273,9 @@ def _parse(obj: dict[str, Any]) -> Event:
             if not isinstance(canary, str):
                 raise EventError("canaries", f"item {i} must be a string")
         bound = _string_map(obj, "bound")
+        placeholders = _string_list(obj, "placeholders")
+        logins = _string_list(obj, "logins")
+        own = _string_list(obj, "own_domains")
         return _make(
             SessionStart,
             common,
@@ -269,6 +283,9 @@ def _parse(obj: dict[str, Any]) -> Event:
             home=_get(obj, "home", str, False),
             canaries=tuple(c for c in canaries if c),
             bound=MappingProxyType({k.lower(): v for k, v in bound.items()}),
+            placeholders=tuple(p for p in placeholders if p),
+            logins=tuple(p for p in logins if p),
+            own_domains=tuple(d.lower() for d in own if d),
         )
     if kind in ("file.read", "file.write"):
         return _make(FileAccess, common, path=_nonempty(obj, "path"))

@@ -16,16 +16,19 @@ _PROGRAM = re.compile(
 
 
 def signature(event: Event, f: Facts, workspace: str | None, band: str) -> str:
-    """`KIND SUBJECT [BAND]` for one scored event."""
-    return f"{subject(event, f, workspace)} [{band}]"
+    """`KIND SUBJECT` for one scored event. The band is not part of it: one destination
+    (one file pattern, one program) is one batch, which carries its riskiest member's
+    band and that band's friction (`band` is accepted so callers need not change)."""
+    del band
+    return subject(event, f, workspace)
 
 
 def subject(event: Event, f: Facts, workspace: str | None) -> str:
-    """The signature without its band."""
+    """What a person approves: the signature (see triage/batches.py)."""
     if f.kind in ("file.read", "file.write", "memory.write") and f.path is not None:
         text = f"{f.kind} {path_pattern(f, workspace)}"
     elif f.kind == "net.request" and f.host is not None:
-        text = f"{f.kind} {f.method} {hostport(f.host)}"
+        text = f"{f.kind} {hostport(f.host)}"  # the destination, whatever the method
     elif f.kind == "net.connect" and f.host is not None:
         text = f"net.connect {hostport(f.host)}"
     elif f.kind == "exec" and f.command is not None:

@@ -6,7 +6,7 @@ status is then 1 (2 when the input cannot be opened at all).
 
 With `--rank`, the error lines come first, then one line per batch, highest score
 first (ties keep input order):
-`{"signature": "net.request POST evil.example.net [critical]", "band": "critical",
+`{"signature": "net.request evil.example.net", "band": "critical",
 "score": 100, "count": 2, "ids": ["e7", "e9"], "rules": ["egress.canary", ...]}`.
 Signatures are described in triage/batches.py.
 """

@@ -8,12 +8,14 @@ decides are held in the `DecisionQueue` until someone answers `sandgate decide`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.service.egress_credentials import CredentialIndex, default_env, secret_for
+from app.service.egress_logins import SessionLogins, prepare_logins
 from app.service.server import RequestError
 from sandbox.proxy.engine import EgressProxy
 from sandbox.proxy.rules import RuleError
@@ -44,10 +46,32 @@ class Egress:
         self._starting = asyncio.Lock()
         self._bound: dict[str, dict[str, str]] = {}
         self._seen: dict[str, int] = {}  # event id -> row of a held event recorded when seen
+        self._logins: dict[str, SessionLogins] = {}
+        self._starts: dict[str, dict[str, Any]] = {}  # the context triage was given
 
     def bound(self, session: str) -> dict[str, str]:
         """Domain → placeholder of `session`: the `bound` field of its `session.start`."""
         return dict(self._bound.get(session, {}))
+
+    def start_context(self, session: str) -> dict[str, list[str]]:
+        """The `placeholders` and `logins` fields of the session's `session.start`: the
+        agent's own login, which triage must not take for a secret or a theft."""
+        logins = self._logins.get(session)
+        if logins is None:
+            return {}
+        return {
+            "placeholders": sorted(logins.tokens.real),
+            "logins": sorted(str(v.host_file) for v in logins.views),
+            "own_domains": sorted(logins.endpoints()),
+        }
+
+    def _retriage(self, session: str) -> None:
+        """New placeholders (a refresh, a login inside): tell triage, so the requests that
+        carry them are not ranked as secrets sent out. Not recorded: no action happened."""
+        start = self._starts.get(session)
+        if start is not None:
+            context = {"canaries": self._canaries(session), "bound": self.bound(session)}
+            self.parts.triage.score_dict({**start, **context, **self.start_context(session)})
 
     async def ensure_started(self) -> EgressProxy:
         """Start the proxy on first use: a service whose sessions have no network (and
@@ -63,46 +87,82 @@ class Egress:
         if network is None:
             return None
         loop = asyncio.get_running_loop()
+        request = self.parts.sessions.opening.get(session)
+        home = request.home if request is not None else Path.home()
+        env = request.env if request is not None else {}
+        folder = self.parts.paths.sessions / session
+        logins = await loop.run_in_executor(
+            None, prepare_logins, policy, home, env, folder, secret_for
+        )
+        self._logins[session] = logins
+        logins.on_new_tokens = partial(self._retriage, session)
+        self._starts[session] = {
+            "id": f"{session}-logins",
+            "session": session,
+            "kind": "session.start",
+            "workspace": str(workspace),
+            "home": str(home),
+        }
         supplied = self.parts.sessions.supplied(session)
-        bindings = await loop.run_in_executor(None, self._bindings, policy, supplied)
+        bindings = await loop.run_in_executor(None, self._bindings, policy, logins, supplied)
         self._bound[session] = {b.domain: b.placeholder for b in bindings}
         await self.ensure_started()
         try:
-            return await self.proxy.open_session(
+            plan = await self.proxy.open_session(
                 session,
                 network,
                 bindings,
                 canaries=partial(self._canaries, session),
                 on_event=partial(self._on_event, session),
                 ask=partial(self._ask, session, str(workspace), float(network.ask_timeout)),
+                logins=logins.tokens,
             )
         except RuleError as exc:
             raise RequestError(f"policy network section: {exc}") from exc
+        return dataclasses.replace(
+            plan,
+            env={**plan.env, **logins.env},
+            login_files=logins.login_files(),
+            placeholders=(*plan.placeholders, *logins.env),
+        )
 
     async def closing(self, session: str) -> None:
         self._bound.pop(session, None)
+        self._starts.pop(session, None)
         self.queue.session_closed(session)
         await self.proxy.close_session(session)
+        logins = self._logins.pop(session, None)
+        if logins is not None:
+            await logins.close()  # new tokens into the real login files
 
     async def stop(self) -> None:
         self.queue.deny_all()
         if self._started:
             await self.proxy.stop()
 
-    def _bindings(self, policy: Any, supplied: dict[str, str]) -> list[SecretBinding]:
-        """The policy's credentials, then those added with `sandgate credential add`.
-        A secret the session's opener supplied (`sandgate demo`) is used instead of the
-        keyring's, for that session only; the keyring is then not asked for it."""
+    def _bindings(
+        self, policy: Any, logins: SessionLogins, supplied: dict[str, str]
+    ) -> list[SecretBinding]:
+        """The policy's credentials, then those added with `sandgate credential add`;
+        except the agent's own login (its vendor's key, its endpoints), which the
+        session's login carries instead. A secret the session's opener supplied
+        (`sandgate demo`) is used instead of the keyring's, for that session only; the
+        keyring is then not asked for it."""
 
         def secret(name: str) -> str | None:
             return supplied[name] if name in supplied else secret_for(name)
 
         found: dict[str, SecretBinding] = {}
+        vendors, endpoints = logins.vendors(), logins.endpoints()
         for entry in self.index.load().values():
+            if entry.name in vendors or entry.domain in endpoints:
+                continue
             found[entry.name] = SecretBinding(
                 entry.name, entry.domain, entry.header, entry.env, secret(entry.name)
             )
         for cred in getattr(policy, "credentials", ()):
+            if cred.name in vendors or cred.domain in endpoints:
+                continue
             env = getattr(cred, "env", None) or default_env(cred.name)
             found[cred.name] = SecretBinding(
                 cred.name, cred.domain, cred.header, env, secret(cred.name)
@@ -136,6 +196,8 @@ class Egress:
     async def _on_event(self, session: str, event: Event, outcome: Outcome) -> None:
         verdict = self._verdict(session, event)
         self._verdicts.pop(str(event["id"]), None)
+        if outcome.critical:
+            verdict = critical_verdict(verdict, outcome)
         db = self.parts.db
         event_id = self._seen.pop(str(event["id"]), None)
         if event_id is None:
@@ -177,6 +239,28 @@ class Egress:
         )
         task.add_done_callback(_log_failure)
         return task
+
+
+CRITICAL_SCORE = 80  # the lowest score of the critical band (events.md)
+
+
+def critical_verdict(verdict: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
+    """The verdict as history records it when the proxy refused the request as critical
+    (a canary, a foreign credential on a bound domain, a login token sent elsewhere):
+    the proxy saw the whole request, so its judgement stands even where triage's rules
+    scored lower. The proxy's reason joins the verdict's, named `proxy.BY`."""
+    if verdict.get("band") == "critical":
+        return verdict
+    score = int(verdict.get("score", 0))
+    reasons = list(verdict.get("reasons", []))
+    reasons.append(
+        {
+            "rule": f"proxy.{outcome.by}",
+            "points": CRITICAL_SCORE - score,
+            "why": f"Sandgate's proxy refused it as critical: {outcome.reason}",
+        }
+    )
+    return {**verdict, "score": max(score, CRITICAL_SCORE), "band": "critical", "reasons": reasons}
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:

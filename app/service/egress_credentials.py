@@ -9,10 +9,13 @@ configuration in `credentials.json` (0600), which holds no secret.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "sandgate"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -85,11 +88,18 @@ class CredentialIndex:
 
 
 def secret_for(name: str) -> str | None:
-    """The secret stored for `name`, or None. Blocking: may talk to the keyring daemon."""
+    """The secret stored for `name`, or None. Blocking: may talk to the keyring daemon.
+
+    A keyring that fails in any way (none installed, locked, its D-Bus service gone:
+    backends raise their own exception types) gives None: the session then starts
+    without that secret, and requests that need it are refused, never sent bare."""
     import keyring
     from keyring.errors import KeyringError
 
     try:
         return keyring.get_password(KEYRING_SERVICE, name)
     except KeyringError:
+        return None
+    except Exception:  # a backend's own error type
+        logger.warning("the keyring failed reading %r", name, exc_info=True)
         return None

@@ -3,7 +3,10 @@
 A held request joins the pending batch of its triage signature; the first decision on
 a batch releases every request in it. A decision has a scope — `once` (this batch),
 `session`, `workspace`, `always` — and an optional expiry; the wider scopes are
-remembered and decide later requests of the same signature without asking. `always`
+remembered and decide later requests without asking. A remembered egress decision
+matches the destination (host and port), whatever the method, and an `allow` covers
+later requests up to the band it was given at: a riskier request asks again (a `deny`
+covers every band: refusing more is never the unsafe side). `always`
 is refused for a critical batch, and allowing a critical batch needs `confirm`, a
 deliberate second step. A request nobody answers is denied when its timeout passes;
 its batch stays in the inbox, listed as expired, and can still be decided for the
@@ -23,6 +26,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -126,9 +130,16 @@ class Batch:
         }
 
 
+def _rank(band: str) -> int:
+    return _BANDS.index(band) if band in _BANDS else len(_BANDS) - 1
+
+
 @dataclass(frozen=True)
 class Remembered:
-    """A decision with a scope wider than once, applied to later requests."""
+    """A decision with a scope wider than once, applied to later requests.
+
+    `signature` is what it matches (`decision_key`: `net HOST:PORT` for egress, else
+    the batch signature); `band` the riskiest band it was given at."""
 
     signature: str
     decision: str
@@ -137,9 +148,14 @@ class Remembered:
     session: str | None = None
     workspace: str | None = None
     expires: float | None = None
+    band: str = "low"
 
-    def applies(self, signature: str, session: str, workspace: str | None, now: float) -> bool:
-        if signature != self.signature or (self.expires is not None and now >= self.expires):
+    def applies(
+        self, key: str, session: str, workspace: str | None, now: float, band: str = "low"
+    ) -> bool:
+        if key != self.signature or (self.expires is not None and now >= self.expires):
+            return False
+        if self.decision == "allow" and _rank(band) > _rank(self.band):
             return False
         if self.scope == "session":
             return session == self.session
@@ -187,7 +203,8 @@ class DecisionQueue:
     ) -> Answer:
         """Hold `event` until its batch is decided, a remembered rule applies, or `timeout`."""
         signature = str(verdict.get("signature") or _fallback_signature(event))
-        rule = self.remembered_for(signature, session, workspace)
+        band = str(verdict.get("band", "low"))
+        rule = self.remembered_for(decision_key(event, signature), session, workspace, band)
         if rule is not None:
             return Answer(
                 rule.decision == "allow",
@@ -212,13 +229,14 @@ class DecisionQueue:
             member.timer.cancel()
 
     def remembered_for(
-        self, signature: str, session: str, workspace: str | None
+        self, key: str, session: str, workspace: str | None, band: str = "low"
     ) -> Remembered | None:
-        """The newest remembered decision that applies, if any; drops expired ones."""
+        """The newest remembered decision that applies to a request of `band` with this
+        `decision_key`, if any; drops expired ones."""
         now = self.clock()
         self.remembered = [r for r in self.remembered if r.expires is None or r.expires > now]
         for rule in reversed(self.remembered):
-            if rule.applies(signature, session, workspace, now):
+            if rule.applies(key, session, workspace, now, band):
                 return rule
         return None
 
@@ -270,12 +288,12 @@ class DecisionQueue:
                 )
         expires = self.clock() + for_seconds if for_seconds is not None else None
         if scope != "once":
-            self._remember(batch, decision, scope, expires)
+            self._remember(batch, chosen, decision, scope, expires)
         reason = f"{decision} ({scope}) by a person"
         answer = Answer(decision == "allow", "person", reason, scope=scope, batch=batch.id)
         freed = [m for m in chosen if m.waiting]
         released = len(freed)
-        also = self._also(batch, decision, scope, expires) if scope != "once" else []
+        also = self._also(batch, chosen, decision, scope, expires) if scope != "once" else []
         for held in [*freed, *(m for _, m in also)]:
             assert held.future is not None
             held.future.set_result(answer)
@@ -312,7 +330,8 @@ class DecisionQueue:
         if scope == "once":
             return []
         counts: dict[str, tuple[Batch, int]] = {}
-        for other, _held in self._also(batch, decision, scope, None):
+        waiting = [m for m in batch.members if m.waiting] or list(batch.members)
+        for other, _held in self._also(batch, waiting, decision, scope, None):
             counts[other.id] = (other, counts.get(other.id, (other, 0))[1] + 1)
         return [{"batch": b.id, "signature": b.signature, "waiting": n} for b, n in counts.values()]
 
@@ -438,11 +457,16 @@ class DecisionQueue:
             self.on_change(name, fields, sessions)
 
     def _also(
-        self, batch: Batch, decision: str, scope: str, expires: float | None
+        self,
+        batch: Batch,
+        chosen: list[Member],
+        decision: str,
+        scope: str,
+        expires: float | None,
     ) -> list[tuple[Batch, Member]]:
         """Waiting requests of other batches that deciding `batch` with `scope` would
         decide too: matched by the remembered-decision code itself."""
-        rules = self._rules(batch, decision, scope, expires)
+        rules = self._rules(batch, chosen, decision, scope, expires)
         now = self.clock()
         return [
             (other, m)
@@ -450,18 +474,42 @@ class DecisionQueue:
             if other is not batch
             for m in other.members
             if m.waiting
-            and any(r.applies(other.signature, m.session, m.workspace, now) for r in rules)
+            and any(
+                r.applies(
+                    decision_key(m.event, other.signature),
+                    m.session,
+                    m.workspace,
+                    now,
+                    str(m.verdict.get("band", "low")),
+                )
+                for r in rules
+            )
         ]
 
-    def _remember(self, batch: Batch, decision: str, scope: str, expires: float | None) -> None:
-        self.remembered.extend(self._rules(batch, decision, scope, expires))
+    def _remember(
+        self,
+        batch: Batch,
+        chosen: list[Member],
+        decision: str,
+        scope: str,
+        expires: float | None,
+    ) -> None:
+        self.remembered.extend(self._rules(batch, chosen, decision, scope, expires))
         if scope in LASTING:
             self._save()
 
     def _rules(
-        self, batch: Batch, decision: str, scope: str, expires: float | None
+        self,
+        batch: Batch,
+        chosen: list[Member],
+        decision: str,
+        scope: str,
+        expires: float | None,
     ) -> list[Remembered]:
-        """The remembered decisions a decision on `batch` with `scope` makes."""
+        """The remembered decisions a decision on `chosen` of `batch` with `scope` makes:
+        matching their `decision_key`, up to the riskiest band the person saw."""
+        band = max((str(m.verdict.get("band", "low")) for m in chosen), key=_rank, default="low")
+        key = decision_key(chosen[0].event, batch.signature) if chosen else batch.signature
         if scope == "always":
             keys: set[tuple[str | None, str | None]] = {(None, None)}
         elif scope == "session":
@@ -469,7 +517,7 @@ class DecisionQueue:
         else:
             keys = {(None, m.workspace) for m in batch.members if m.workspace}
         return [
-            Remembered(batch.signature, decision, scope, batch.id, session, workspace, expires)
+            Remembered(key, decision, scope, batch.id, session, workspace, expires, band)
             for session, workspace in sorted(keys, key=str)
         ]
 
@@ -478,7 +526,7 @@ class DecisionQueue:
             return []
         try:
             raw = json.loads(self.rules_file.read_text())
-            rules = [Remembered(**entry) for entry in raw]
+            rules = [Remembered(**_upgrade(entry)) for entry in raw]
         except FileNotFoundError:
             return []
         except (ValueError, TypeError) as exc:
@@ -506,11 +554,51 @@ class DecisionQueue:
             del self.batches[batch.id]
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def decision_key(event: dict[str, Any], signature: str) -> str:
+    """What a remembered decision matches: `net HOST:PORT` for a request or a tunnel
+    (whatever the method), the signature for anything else."""
+    if event.get("kind") == "net.request":
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(str(event.get("url", "")))
+            port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+        except ValueError:
+            return signature
+        if parts.hostname:
+            return f"net {parts.hostname.lower().rstrip('.')}:{port}"
+    if event.get("kind") == "net.connect" and event.get("host"):
+        return f"net {str(event['host']).lower().rstrip('.')}:{event.get('port')}"
+    return signature
+
+
+_OLD_BAND = re.compile(r" \[(low|medium|high|critical)\]$")
+_OLD_NET = re.compile(r"^net\.(?:request \S+|connect) (\S+?)(?::(\d+))?$")
+
+
+def _upgrade(entry: dict[str, Any]) -> dict[str, Any]:
+    """A decision remembered before the band left signatures: `net.request POST h [high]`
+    becomes `net h:443` at band high (the port a signature left out was the default)."""
+    if "band" in entry or not isinstance(entry.get("signature"), str):
+        return entry
+    signature, band = entry["signature"], "low"
+    found = _OLD_BAND.search(signature)
+    if found:
+        signature, band = signature[: found.start()], found.group(1)
+    net = _OLD_NET.match(signature)
+    if net:
+        signature = f"net {net.group(1)}:{net.group(2) or 443}"
+    return {**entry, "signature": signature, "band": band}
+
+
 def _fallback_signature(event: dict[str, Any]) -> str:
     if event.get("kind") == "net.request":
         from urllib.parse import urlsplit
 
-        return f"net.request {event.get('method', '')} {urlsplit(str(event.get('url'))).hostname}"
+        return f"net.request {urlsplit(str(event.get('url'))).hostname}"
     return f"{event.get('kind')} {event.get('host', '')}:{event.get('port', '')}"
 
 

@@ -86,6 +86,9 @@ class Sessions:
         self.sandbox = sandbox
         self.hooks: list[SessionHook] = []
         self.live: dict[str, Live] = {}
+        # The request of each session being opened, for hooks that need the caller's
+        # home and environment (the agent's own login: its files and its API key).
+        self.opening: dict[str, OpenRequest] = {}
         self.finishing: set[asyncio.Task[list[str]]] = set()
         # Secrets a caller supplied in memory for its session's bound credentials
         # (`session.open`'s `secrets`), kept only while the session opens: hooks read
@@ -171,6 +174,7 @@ class Sessions:
             raise RequestError(str(exc)) from exc
         network = None
         self._supplied[session] = supplied
+        self.opening[session] = opening
         try:
             for hook in self.hooks:
                 network = await hook.opening(session, workspace, policy) or network
@@ -186,6 +190,7 @@ class Sessions:
             raise
         finally:
             self._supplied.pop(session, None)
+            self.opening.pop(session, None)
 
         started = time.time()
         agent = get(request, "agent", str, None)
@@ -206,6 +211,8 @@ class Sessions:
                 "home": str(home),
                 "canaries": [d.canary for d in prepared.decoys],
                 "bound": {d: p for hook in self.hooks for d, p in hook.bound(session).items()},
+                # The agent's own login (app.service.egress): placeholders and files.
+                **{k: v for h in self.hooks for k, v in _start_context(h, session).items()},
             },
         )
         texts = {p: _read(p) for p in prepared.memory_files}
@@ -447,6 +454,11 @@ class Sessions:
             if self.review is not None:
                 await self.review.quarantined_added(key)
         return [str(original) for original, _ in held]
+
+
+def _start_context(hook: SessionHook, session: str) -> dict[str, Any]:
+    context = getattr(hook, "start_context", None)
+    return dict(context(session)) if context is not None else {}
 
 
 def bands_for(band: str | None) -> list[str] | None:

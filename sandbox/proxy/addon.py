@@ -6,9 +6,11 @@ to the very address that was checked (so a name cannot re-resolve elsewhere betw
 the check and the connect). Clearance comes from:
 
 - `http_connect`: a CONNECT to an allowed destination becomes an opaque tunnel (TLS
-  passed through untouched); a denied one fails with the reason in the status line; an
-  unknown or credential-bound one is accepted and its TLS intercepted so that each
-  request inside is decided on its own in `request`.
+  passed through untouched); an unknown or credential-bound one is accepted and its TLS
+  intercepted so that each request inside is decided on its own in `request`. A denied
+  one is intercepted too, so that the client hears the refusal as an HTTP 403 with
+  Sandgate's reason: a failed CONNECT reaches most clients only as a closed socket
+  (Claude Code says `ERR_SOCKET_CLOSED`), and the reason is lost.
 - `request`: a visible request (plain HTTP, or inside an intercepted tunnel) is checked
   for canaries and foreign credentials, then allowed, denied, or held while the service
   asks a person.
@@ -32,6 +34,7 @@ from mitmproxy.tls import ClientHelloData, TlsData
 
 from sandbox.proxy.inspect import MISSING_PREFIX, RequestView, find_canary, foreign_credential
 from sandbox.proxy.limits import limit_http
+from sandbox.proxy.login_checks import check_login, keep_whole, swap_response, vendor_decision
 from sandbox.proxy.rules import Decision, IPAddress, normalise_host, parse_address
 from sandbox.proxy.session import Answer, Event, Outcome, SessionNet
 
@@ -41,6 +44,10 @@ EVENT_BODY_LIMIT = 64 * 1024
 REASON_HEADER = "X-Sandgate-Reason"
 RESOLVE_TIMEOUT = 5.0
 STREAM_ABOVE = 256 * 1024
+# Protocols where the server speaks first (ssh, ftp, smtp, pop, imap, mysql, vnc, …):
+# a client tunnelling one through CONNECT sends nothing until it hears the server, so a
+# refusal intercepted to be told over TLS would never be heard. Their CONNECT fails.
+SERVER_FIRST_PORTS = frozenset({21, 22, 23, 25, 110, 143, 465, 587, 993, 995, 3306, 5900})
 
 Destination = tuple[Decision, IPAddress | None]
 
@@ -60,6 +67,7 @@ class PolicyAddon:
         self._cleared: dict[str, dict[tuple[str, int], IPAddress]] = {}
         self._opaque: dict[str, tuple[str, int]] = {}
         self._names: dict[str, tuple[str, int]] = {}  # server connection → name it was for
+        self._refusing: dict[str, Decision] = {}  # client → its tunnel's refusal
         self._recording: set[asyncio.Future[None]] = set()
         self._socks: set[str] = set()  # SOCKS5 clients: no CONNECT, the destination comes first
 
@@ -76,6 +84,7 @@ class PolicyAddon:
         self._socks.discard(client_id)
         self._cleared.pop(client_id, None)
         self._opaque.pop(client_id, None)
+        self._refusing.pop(client_id, None)
 
     def _clear(self, client_id: str, host: str, port: int, address: IPAddress | None) -> None:
         if address is not None:
@@ -91,10 +100,15 @@ class PolicyAddon:
             return
         host, port = normalise_host(flow.request.host), flow.request.port
         decision, address = await self._destination(session, host, port)
-        if decision.action == "deny":
+        if decision.action == "deny" and port in SERVER_FIRST_PORTS:
             _refuse(flow, decision.reason, connect=True)
             self._emit(session, _connect_event(session, host, port), _policy(decision))
-        elif decision.action == "allow" and host not in session.bindings:
+        elif decision.action == "deny":
+            # Accepted and intercepted: `requestheaders` refuses each request inside with
+            # a 403 and records it; `tls_failed_client` records a client that will not
+            # talk TLS to Sandgate.
+            self._refusing[flow.client_conn.id] = decision
+        elif decision.action == "allow" and not session.inspected(host):
             self._clear(flow.client_conn.id, host, port, address)
             self._opaque[flow.client_conn.id] = (host, port)
             self._emit(session, _connect_event(session, host, port), _policy(decision))
@@ -125,11 +139,17 @@ class PolicyAddon:
         if session is None or address is None:
             return
         host, port = normalise_host(str(address[0])), int(address[1])
-        reason = (
-            f"the client refused Sandgate's certificate for {host} (a destination that is "
-            "inspected: unknown, or bound to a credential); nothing was sent"
-        )
-        self._emit(session, _connect_event(session, host, port), Outcome("deny", "policy", reason))
+        refused = self._refusing.get(data.context.client.id)
+        if refused is not None:
+            why = f"{refused.reason} (the client refused Sandgate's certificate: not told)"
+            outcome = Outcome("deny", "policy", why, rule=refused.rule)
+        else:
+            why = (
+                f"the client refused Sandgate's certificate for {host} (a destination that "
+                "is inspected: unknown, or bound to a credential); nothing was sent"
+            )
+            outcome = Outcome("deny", "policy", why)
+        self._emit(session, _connect_event(session, host, port), outcome)
 
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
         """Have request bodies measured as they arrive (see `sandbox.proxy.limits`)."""
@@ -183,13 +203,18 @@ class PolicyAddon:
         )
         outcome: Outcome | None = None
         canary = find_canary(view, session.canary_forms())
-        binding = session.bindings.get(host)
+        login = None if canary is not None else check_login(session, flow, host, view)
+        binding = session.bindings.get(host) if login is None else None
         if canary is not None:
             outcome = Outcome(
                 "deny", "canary", "the request carries this session's canary token", critical=True
             )
+        elif login is not None and login.critical:
+            outcome = login  # the login's token toward another vendor, or a foreign key
         elif decision.action == "deny":
             outcome = _policy(decision)
+        elif login is not None:
+            outcome = login
         elif binding is not None:
             if binding.secret is None:
                 why = f"credential {binding.name!r} is not stored: `sandgate credential add`"
@@ -236,9 +261,18 @@ class PolicyAddon:
         see a download whole. Small ones are sent in one write, which is quicker."""
         if flow.response is None:
             return
+        session = self.clients.get(flow.client_conn.id)
+        if session is not None and keep_whole(session, flow, normalise_host(flow.request.host)):
+            return  # a token endpoint's answer: its tokens are swapped in `response`
         size = flow.response.headers.get("content-length", "")
         if not size.isdigit() or int(size) > STREAM_ABOVE:
             flow.response.stream = True
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        """Fresh login tokens from the vendor become placeholders before the agent sees them."""
+        session = self.clients.get(flow.client_conn.id)
+        if session is not None:
+            swap_response(session, flow, normalise_host(flow.request.host))
 
     async def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
         """The chokepoint: connect only where this connection was cleared, to that address."""
@@ -249,16 +283,21 @@ class PolicyAddon:
         if session is not None and address is None and data.client.id in self._socks:
             # Raw TCP over SOCKS5: the only decision point there is.
             decision, resolved = await self._destination(session, host, port)
-            if decision.action == "allow" and host not in session.bindings:
+            if decision.action == "allow" and not session.inspected(host):
                 address = resolved
                 self._emit(session, _connect_event(session, host, port), _policy(decision))
         if session is None or address is None:
             data.server.error = f"Sandgate: {host}:{port} was not allowed for this connection"
             if session is not None:
-                outcome = Outcome(
-                    "deny",
-                    "policy",
-                    "an undecided destination's tunnel carries no HTTP(S) Sandgate can inspect",
+                refused = self._refusing.get(data.client.id)
+                outcome = (
+                    _policy(refused)
+                    if refused is not None
+                    else Outcome(
+                        "deny",
+                        "policy",
+                        "an undecided destination's tunnel carries no HTTP(S) Sandgate can inspect",
+                    )
                 )
                 self._emit(session, _connect_event(session, host, port), outcome)
             return
@@ -312,7 +351,7 @@ class PolicyAddon:
         host = normalise_host(str(data.context.server.address[0]))
         port = int(data.context.server.address[1])
         decision, address = await self._destination(session, host, port)
-        if decision.action == "allow" and host not in session.bindings:
+        if decision.action == "allow" and not session.inspected(host):
             self._clear(data.context.client.id, host, port, address)
             self._opaque[data.context.client.id] = (host, port)
             self._emit(session, _connect_event(session, host, port), _policy(decision))
@@ -325,6 +364,7 @@ class PolicyAddon:
             decision = Decision(
                 "allow", f"credential:{binding.name}", f"bound to credential {binding.name!r}"
             )
+        decision = vendor_decision(session, host, decision)
         # Connect to an IPv4 address first when there is one: the sandbox's host may
         # lack IPv6 routes, and the choice must be one of the checked addresses.
         ordered = sorted(addresses, key=lambda a: a.version)

@@ -45,6 +45,7 @@ from sandbox.proxy.addon import PolicyAddon
 from sandbox.proxy.ca import ensure_ca, system_ca_file, write_bundle
 from sandbox.proxy.framing import BodyFraming
 from sandbox.proxy.heads import Refusal, refusal_bytes
+from sandbox.proxy.logins import LoginTokens
 from sandbox.proxy.plan import DEFAULT_PORT, NetworkPlan, proxy_env
 from sandbox.proxy.session import Ask, OnEvent, SecretBinding, SessionNet
 
@@ -278,11 +279,13 @@ class EgressProxy:
         canaries: Sequence[str] | Callable[[], Sequence[str]],
         on_event: OnEvent,
         ask: Ask,
+        logins: LoginTokens | None = None,
     ) -> NetworkPlan:
         """Listen on the session's socket and return what the sandbox needs to use it.
 
         `canaries` may be a callable, asked again on each request, for canaries that
-        exist only once the sandbox's decoys are written.
+        exist only once the sandbox's decoys are written. `logins` are the agent's own
+        login tokens, bound to their vendors' endpoints (`sandbox.proxy.logins`).
 
         Raises `rules.RuleError` for a rule it cannot understand, before listening.
         """
@@ -300,6 +303,7 @@ class EgressProxy:
             canaries=canaries,
             on_event=on_event,
             ask=ask,
+            logins=logins,
         )
         # Unix socket paths are short (108 bytes): name the files by a digest of the id.
         digest = hashlib.sha256(session_id.encode()).hexdigest()[:16]
@@ -323,8 +327,14 @@ class EgressProxy:
         path.chmod(0o600)
         listener = _Listener(session, path, server, bundle)
         self._listeners[session_id] = listener
-        env = proxy_env(self.port) | {b.env: b.placeholder for b in credentials if b.env}
-        return NetworkPlan(host_socket=path, port=self.port, env=env, ca_bundle=bundle)
+        secrets = {b.env: b.placeholder for b in credentials if b.env}
+        return NetworkPlan(
+            host_socket=path,
+            port=self.port,
+            env=proxy_env(self.port) | secrets,
+            ca_bundle=bundle,
+            placeholders=tuple(secrets),
+        )
 
     async def close_session(self, session_id: str) -> None:
         """Stop listening, deny what waits, and cut the session's open connections."""

@@ -66,6 +66,9 @@ def find_canary(view: RequestView, patterns: Mapping[str, set[bytes]]) -> str | 
 
 
 # Headers that carry credentials by convention, and header-name words that suggest one.
+# "session" is not one of them: clients name their own session ids so (Claude Code sends
+# `X-Claude-Code-Session-Id` on every request), and an id is not a credential. A real
+# key in any header is still found by its format, below.
 _CREDENTIAL_HEADERS = {
     "authorization",
     "proxy-authorization",
@@ -76,7 +79,7 @@ _CREDENTIAL_HEADERS = {
     "x-goog-api-key",
     "private-token",
 }
-_CREDENTIAL_WORDS = re.compile(r"(key|token|secret|auth|password|passwd|credential|session)", re.I)
+_CREDENTIAL_WORDS = re.compile(r"(key|token|secret|auth|password|passwd|credential)", re.I)
 # Well-known secret formats (vendor keys): a body or URL carrying one is a credential.
 _SECRET_FORMATS = re.compile(
     rb"(sk-ant-[A-Za-z0-9_-]{16,}|sk-(proj-)?[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}"
@@ -94,13 +97,17 @@ _JSON_CREDENTIAL = re.compile(
 MISSING_PREFIX = "missing: "
 
 
-def foreign_credential(view: RequestView, header: str, placeholder: str) -> str | None:
+def foreign_credential(
+    view: RequestView, header: str, placeholder: str, *, require: bool = True
+) -> str | None:
     """Why the request carries a credential other than the session's placeholder, or None.
 
     The bound header must carry the placeholder (as its whole value or inside it, as in
     `Bearer <placeholder>`); every other place a credential can hide must be empty of
     one: credential headers, credential-named query parameters and form or JSON fields,
-    and well-known key formats anywhere in the URL or body.
+    and well-known key formats anywhere in the URL or body. With `require` False a
+    request without the bound header passes (`header` "" and `placeholder` "" then
+    check that the request carries no credential at all).
     """
     bound = header.lower()
     seen_bound = False
@@ -116,6 +123,8 @@ def foreign_credential(view: RequestView, header: str, placeholder: str) -> str 
             lname in _CREDENTIAL_HEADERS or _CREDENTIAL_WORDS.search(lname)
         ) and value.strip() not in ("", placeholder):
             return f"header {name} carries another credential"
+        elif _SECRET_FORMATS.search(value.replace(placeholder, "").encode(errors="replace")):
+            return f"header {name} carries a key in a known vendor format"
     query = view.url.partition("?")[2].partition("#")[0]
     for place, pairs in (("query", query), ("body", _form_body(view.body))):
         for key, value in parse_qsl(pairs, keep_blank_values=False):
@@ -128,7 +137,7 @@ def foreign_credential(view: RequestView, header: str, placeholder: str) -> str 
     for match in _JSON_CREDENTIAL.finditer(view.body):
         if match.group(2) != placeholder.encode():
             return f"body field {match.group(1).decode(errors='replace')!r} carries a credential"
-    if not seen_bound:
+    if not seen_bound and require:
         return (
             MISSING_PREFIX
             + f"header {header} is missing: requests here must carry the session's placeholder"

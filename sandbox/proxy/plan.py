@@ -19,12 +19,17 @@ class NetworkPlan:
     `host_socket` is bound at `SANDBOX_SOCKET`; `socat` inside listens on
     `127.0.0.1:port` and relays to it; `ca_bundle` (system CAs plus Sandgate's) is bound
     read-only at `SANDBOX_CA_BUNDLE`, where the variables in `env` point.
+    `login_files` are (copy, path) pairs: the agent's own login files, each copy (tokens
+    replaced by placeholders, `sandbox.logins`) shown read-write at the path, instead
+    of a decoy.
     """
 
     host_socket: Path
     port: int
     env: Mapping[str, str] = field(default_factory=dict)
     ca_bundle: Path | None = None
+    login_files: tuple[tuple[Path, Path], ...] = ()
+    placeholders: tuple[str, ...] = ()  # names in `env` that carry a secret's placeholder
 
 
 def proxy_env(port: int, ca_bundle: Path | None = SANDBOX_CA_BUNDLE) -> dict[str, str]:

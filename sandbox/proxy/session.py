@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sandbox.proxy.inspect import canary_patterns
+from sandbox.proxy.logins import LoginTokens
 from sandbox.proxy.rules import IPAddress, Rules, normalise_host, resolve_map
 
 Event = dict[str, Any]
@@ -86,8 +87,14 @@ class SessionNet:
     on_event: OnEvent
     ask: Ask
     canary_source: Callable[[], Sequence[str]] | None = None
+    logins: LoginTokens = field(default_factory=LoginTokens)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     waiting: int = 0  # requests held for an answer right now
+
+    def inspected(self, host: str) -> bool:
+        """Must requests to `host` be seen (never an opaque tunnel)? Bound to a credential,
+        or an endpoint of the agent's own vendor (tokens are swapped there)."""
+        return host in self.bindings or self.logins.vendor_at(host) is not None
 
     def canary_forms(self) -> dict[str, set[bytes]]:
         """Canary → its encoded forms; canaries from `canary_source` join as they appear
@@ -110,6 +117,7 @@ class SessionNet:
         canaries: Sequence[str] | Callable[[], Sequence[str]],
         on_event: OnEvent,
         ask: Ask,
+        logins: LoginTokens | None = None,
     ) -> SessionNet:
         """Compile the policy strings; raises `rules.RuleError` on a bad one."""
         return cls(
@@ -122,4 +130,5 @@ class SessionNet:
             on_event=on_event,
             ask=ask,
             canary_source=canaries if callable(canaries) else None,
+            logins=logins if logins is not None else LoginTokens(),
         )

@@ -31,6 +31,7 @@ from cryptography.x509.oid import NameOID
 
 from app.service.queue import DecisionQueue
 from sandbox.proxy.engine import EgressProxy
+from sandbox.proxy.logins import LoginTokens
 from sandbox.proxy.plan import NetworkPlan
 from sandbox.proxy.session import Answer, Outcome, SecretBinding
 
@@ -42,6 +43,11 @@ NAMES = (
     "outside.test",
     "unknown.test",
     "sneaky.test",
+    # The agents' vendors, served on loopback only (mapped through `resolve`).
+    "api.anthropic.com",
+    "platform.claude.com",
+    "generativelanguage.googleapis.com",
+    "api.openai.com",
 )
 
 
@@ -142,6 +148,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 body,
             )
         )
+        reply = self.server.replies.get(self.path)
+        if reply is not None:
+            content_type, data = reply
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if self.path.startswith("/big/"):
             size = int(self.path.split("/")[2])
             self.send_response(200)
@@ -187,6 +202,7 @@ class RecordingServer(http.server.ThreadingHTTPServer):
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.seen: list[Seen] = []
+        self.replies: dict[str, tuple[str, bytes]] = {}  # path → (content type, body)
         self.git_root: Path | None = None
         self.tls = tls
         if tls is not None:
@@ -328,6 +344,7 @@ def open_session(
         canaries: tuple[str, ...] = (),
         ask: AskPolicy | None = None,
         relay: bool = True,
+        logins: LoginTokens | None = None,
     ) -> ProxySession:
         net = net or Net()
         if net.upstream_ca is None:
@@ -348,7 +365,9 @@ def open_session(
             )
 
         plan = engine.call(
-            engine.proxy.open_session(session_id, net, credentials, canaries, on_event, asker)
+            engine.proxy.open_session(
+                session_id, net, credentials, canaries, on_event, asker, logins=logins
+            )
         )
         bundle = tmp_path / f"{session_id}-bundle.pem"
         bundle.write_text(Path(plan.ca_bundle).read_text() + servers.pki.ca_pem.read_text())

@@ -80,3 +80,51 @@ def test_add_refuses_empty_secret_and_bad_names(test_keyring, monkeypatch, capsy
     assert main(["credential", "add", "x", "--domain", "a.test", "--header", "h"]) == 2
     monkeypatch.setattr("sys.stdin", io.StringIO("s\n"))
     assert main(["credential", "add", "../x", "--domain", "a.test", "--header", "h"]) == 2
+
+
+def test_add_for_a_vendor_knows_its_domain_header_and_variable(
+    test_keyring: FileKeyring, monkeypatch, capsys
+) -> None:
+    from app.cli import main
+    from app.paths import Paths
+    from app.service.egress import credentials_file
+    from app.service.egress_credentials import CredentialIndex, secret_for
+
+    for vendor, domain, header, env in (
+        ("anthropic", "api.anthropic.com", "x-api-key", "ANTHROPIC_API_KEY"),
+        ("openai", "api.openai.com", "authorization", "OPENAI_API_KEY"),
+        ("gemini", "generativelanguage.googleapis.com", "x-goog-api-key", "GEMINI_API_KEY"),
+    ):
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"key-of-{vendor}-0123456789\n"))
+        assert main(["credential", "add", vendor]) == 0
+        assert f"{vendor}'s endpoints" in capsys.readouterr().out
+        binding = CredentialIndex(credentials_file(Paths.from_environment().config)).load()[vendor]
+        assert (binding.domain, binding.header, binding.env) == (domain, header, env)
+        assert secret_for(vendor) == f"key-of-{vendor}-0123456789"
+    monkeypatch.setattr("sys.stdin", io.StringIO("x\n"))
+    assert main(["credential", "add", "nobody-knows"]) == 2
+    assert "give --domain and --header" in capsys.readouterr().err
+
+
+def test_no_keyring_backend_gives_a_sentence_with_the_fix(isolated_env: Path) -> None:
+    """keyring's own "fail" backend (what a machine without a keyring daemon gets)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "credential", "add", "anthropic"],
+        input="sk-ant-api03-SECRETSECRETSECRET\n", env=env, capture_output=True, text=True,
+        timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "no usable keyring" in result.stderr and "gnome-keyring" in result.stderr
+    assert "$ANTHROPIC_API_KEY" in result.stderr  # the other way to log the agent in
+    assert "SECRETSECRET" not in result.stderr + result.stdout
+    removed = subprocess.run(
+        [sys.executable, "-m", "app.cli", "credential", "remove", "anthropic"],
+        env=env, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert removed.returncode == 1 and "Traceback" not in removed.stderr

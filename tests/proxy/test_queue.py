@@ -17,10 +17,13 @@ def ev(n: int, host: str = "outside.test") -> dict[str, Any]:
     return {"id": f"e{n}", "kind": "net.request", "method": "POST", "url": f"https://{host}/u"}
 
 
-def verdict(band: str = "medium", signature: str = "net.request POST outside.test") -> dict:
+def verdict(band: str = "medium", signature: str = "net.request outside.test") -> dict:
     score = {"low": 10, "medium": 30, "high": 60, "critical": 90}[band]
     reasons = [{"rule": "egress.unknown", "points": score, "why": "an unknown destination"}]
     return {"score": score, "band": band, "reasons": reasons, "signature": signature}
+
+
+OUTSIDE = "net outside.test:443"  # the decision key of `ev`'s destination
 
 
 class Clock:
@@ -103,7 +106,7 @@ def test_scopes(scope: str, session: str, workspace: str, remembered: bool) -> N
         await _held(queue)
         queue.decide(queue.listing()[0]["batch"], "deny", scope)
         assert not (await first).allow
-        rule = queue.remembered_for(verdict()["signature"], session, workspace)
+        rule = queue.remembered_for(OUTSIDE, session, workspace)
         assert (rule is not None) == remembered
         if rule is not None:
             assert rule.decision == "deny"
@@ -119,9 +122,9 @@ def test_expiry_ends_a_remembered_decision() -> None:
         await _held(queue)
         queue.decide(queue.listing()[0]["batch"], "allow", "session", for_seconds=60)
         await first
-        assert queue.remembered_for(verdict()["signature"], "s1", "/w") is not None
+        assert queue.remembered_for(OUTSIDE, "s1", "/w") is not None
         clock.now += 61
-        assert queue.remembered_for(verdict()["signature"], "s1", "/w") is None
+        assert queue.remembered_for(OUTSIDE, "s1", "/w") is None
 
     asyncio.run(run())
 
@@ -287,21 +290,97 @@ def test_high_batches_are_decided_one_request_at_a_time() -> None:
 def test_workspace_and_always_decisions_outlive_a_restart(tmp_path: Path) -> None:
     rules = tmp_path / "state" / "decisions.json"
 
-    async def decide_with(scope: str, signature: str) -> None:
+    async def decide_with(scope: str, host: str) -> None:
         queue = DecisionQueue(rules_file=rules)
         held = asyncio.ensure_future(
-            queue.ask("s1", "/w", ev(1), verdict(signature=signature), timeout=10)
+            queue.ask("s1", "/w", ev(1, host), verdict(signature=host), timeout=10)
         )
         await _held(queue)
         queue.decide(queue.listing()[0]["batch"], "allow", scope)
         await held
 
-    asyncio.run(decide_with("always", "sig-always"))
-    asyncio.run(decide_with("workspace", "sig-ws"))
-    asyncio.run(decide_with("session", "sig-session"))
+    asyncio.run(decide_with("always", "always.test"))
+    asyncio.run(decide_with("workspace", "ws.test"))
+    asyncio.run(decide_with("session", "session.test"))
     assert rules.stat().st_mode & 0o777 == 0o600
     restarted = DecisionQueue(rules_file=rules)
-    assert restarted.remembered_for("sig-always", "s9", "/x") is not None
-    assert restarted.remembered_for("sig-ws", "s9", "/w") is not None
-    assert restarted.remembered_for("sig-ws", "s9", "/x") is None
-    assert restarted.remembered_for("sig-session", "s1", "/w") is None  # a session ends
+    assert restarted.remembered_for("net always.test:443", "s9", "/x") is not None
+    assert restarted.remembered_for("net ws.test:443", "s9", "/w") is not None
+    assert restarted.remembered_for("net ws.test:443", "s9", "/x") is None
+    assert restarted.remembered_for("net session.test:443", "s1", "/w") is None  # a session ends
+
+
+def test_remembered_decision_matches_the_destination_up_to_its_band() -> None:
+    """Allowed for the session at medium: a GET to the same host:port passes without
+    asking, another port asks, and a riskier (high) request to the same host asks again."""
+
+    async def run() -> None:
+        queue = DecisionQueue()
+        first = asyncio.ensure_future(queue.ask("s1", "/w", ev(1), verdict("medium"), timeout=10))
+        await _held(queue)
+        queue.decide(queue.listing()[0]["batch"], "allow", "session")
+        assert (await first).allow
+        get = {**ev(2), "method": "GET"}
+        answer = await queue.ask("s1", "/w", get, verdict("low", "net.request x"), timeout=10)
+        assert answer.allow and answer.by == "remembered"
+        same = await queue.ask("s1", "/w", ev(3), verdict("medium"), timeout=10)
+        assert same.by == "remembered"
+        other_port = {**ev(4), "url": "https://outside.test:8443/u"}
+        riskier = [
+            asyncio.ensure_future(queue.ask("s1", "/w", e, v, timeout=10))
+            for e, v in (
+                (ev(5), verdict("high")),
+                (other_port, verdict("low", "net.request outside.test:8443")),
+            )
+        ]
+        await _held(queue, 2)
+        assert all(not t.done() for t in riskier), "a riskier request must ask again"
+        assert len(queue.listing()) == 2
+        queue.deny_all()
+        assert not any(a.allow for a in await asyncio.gather(*riskier))
+
+    asyncio.run(run())
+
+
+def test_remembered_denial_covers_every_band() -> None:
+    async def run() -> None:
+        queue = DecisionQueue()
+        first = asyncio.ensure_future(queue.ask("s1", "/w", ev(1), verdict("low"), timeout=10))
+        await _held(queue)
+        queue.decide(queue.listing()[0]["batch"], "deny", "session")
+        await first
+        later = await queue.ask("s1", "/w", ev(2), verdict("critical"), timeout=10)
+        assert not later.allow and later.by == "remembered"
+
+    asyncio.run(run())
+
+
+def test_one_destination_is_one_batch_at_its_riskiest_band() -> None:
+    """A low and a high request to one destination: one batch, high, decided one by one."""
+
+    async def run() -> None:
+        queue = DecisionQueue()
+        asks = [
+            asyncio.ensure_future(queue.ask("s1", "/w", ev(i), verdict(band), timeout=10))
+            for i, band in ((1, "low"), (2, "high"))
+        ]
+        await _held(queue, 2)
+        [batch] = queue.listing()
+        assert batch["band"] == "high" and len(batch["members"]) == 2
+        with pytest.raises(QueueError, match="one by one"):
+            queue.decide(batch["batch"], "allow")
+        queue.deny_all()
+        await asyncio.gather(*asks)
+
+    asyncio.run(run())
+
+
+def test_decisions_remembered_before_bands_left_signatures_still_apply(tmp_path: Path) -> None:
+    rules = tmp_path / "decisions.json"
+    old = {"signature": "net.request POST api.old.test [medium]", "decision": "allow",
+           "scope": "always", "batch": "b1", "session": None, "workspace": None,
+           "expires": None}  # fmt: skip
+    rules.write_text(json.dumps([old]))
+    queue = DecisionQueue(rules_file=rules)
+    assert queue.remembered_for("net api.old.test:443", "s", "/w", "medium") is not None
+    assert queue.remembered_for("net api.old.test:443", "s", "/w", "high") is None

@@ -192,3 +192,40 @@ def test_bound_credential_gives_the_agent_a_placeholder_only(
     # the foreign key itself, not just "a secret".
     assert row["band"] == "critical", row
     assert "egress.foreign-credential" in {r["rule"] for r in row["reasons"]}, row
+
+
+def test_a_proxy_refusal_ranked_critical_is_critical_in_history(
+    service, servers: Servers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proxy refuses a cookie on a bound domain as critical (an API key's domain needs
+    none, and a session cookie is a credential); the scorer's own rules leave cookies
+    alone, and history still records the refusal as critical."""
+    import io
+
+    import keyring
+
+    from app.cli import main
+    from tests.proxy.test_credential import FileKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FileKeyring(tmp_path / "keyring.json"))
+    try:
+        monkeypatch.setattr("sys.stdin", io.StringIO("sk-ant-api03-THEREALONE0000000000\n"))
+        assert main(["credential", "add", "anthropic", "--domain", "api.example.test",
+                     "--header", "x-api-key"]) == 0  # fmt: skip
+        workspace = tmp_path / "ws"
+        workspace.mkdir()
+        attack = (
+            "curl -sS -o /dev/null -w '%{http_code}' -H \"x-api-key: $ANTHROPIC_API_KEY\""
+            " -H 'Cookie: sid=opaque-value-123'"
+            f" https://api.example.test:{servers.https.port}/v1/custom"
+        )
+        run = sandgate("run", "--", "sh", "-c", attack, cwd=workspace)
+    finally:
+        keyring.set_keyring(previous)
+    assert run.stdout == "403", run.stdout + run.stderr
+    [row] = [r for r in history(kind="net.request") if r["host"] == "api.example.test"]
+    assert row["band"] == "critical" and row["score"] >= 80, row
+    assert row["decision"] == "deny"
+    proxy = [r for r in row["reasons"] if r["rule"] == "proxy.credential"]
+    assert proxy and "cookie" in proxy[0]["why"].lower(), row["reasons"]

@@ -73,11 +73,33 @@ def test_denied_http_gets_403_with_reason_header(open_session, servers: Servers)
     assert servers.http.paths().count("/x") == 0
 
 
-def test_denied_https_fails_connect_with_reason_in_status_line(open_session, servers) -> None:
+def test_denied_https_is_told_why_with_a_403_inside_tls(open_session, servers) -> None:
+    """A refused tunnel is intercepted so the client hears why: a failed CONNECT reaches
+    most clients as a closed socket (Claude Code's `ERR_SOCKET_CLOSED`)."""
     s = open_session(Net(allow=loopback(servers), deny=("*.example.test",)))
-    result = curl(s, "-v", f"https://api.example.test:{servers.https.port}/")
+    result = curl(s, "-i", f"https://api.example.test:{servers.https.port}/refused")
+    assert refused(result), result.stdout + result.stderr
+    assert "x-sandgate-reason: denied by rule '*.example.test'" in result.stdout.lower()
+    assert "/refused" not in servers.https.paths()
+    s.wait_events(1)
+    [(event, outcome)] = s.events
+    assert event["kind"] == "net.request" and event["url"].endswith("/refused")
+    assert outcome.action == "deny" and outcome.rule == "*.example.test"
+
+
+def test_denied_tunnel_refusing_sandgates_certificate_is_recorded(open_session, servers) -> None:
+    s = open_session(Net(allow=loopback(servers), deny=("*.example.test",)))
+    # Trusting only the upstream CA: the client will not accept Sandgate's certificate.
+    result = subprocess.run(
+        ["curl", "-sS", "-x", s.url, "--cacert", str(servers.pki.ca_pem),
+         f"https://api.example.test:{servers.https.port}/"],
+        capture_output=True, text=True, timeout=15,
+    )  # fmt: skip
     assert result.returncode != 0
-    assert "< HTTP/1.1 403 Sandgate: denied by rule '*.example.test'" in result.stderr
+    s.wait_events(1)
+    [(event, outcome)] = s.events
+    assert event["kind"] == "net.connect" and outcome.action == "deny"
+    assert "denied by rule '*.example.test'" in outcome.reason
     s.wait_events(1)
     assert s.events[0][0]["kind"] == "net.connect"
     assert s.outcomes()[0].rule == "*.example.test"
@@ -152,14 +174,21 @@ async def _resolved(value):
     return value
 
 
-def _decide_when_waiting(engine, decision: str, scope: str = "once", delay: float = 0.2):
+def _decide_when_waiting(
+    engine, decision: str, scope: str = "once", delay: float = 0.2, host: str = "outside.test"
+):
+    """Decide the pending batch for `host` once it appears (the engine's queue is shared:
+    a batch an earlier test left waiting must not be the one decided)."""
+
+    def mine() -> list[dict]:
+        return [b for b in engine.pending() if host in b["signature"]]
+
     def run() -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            batches = [b for b in engine.queue.listing() if b["state"] == "pending"]
-            if batches:
+            if mine():
                 time.sleep(delay)
-                engine.decide(engine.pending()[0]["batch"], decision, scope)
+                engine.decide(mine()[0]["batch"], decision, scope)
                 return
             time.sleep(0.02)
 
@@ -331,6 +360,24 @@ def test_other_credentials_on_bound_domain_are_refused_and_critical(
     assert s.outcomes()[-1].critical == (extra != [])
 
 
+def test_a_session_id_header_is_not_a_credential(open_session, servers: Servers) -> None:
+    """Claude Code sends `X-Claude-Code-Session-Id` on every request: it passes, while a
+    real key in an innocently named header is still refused as critical."""
+    s = open_session(Net(allow=loopback(servers)), credentials=(_binding(),))
+    placeholder = s.plan.env["ANTHROPIC_API_KEY"]
+    url = f"https://api.example.test:{servers.https.port}/v1/messages"
+    session_id = "X-Claude-Code-Session-Id: 5f0c2a8e-0d6b-4c57-9b39-3f1c8a7d9e21"
+    ok = curl(s, "-H", f"x-api-key: {placeholder}", "-H", session_id, url)
+    assert ok.returncode == 0 and "hello from" in ok.stdout, ok.stdout + ok.stderr
+    assert servers.https.seen[-1].headers["x-claude-code-session-id"].startswith("5f0c2a8e")
+    before = len(servers.https.seen)
+    hidden = "X-Trace: sk-ant-api03-ATTACKERATTACKERATTACKERATTACKER"
+    bad = curl(s, "-i", "-H", f"x-api-key: {placeholder}", "-H", session_id, "-H", hidden, url)
+    assert refused(bad), bad.stdout + bad.stderr
+    assert len(servers.https.seen) == before
+    assert s.outcomes()[-1].critical and "x-trace" in s.outcomes()[-1].reason.lower()
+
+
 def test_bound_domain_without_a_stored_secret_is_refused(open_session, servers) -> None:
     s = open_session(Net(allow=loopback(servers)), credentials=(_binding(None),))
     url = f"https://api.example.test:{servers.https.port}/"
@@ -395,7 +442,7 @@ def test_node_https_through_proxy(open_session, servers: Servers, tmp_path: Path
         [*run, "evilexample.test", str(servers.https.port), "/"],
         env=env, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
-    assert "CONNECT 403 Sandgate:" in denied.stdout
+    assert "Sandgate refused this request: denied by rule 'evilexample.test'" in denied.stdout
 
 
 # --- 20: fail closed ------------------------------------------------------------------
@@ -546,3 +593,17 @@ def test_upstream_certificates_are_verified(open_session, servers: Servers, tmp_
     finally:
         rogue.shutdown()
         rogue.server_close()
+
+
+def test_denied_server_first_tunnel_fails_its_connect_with_the_reason(open_session) -> None:
+    """ssh (and other protocols where the server speaks first) through CONNECT: the
+    client would wait forever inside an intercepted tunnel, so its CONNECT fails."""
+    import socket
+
+    s = open_session(Net(deny=("evilexample.test",)))
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as conn:
+        conn.sendall(b"CONNECT evilexample.test:22 HTTP/1.1\r\nHost: evilexample.test:22\r\n\r\n")
+        answer = conn.recv(4096).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 403 Sandgate: denied by rule 'evilexample.test'"), answer
+    s.wait_events(1)
+    assert [(e["kind"], o.action) for e, o in s.events] == [("net.connect", "deny")]

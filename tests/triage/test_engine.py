@@ -32,7 +32,7 @@ def test_session_start_is_scored_zero(engine: Triage) -> None:
         "score": 0,
         "band": "low",
         "reasons": [],
-        "signature": "session.start [low]",
+        "signature": "session.start",
     }
 
 
@@ -55,7 +55,7 @@ def test_workspace_paths_share_a_signature(engine: Triage) -> None:
         {"id": "3", "session": "s", "kind": "file.write", "path": WS + "/src/c.txt"},
     ]
     sigs = [engine.score_dict(e).signature for e in events]
-    assert sigs[1] == sigs[2] == "file.write $WORKSPACE/src/*.py [low]"
+    assert sigs[1] == sigs[2] == "file.write $WORKSPACE/src/*.py"
     assert sigs[3] != sigs[1]
 
 
@@ -75,9 +75,9 @@ def test_group_ranks_by_highest_score(engine: Triage) -> None:
         {"id": "4", "session": "s", "kind": "file.read", "path": WS + "/b.py"},
     ]
     batches = group([engine.score_dict(e) for e in events])
-    assert batches[0].signature == "file.read cred:kube [high]"
-    assert batches[1].signature == "net.request POST evil.example.net [high]"
-    low = [b for b in batches if b.signature == "file.read $WORKSPACE/*.py [low]"]
+    assert batches[0].signature == "file.read cred:kube"
+    assert batches[1].signature == "net.request evil.example.net"
+    low = [b for b in batches if b.signature == "file.read $WORKSPACE/*.py"]
     assert low and low[0].ids == ("2", "4")
 
 
@@ -154,3 +154,50 @@ def test_repeated_commands_are_judged_against_the_current_canaries(engine: Triag
     engine.score_dict({"id": "4", **start, "canaries": [second]})
     assert not canary_rules("5", sends[0])
     assert canary_rules("6", sends[1])
+
+
+def test_one_destination_is_one_batch_with_its_riskiest_band(engine: Triage) -> None:
+    """A GET and a POST carrying a secret to one host are one batch, ranked by the POST."""
+    events = [
+        {"id": "0", "session": "s", **START},
+        {"id": "1", "session": "s", "kind": "net.request", "method": "GET",
+         "url": "https://files.example.net/a"},
+        {"id": "2", "session": "s", "kind": "net.request", "method": "POST",
+         "url": "https://files.example.net/b", "body": "AKIAIOSFODNN7EXAMPLE"},
+        {"id": "3", "session": "s", "kind": "net.request", "method": "GET",
+         "url": "https://files.example.net:8443/c"},
+    ]  # fmt: skip
+    verdicts = [engine.score_dict(e) for e in events]
+    assert verdicts[1].band != verdicts[2].band
+    batches = [b for b in group(verdicts) if b.signature.startswith("net.request")]
+    assert [(b.signature, b.ids) for b in batches] == [
+        ("net.request files.example.net", ("1", "2")),
+        ("net.request files.example.net:8443", ("3",)),
+    ]
+    assert batches[0].band == verdicts[2].band
+
+
+def test_the_agents_own_login_is_neither_a_theft_nor_a_secret_sent_out(engine: Triage) -> None:
+    """`session.start` names the agent's login files, placeholders and vendor endpoints:
+    reading the file is no credential read, and its placeholder going to its vendor is
+    no secret sent out. Another session without them is judged as before."""
+    own = {
+        "logins": ["~/.claude/.credentials.json"],
+        "placeholders": ["sk-ant-oat01-sandgateAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
+        "own_domains": ["api.anthropic.com"],
+    }
+    read = {"kind": "file.read", "path": "~/.claude/.credentials.json"}
+    request = {
+        "kind": "net.request",
+        "method": "POST",
+        "url": "https://api.anthropic.com/v1/messages",
+        "headers": {"authorization": "Bearer " + own["placeholders"][0]},
+        "body": "{}",
+    }
+    start = {**START, "bound": {}}  # the login is bound to its vendor, not to one domain
+    engine.score_dict({"id": "0", "session": "own", **start, **own})
+    assert engine.score_dict({"id": "1", "session": "own", **read}).band == "low"
+    assert engine.score_dict({"id": "2", "session": "own", **request}).band == "low"
+    engine.score_dict({"id": "3", "session": "other", **start})
+    assert engine.score_dict({"id": "4", "session": "other", **read}).band == "high"
+    assert engine.score_dict({"id": "5", "session": "other", **request}).band == "critical"

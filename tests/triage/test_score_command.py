@@ -112,8 +112,10 @@ def test_stdin_and_rank(
     assert cli_main(["score", "--rank", "-"]) == 0
     batches = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [b["score"] for b in batches] == sorted((b["score"] for b in batches), reverse=True)
-    # the GET after the credential read is critical, so it is not batched with the first GET
-    assert [b["ids"] for b in batches] == [["3"], ["2"], ["1"]]
+    # one destination is one batch: the GET after the credential read is critical and
+    # makes the whole pypi.org batch critical, instead of splitting it in two
+    assert [b["ids"] for b in batches] == [["1", "3"], ["2"]]
+    assert batches[0]["band"] == "critical"
 
 
 def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

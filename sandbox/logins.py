@@ -1,0 +1,189 @@
+"""The agent's own login files, shown inside with placeholders instead of tokens.
+
+An agent keeps its OAuth login in a JSON file in its own folder
+(`~/.claude/.credentials.json`, `~/.codex/auth.json`, `~/.gemini/oauth_creds.json`).
+Sandgate reads the real file on the host, writes a copy into the session folder with
+every token replaced by a per-session placeholder, and that copy is what the sandbox
+shows at the file's place (read-write: the agent saves refreshed tokens there). The
+proxy swaps each placeholder for its token on the vendor's endpoints, and swaps the
+tokens of a refresh (or of a `/login` inside) for new placeholders on the way back;
+when the session ends, `sync_back` writes the real tokens into the host file, so the
+agent keeps its login outside Sandgate too. The real tokens never enter the sandbox.
+
+A JWT keeps its header and claims (agents read them: Codex takes the account and plan
+from its `id_token`); only the signature becomes the placeholder, so the token the agent
+holds is useless anywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sandbox.patterns import expand_home
+
+# JSON keys whose string values are login tokens, in the agents' files and in the token
+# endpoints' answers (OAuth 2.0 names, Claude Code's camel case, Codex's API key slot).
+TOKEN_KEYS = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "accessToken",
+        "refreshToken",
+        "idToken",
+        "OPENAI_API_KEY",
+        "api_key",
+        "apiKey",
+    }
+)
+MIN_TOKEN = 16  # shorter strings under those keys are not tokens (empty, "null", ids)
+PLACEHOLDER_MARK = "sandgate"
+# Vendor prefixes kept in a placeholder, so an agent that checks a token's shape still
+# recognises it (Claude Code tells OAuth tokens from API keys by theirs).
+_PREFIX = re.compile(r"^(sk-ant-[a-z]+\d*-|sk-proj-|sk-|ya29\.|1//)")
+_JWT = re.compile(r"^(eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.)[A-Za-z0-9_-]+$")
+
+
+class LoginFileError(ValueError):
+    """A login file Sandgate cannot show with placeholders (not JSON): it stays a decoy."""
+
+
+def placeholder_for(token: str) -> str:
+    """A fresh placeholder shaped like `token` (its prefix, or a JWT's header and claims)."""
+    jwt = _JWT.match(token)
+    if jwt:
+        return jwt.group(1) + PLACEHOLDER_MARK + secrets.token_urlsafe(32)
+    found = _PREFIX.match(token)
+    prefix = found.group(1) if found else ""
+    return prefix + PLACEHOLDER_MARK + secrets.token_urlsafe(24)
+
+
+def is_placeholder(value: str) -> bool:
+    return PLACEHOLDER_MARK in value
+
+
+def tokens_in(data: Any) -> Iterator[str]:
+    """Every token in parsed JSON: string values of `TOKEN_KEYS`, at any depth."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in TOKEN_KEYS and isinstance(value, str) and len(value) >= MIN_TOKEN:
+                yield value
+            else:
+                yield from tokens_in(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from tokens_in(item)
+
+
+def swap_tokens(
+    text: str, swaps: MutableMapping[str, str], vendor_of: MutableMapping[str, str], vendor: str
+) -> str:
+    """`text` (JSON) with each real token replaced by its placeholder, making new
+    placeholders as needed (`swaps`: placeholder → real, `vendor_of`: placeholder →
+    vendor, both updated). Raises LoginFileError if `text` is not JSON."""
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except ValueError as exc:
+        raise LoginFileError(f"not JSON: {exc}") from None
+    known = {real: placeholder for placeholder, real in swaps.items()}
+    for token in dict.fromkeys(tokens_in(data)):
+        if is_placeholder(token):
+            continue
+        placeholder = known.get(token)
+        if placeholder is None:
+            placeholder = placeholder_for(token)
+            swaps[placeholder] = token
+            vendor_of[placeholder] = vendor
+        text = text.replace(json.dumps(token)[1:-1], placeholder)
+    return text
+
+
+def restore_tokens(text: str, swaps: Mapping[str, str]) -> str:
+    """The inverse: every placeholder in `text` replaced by its real token."""
+    for placeholder, real in swaps.items():
+        if placeholder in text:
+            text = text.replace(placeholder, json.dumps(real)[1:-1])
+    return text
+
+
+@dataclass(frozen=True)
+class LoginView:
+    """One login file: `host_file` is the real one; `view_file` (in the session folder,
+    None when the file did not exist) is shown read-write at `host_file`'s place.
+    `original` is the host file's text when the session began."""
+
+    vendor: str
+    host_file: Path
+    view_file: Path | None
+    original: str | None
+
+
+def open_views(
+    logins: Iterable[tuple[str, Iterable[str]]],
+    home: Path,
+    session_dir: Path,
+    swaps: MutableMapping[str, str],
+    vendor_of: MutableMapping[str, str],
+) -> list[LoginView]:
+    """Write the placeholder copy of each (vendor, file patterns) login file that exists.
+
+    A missing file gets a view without a copy: if the agent logs in during the session,
+    it writes the file itself (with the placeholders the proxy gave it), and `sync_back`
+    puts the real tokens in. A file that is not JSON is left out (it stays a decoy).
+    """
+    folder = session_dir / "logins"
+    views: list[LoginView] = []
+    for vendor, patterns in logins:
+        for pattern in patterns:
+            host_file = Path(expand_home(pattern, home))
+            if host_file.is_symlink() or (host_file.exists() and not host_file.is_file()):
+                continue
+            if not host_file.exists():
+                views.append(LoginView(vendor, host_file, None, None))
+                continue
+            try:
+                original = host_file.read_text(encoding="utf-8")
+                shown = swap_tokens(original, swaps, vendor_of, vendor)
+            except (OSError, UnicodeDecodeError, LoginFileError):
+                continue
+            folder.mkdir(mode=0o700, exist_ok=True)
+            view_file = folder / f"{len(views)}-{host_file.name}"
+            _write_private(view_file, shown)
+            views.append(LoginView(vendor, host_file, view_file, original))
+    return views
+
+
+def sync_back(views: Iterable[LoginView], swaps: Mapping[str, str]) -> list[Path]:
+    """Write what the agent saved into the real login files, with the real tokens; return
+    the files written. Nothing is written where nothing changed, nor where the result
+    would still hold a placeholder Sandgate cannot resolve (it would break the login)."""
+    written: list[Path] = []
+    for view in views:
+        source = view.view_file or view.host_file
+        try:
+            text = source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        real = restore_tokens(text, swaps)
+        if real == view.original or not real.strip() or is_placeholder(real):
+            continue
+        if view.view_file is None and real == text:
+            continue  # created inside without a token of ours: the agent's own doing
+        _write_private(view.host_file, real)
+        written.append(view.host_file)
+    return written
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.sandgate-tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    tmp.replace(path)
