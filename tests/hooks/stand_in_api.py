@@ -10,13 +10,18 @@ tools (Claude Code's own side questions) get a short text. Every request body is
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
 class StandInAPI:
-    def __init__(self, tool: str, tool_input: dict[str, Any]) -> None:
+    def __init__(
+        self, tool: str, tool_input: dict[str, Any], tls: tuple[Path, Path] | None = None
+    ) -> None:
+        """`tls` (certificate, key) serves HTTPS, as the real API does."""
         self.tool = tool
         self.tool_input = tool_input
         self.requests: list[dict[str, Any]] = []
@@ -61,11 +66,17 @@ class StandInAPI:
                 self.wfile.write(raw)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> StandInAPI:
         self.thread.start()

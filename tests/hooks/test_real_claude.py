@@ -104,13 +104,22 @@ def test_inside_the_sandbox_a_low_risk_call_is_allowed_without_a_prompt(
 ) -> None:
     # `claude -p` alone refuses a write nobody approved; inside Sandgate the sandbox is
     # the boundary, so the hook allows it and nobody is asked.
+    from tests.proxy.conftest import make_pki
+
     target = workspace / "notes.txt"
-    with StandInAPI("Write", {"file_path": str(target), "content": "hello\n"}) as api:
+    pki = make_pki(tmp_path / "pki")
+    tls = (pki.cert_pem, pki.key_pem)
+    with StandInAPI("Write", {"file_path": str(target), "content": "hello\n"}, tls) as api:
         port = api.server.server_address[1]
         policy = tmp_path / "policy.yaml"
+        # The stand-in plays Anthropic's API (HTTPS) on loopback: the agent's login (its
+        # key, a placeholder inside) is bound to that address for this session.
         policy.write_text(
-            "version: 1\nenv:\n  pass: [ANTHROPIC_API_KEY]\n"
-            f"network:\n  allow: ['127.0.0.1:{port}']\n"
+            f"version: 1\nnetwork:\n  allow: ['127.0.0.1:{port}']\n"
+            f"  upstream_ca: {pki.ca_pem}\n"
+            "profiles:\n  claude-code:\n    logins:\n"
+            "      - {vendor: anthropic, api: 127.0.0.1, header: x-api-key,"
+            " env: ANTHROPIC_API_KEY}\n"
         )
         env = {**os.environ, "ANTHROPIC_BASE_URL": api.url, "ANTHROPIC_API_KEY": "sk-ant-stand-in"}
         env |= {"DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1"}
