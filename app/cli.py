@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "decide": ("app.commands.decide", "allow or deny a waiting batch"),
     "credential": ("app.commands.credential", "manage credentials bound to domains"),
     "hook": ("app.commands.hook", "an agent's permission hook (claude-code, codex); install it"),
+    "autostart": ("app.commands.autostart", "start the tray at login: on, off or status"),
 }
 
 

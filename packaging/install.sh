@@ -16,6 +16,7 @@ packages=(
   libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
   xvfb libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-render-util0 libxcb-image0
+  appstream desktop-file-utils
 )
 missing=()
 for p in "${packages[@]}"; do
