@@ -57,8 +57,9 @@ Description: approval manager for AI coding agents
  escapes with a deterministic, explained risk scorer for a person to decide.
 CONTROL
 start=$(date +%s)
-# gzip: xz takes minutes on a bundle this size and saves little on shared libraries.
-dpkg-deb --root-owner-group -Zgzip --build "$stage" "$deb" >/dev/null
+# gzip at a low level: xz, or gzip at its default level 9, take minutes on a bundle this
+# size, and save little on shared libraries.
+dpkg-deb --root-owner-group -Zgzip -z3 --build "$stage" "$deb" >/dev/null
 echo "sandgate build: package $deb ($(du -h "$deb" | cut -f1)) in $(( $(date +%s) - start )) s"
 
 [ "$check" = 1 ] || exit 0
