@@ -1,4 +1,4 @@
-""""Start at login": the XDG autostart entry that starts the tray when the user logs in.
+"""Start at login: the XDG autostart entry that starts the tray when the user logs in.
 
 The entry is `$XDG_CONFIG_HOME/autostart/sandgate.desktop` (the XDG autostart
 specification); it exists exactly while the setting is on. Qt-free, so the tray's menu
@@ -101,4 +101,3 @@ def _exec_quote(word: str) -> str:
     escaped = "".join("\\" + c if c in '"`$\\' else c for c in word)
     # In a desktop file a backslash is itself escaped once more.
     return '"' + escaped.replace("\\", "\\\\") + '"'
-

@@ -19,15 +19,21 @@ def main(args: argparse.Namespace) -> int:
     from app.paths import Paths
 
     paths = Paths.from_environment()
-    if args.action == "on":
-        path = autostart.enable(paths)
-        print(f"sandgate: starts at login ({path})")
-    elif args.action == "off":
-        removed = autostart.disable(paths)
-        print("sandgate: no longer starts at login" if removed else "sandgate: was not on")
-    else:
-        on = autostart.enabled(paths)
-        print(f"on ({autostart.entry_path(paths)})" if on else "off")
     if not sys.platform.startswith("linux"):
         print("sandgate: only Linux desktops read this entry", file=sys.stderr)
+    if args.action == "status":
+        on = autostart.enabled(paths)
+        print(f"on ({autostart.entry_path(paths)})" if on else "off")
+        return 0
+    try:
+        if args.action == "on":
+            print(f"sandgate: starts at login ({autostart.enable(paths)})")
+        elif autostart.disable(paths):
+            print("sandgate: no longer starts at login")
+        else:
+            print("sandgate: was not on")
+    except OSError as exc:
+        where = exc.filename or autostart.entry_path(paths)
+        print(f"sandgate: cannot change {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0

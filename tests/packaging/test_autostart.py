@@ -1,4 +1,4 @@
-""""Start at login" writes and removes the XDG autostart entry, in a private config home."""
+"""Start at login writes and removes the XDG autostart entry, in a private config home."""
 
 from __future__ import annotations
 
@@ -94,3 +94,11 @@ def test_the_command_turns_it_on_and_off(isolated_env: Path) -> None:
     bad = _cli("autostart", "maybe")
     assert bad.returncode == 2
     assert "invalid choice" in bad.stderr
+
+
+def test_an_unwritable_autostart_folder_gives_a_sentence(isolated_env: Path) -> None:
+    (isolated_env / ".config" / "autostart").write_text("not a folder")
+    done = _cli("autostart", "on")
+    assert done.returncode == 1
+    assert done.stderr.startswith("sandgate: cannot change ")
+    assert "autostart" in done.stderr and "Traceback" not in done.stderr

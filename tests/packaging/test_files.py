@@ -50,7 +50,7 @@ def test_the_appstream_metadata_validates() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "E:" not in done.stdout and "W:" not in done.stdout, done.stdout
-    assert f"<launchable type=\"desktop-id\">{APP_ID}.desktop</launchable>" in path.read_text()
+    assert f'<launchable type="desktop-id">{APP_ID}.desktop</launchable>' in path.read_text()
 
 
 def test_the_user_unit_runs_the_installed_service(tmp_path: Path) -> None:
