@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "credential": ("app.commands.credential", "manage credentials bound to domains"),
     "hook": ("app.commands.hook", "an agent's permission hook (claude-code, codex); install it"),
     "demo": ("app.commands.demo", "show both incidents of the design stopped, on this machine"),
+    "autostart": ("app.commands.autostart", "start the tray at login: on, off or status"),
 }
 
 

@@ -21,6 +21,7 @@ packages=(
   xvfb libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0
   libxcb-render-util0 libxcb-image0
   trayer imagemagick x11-utils xdotool dbus dbus-x11 libnotify-bin
+  appstream desktop-file-utils
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -241,6 +241,10 @@ def _channel(
     source = Path(__file__).resolve().parents[1]
     # The interpreter's own installation too: a virtual environment only links to it.
     installs = [sys.prefix, sys.base_prefix, str(source)]
+    if getattr(sys, "frozen", False):
+        # A frozen bundle (PyInstaller): the hook runs the bundle's own program, which
+        # sits beside its library folder (sys.prefix), not in it.
+        installs.insert(0, os.path.dirname(sys.executable))
     for path in dict.fromkeys(os.path.realpath(p) for p in installs):
         if (
             mounts.shows(path)
