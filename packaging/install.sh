@@ -62,6 +62,22 @@ fi
 # ever ignored by Python, never trusted.
 .venv/bin/python -m compileall -q -j 0 app sandbox triage resources >/dev/null
 
+# Put `sandgate` on the PATH for the README's tour: a link in ~/.local/bin (the XDG place
+# for a user's programs), never over a file that is not already our link. The test
+# command (--no-start) leaves the home alone.
 if [ "$start" = 1 ]; then
+  bin="$HOME/.local/bin"
+  target="$(pwd)/.venv/bin/sandgate"
+  if [ ! -e "$bin/sandgate" ] || [ "$(readlink "$bin/sandgate")" = "$target" ]; then
+    mkdir -p "$bin"
+    ln -sfn "$target" "$bin/sandgate"
+    echo "sandgate: linked $bin/sandgate to $target"
+    case ":$PATH:" in
+      *":$bin:"*) ;;
+      *) echo "sandgate: $bin is not on your PATH: add it (or open a new login shell)" ;;
+    esac
+  else
+    echo "sandgate: $bin/sandgate exists and is not ours; run $target instead"
+  fi
   exec .venv/bin/sandgate
 fi

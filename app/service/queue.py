@@ -6,9 +6,9 @@ a batch releases every request in it. A decision has a scope — `once` (this ba
 remembered and decide later requests without asking. A remembered egress decision
 matches the destination (host and port), whatever the method, and an `allow` covers
 later requests up to the band it was given at: a riskier request asks again (a `deny`
-covers every band: refusing more is never the unsafe side). `always`
-is refused for a critical batch, and allowing a critical batch needs `confirm`, a
-deliberate second step. A request nobody answers is denied when its timeout passes;
+covers every band: refusing more is never the unsafe side). Allowing a critical batch
+needs `confirm`, a deliberate second step, and never reaches wider than the session
+(`workspace` and `always` outlive it). A request nobody answers is denied when its timeout passes;
 its batch stays in the inbox, listed as expired, and can still be decided for the
 requests that come after.
 
@@ -279,8 +279,11 @@ class DecisionQueue:
             raise QueueError("'for' must be a positive number of seconds")
         critical = batch.band == "critical"
         if critical and decision == "allow":
-            if scope == "always":
-                raise QueueError("a critical batch can never be allowed always")
+            if scope in LASTING:  # workspace and always outlive the session and the service
+                raise QueueError(
+                    f"a critical batch can never be allowed with scope {scope!r}: "
+                    "at most for this session"
+                )
             if not confirm:
                 raise QueueError(
                     f"batch {batch_id} is critical: allowing it needs confirmation "

@@ -129,14 +129,15 @@ def test_expiry_ends_a_remembered_decision() -> None:
     asyncio.run(run())
 
 
-def test_critical_batches_need_confirmation_and_never_become_always() -> None:
+def test_critical_batches_need_confirmation_and_never_outlive_the_session() -> None:
     async def run() -> None:
         queue = DecisionQueue()
         held = asyncio.ensure_future(queue.ask("s1", "/w", ev(1), verdict("critical"), timeout=10))
         await _held(queue)
         batch = queue.listing()[0]["batch"]
-        with pytest.raises(QueueError, match="never be allowed always"):
-            queue.decide(batch, "allow", "always", confirm=True)
+        for lasting in ("always", "workspace"):  # both are remembered across restarts
+            with pytest.raises(QueueError, match=f"never be allowed with scope '{lasting}'"):
+                queue.decide(batch, "allow", lasting, confirm=True)
         with pytest.raises(QueueError, match="confirmation"):
             queue.decide(batch, "allow", "session")
         assert queue.decide(batch, "allow", "once", confirm=True) == 1
