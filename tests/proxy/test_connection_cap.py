@@ -34,7 +34,7 @@ def test_connections_past_the_cap_are_refused_and_the_rest_keep_working(
         for _ in range(12):  # idle: they never send a byte
             idle.append(_unix(path))
         open_now = engine.proxy._listeners[session.id].writers
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # a loaded machine's loop may be slow to accept
         while len(open_now) < 12 and time.monotonic() < deadline:
             time.sleep(0.02)  # the proxy's loop has taken each one in
         assert len(open_now) == 12
