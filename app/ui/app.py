@@ -84,7 +84,7 @@ class TrayApp:
 
 
 def tune_memory(bridge: Bridge) -> None:
-    """Keep the cyclic garbage collector from stalling the GUI thread.
+    """Keep the interpreter from stalling the GUI thread.
 
     A full collection walks every object of the process (tens of thousands of frozen
     rows, and the service's own when it runs in here) while holding the interpreter:
@@ -93,6 +93,10 @@ def tune_memory(bridge: Bridge) -> None:
     collector's sight (`gc.freeze`), and full collections are made rarer.
     """
     gc.set_threshold(20_000, 20, 100)
+    # Each call from Qt into Python (a model's data(), a slot) waits for the
+    # interpreter; with the service's threads busy in this process that wait is up to
+    # the switch interval, per call. A shorter interval keeps the GUI's calls prompt.
+    sys.setswitchinterval(0.001)
     was_up = [False]
 
     def settled(state: State) -> None:
