@@ -87,7 +87,7 @@ def main() -> int:
                       workspace)  # fmt: skip
     qt = QApplication([])
     app = build(paths, use_tray=False)
-    tune_memory(app.bridge)  # as `sandgate tray` does
+    collector = tune_memory(app.bridge)  # noqa: F841 - as `sandgate tray` does
     app.window.show()
 
     def settle(seconds: float) -> None:

@@ -60,7 +60,10 @@ def _banner() -> QLabel:
     return banner
 
 
-def _table(model: InboxModel | MembersModel) -> QTableView:
+def _table(model: InboxModel | MembersModel, widths: dict[int, str]) -> QTableView:
+    """A table whose columns are sized once from sample text, never from the rows:
+    sizing to contents would ask the model for every cell on each update, a call into
+    Python per cell while the in-process service competes for the interpreter."""
     view = QTableView()
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -70,8 +73,13 @@ def _table(model: InboxModel | MembersModel) -> QTableView:
     view.setWordWrap(False)
     view.setShowGrid(False)
     view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-    view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-    view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+    header = view.horizontalHeader()
+    metrics = view.fontMetrics()
+    for column, sample in widths.items():
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(column, metrics.horizontalAdvance(sample) + 16)
+    stretch = next(c for c in range(model.columnCount()) if c not in widths)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     return view
 
 
@@ -89,11 +97,7 @@ class BatchPane(QWidget):
         self.meta = plain_label()
         self.reasons = plain_label()
         self.members_model = MembersModel()
-        self.members = _table(self.members_model)
-        self.members.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.members.horizontalHeader().setSectionResizeMode(
-            1, QHeaderView.ResizeMode.ResizeToContents
-        )
+        self.members = _table(self.members_model, {1: "100 critical", 2: "no longer waiting"})
         self.member_detail = QPlainTextEdit()
         self.member_detail.setReadOnly(True)
         self.member_detail.setMaximumHeight(90)
@@ -181,10 +185,7 @@ class InboxWindow(QMainWindow):
         self.resize(1180, 700)
         self.status = plain_label(wrap=False)
         self.list_model = InboxModel()
-        self.list = _table(self.list_model)
-        self.list.horizontalHeader().setSectionResizeMode(
-            2, QHeaderView.ResizeMode.ResizeToContents
-        )
+        self.list = _table(self.list_model, {0: "CRITICAL 100", 2: "99 waiting · 9 min"})
         self.empty = plain_label("Nothing needs you. Sandgate lets through what the policy allows.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.batch = BatchPane()

@@ -11,40 +11,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QModelIndex, QObject, Qt, QTimer
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QPushButton, QWidget
+from PySide6.QtCore import QElapsedTimer, QModelIndex, QObject, Qt, QTimer
+from PySide6.QtWidgets import QWidget
 
 from app.ui.bridge import Bridge, Reply
 from app.ui.friction import EXPIRIES, Gate
-from app.ui.inbox import InboxWindow, plain_label
+from app.ui.inbox import InboxWindow
+from app.ui.inbox_input import InboxInput
 from app.ui.inbox_rows import InboxRow, inbox_rows
+from app.ui.labels import BANNERS, SCOPE_WORDS, reasons_text
 from app.ui.models import ROW
-from app.ui.rows import Batch, Member, Reason, ReviewItem, State
+from app.ui.review_page import fill_review
+from app.ui.rows import Batch, Member, ReviewItem, State
 from app.ui.text import duration, visible
 from app.ui.words import describe, destination
-
-SCOPE_WORDS = {
-    "once": "once: these requests only",
-    "session": "this session",
-    "workspace": "this workspace",
-    "always": "always",
-}
-BANNERS = {
-    "low": ("LOW RISK", "#e8f5e9", "#1b5e20"),
-    "medium": ("MEDIUM RISK: read the requests below before allowing", "#fff3e0", "#8a4b00"),
-    "high": ("HIGH RISK: decide each request on its own", "#ffebee", "#b71c1c"),
-    "critical": ("CRITICAL: BLOCKED. Allowing needs a deliberate second step", "#b71c1c", "#fff"),
-}
-_INPUT = (
-    QEvent.Type.KeyPress,
-    QEvent.Type.KeyRelease,
-    QEvent.Type.MouseButtonPress,
-    QEvent.Type.MouseButtonRelease,
-    QEvent.Type.MouseButtonDblClick,
-    QEvent.Type.Shortcut,
-    QEvent.Type.ShortcutOverride,
-)
 
 
 class InboxController(QObject):
@@ -89,8 +69,9 @@ class InboxController(QObject):
         pane.hold.held.connect(self._held_confirm)
         pane.scope.currentIndexChanged.connect(self._scope_changed)
         pane.scope.highlighted.connect(self._show_preview)
+        self.input = InboxInput(self)
         for widget in (window, *window.findChildren(QWidget)):
-            widget.installEventFilter(self)
+            widget.installEventFilter(self.input)
 
     def now_ms(self) -> float:
         return float(self._elapsed.elapsed())
@@ -193,7 +174,7 @@ class InboxController(QObject):
         pane.banner.setStyleSheet(f"background:{background}; color:{foreground};")
         pane.title.setText(describe(batch))
         pane.meta.setText(self._who(batch))
-        pane.reasons.setText(_reasons_text(batch.members))
+        pane.reasons.setText(reasons_text(batch.members))
         current = pane.members.currentIndex().row()
         pane.members_model.reset(batch.members)
         if batch.members:
@@ -255,7 +236,7 @@ class InboxController(QObject):
     def _member_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         member = current.data(ROW)
         if isinstance(member, Member):
-            lines = [visible(member.summary), _reasons_text((member,))]
+            lines = [visible(member.summary), reasons_text((member,))]
             self.window.batch.member_detail.setPlainText("\n".join(lines))
         self._refresh_controls()
 
@@ -362,34 +343,9 @@ class InboxController(QObject):
     # --- a review item -------------------------------------------------------------------
 
     def _show_review(self, item: ReviewItem) -> None:
-        pane = self.window.review
         self.key, self.gate = item.id, None
-        self.window.pages.setCurrentWidget(pane)
-        _, background, foreground = BANNERS.get(item.band, BANNERS["low"])
-        what = {"memory": "an agent instruction file changed", "quarantine": "files held"}
-        pane.banner.setText(
-            f"{item.band.upper()} {item.score}: {what.get(item.kind, 'needs a look')}"
-        )
-        pane.banner.setStyleSheet(f"background:{background}; color:{foreground};")
-        pane.title.setText(visible(item.summary or item.path))
-        pane.meta.setText(
-            f"{visible(item.path)} · workspace {visible(item.workspace)} · "
-            f"{duration(self.clock() - item.ts)} ago"
-        )
-        pane.reasons.setText(_reasons_text_of(item.reasons, "no rule matched"))
-        pane.detail.setPlainText(visible(item.detail, keep_newlines=True))
-        while pane.action_row.count():
-            taken = pane.action_row.takeAt(0)
-            old = taken.widget() if taken is not None else None
-            if old is not None:
-                old.deleteLater()
-        for action in item.actions:
-            button = QPushButton(action.capitalize())
-            button.setAutoDefault(False)
-            button.clicked.connect(lambda _=False, a=action, i=item.id: self.resolve(i, a))
-            button.installEventFilter(self)
-            pane.action_row.addWidget(button)
-        pane.action_row.addWidget(plain_label(""), 1)
+        self.window.pages.setCurrentWidget(self.window.review)
+        fill_review(self.window.review, item, self.clock(), self.resolve, self.input)
 
     def resolve(self, item_id: str, action: str) -> None:
         token = self.bridge.request("review.resolve", id=item_id, action=action)
@@ -432,61 +388,3 @@ class InboxController(QObject):
         pane.scope.setItemData(index, note, Qt.ItemDataRole.UserRole + 1)
         if pane.scope.currentIndex() == index:
             self._show_preview(index)
-
-    # --- input ---------------------------------------------------------------------------
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if kind not in _INPUT:
-            return False
-        pane = self.window.batch
-        on_batch = isinstance(watched, QWidget) and (watched is pane or pane.isAncestorOf(watched))
-        gate = self.gate
-        guarded = gate is not None and not gate.accepts_input(self.now_ms())
-        if on_batch and guarded and self.window.pages.currentWidget() is pane:
-            return True  # input in the first moment after a risky batch is shown
-        if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            return self._key(watched, event)
-        if kind == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
-            # Keep A/D from reaching a table's keyboard search.
-            return False
-        return False
-
-    def _key(self, watched: QObject, event: QKeyEvent) -> bool:
-        key = event.key()
-        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        if watched is self.window.batch.confirm_text and key not in (Qt.Key.Key_Escape,):
-            # Typing the destination; Enter there confirms nothing (the click does).
-            return key in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        if mods not in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.AltModifier):
-            return False
-        on_batch = self.window.pages.currentWidget() is self.window.batch
-        if key == Qt.Key.Key_Escape:
-            self.window.hide()
-            return True
-        if key in (Qt.Key.Key_A, Qt.Key.Key_D) and on_batch:
-            if not event.isAutoRepeat():
-                self.decide("allow" if key == Qt.Key.Key_A else "deny")
-            return True
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and on_batch:
-            # Only a low batch has a default button; elsewhere Enter decides nothing.
-            low = self.gate is not None and self.gate.rules.default_button
-            if low and not event.isAutoRepeat():
-                self.decide("allow")
-            return True
-        return False
-
-
-def _reasons_text_of(
-    reasons: tuple[Reason, ...], none: str = "no rule matched: a destination no rule names"
-) -> str:
-    lines = [f"+{r.points}  {visible(r.rule)}: {visible(r.why)}" for r in reasons]
-    return "\n".join(lines) or none
-
-
-def _reasons_text(members: tuple[Member, ...]) -> str:
-    seen: dict[str, Reason] = {}
-    for m in members:
-        for r in m.reasons:
-            seen.setdefault(r.rule, r)
-    return _reasons_text_of(tuple(seen.values()))
