@@ -23,7 +23,7 @@ from app.ui.bridge import Bridge
 from app.ui.inbox import InboxWindow
 from app.ui.inbox_controller import InboxController
 from app.ui.notify import Notifier
-from app.ui.tray import TrayController
+from app.ui.tray import StartAtLogin, TrayController
 
 
 @dataclass
@@ -132,7 +132,7 @@ def build(paths: Paths, *, use_tray: bool | None = None) -> TrayApp:
     bridge.changes.connect(notifier.changes)
     if tray is not None:
         app.tray_controller = TrayController(
-            tray, bridge, app.open_inbox, app.quit, app.sessions_kept
+            tray, bridge, app.open_inbox, app.quit, app.sessions_kept, login=StartAtLogin(paths)
         )
         tray.show()
     if tray is None or not available:

@@ -7,6 +7,7 @@ batches, the running sessions, pause and resume, the inbox, and quit.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 
@@ -14,6 +15,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from app.paths import Paths
 from app.ui.bridge import Bridge
 from app.ui.icons import icon, state_of
 from app.ui.inbox_rows import inbox_rows
@@ -62,8 +64,10 @@ class TrayController(QObject):
         quit_: Callable[[], None],
         sessions_kept: Callable[[], int],
         clock: Callable[[], float] = time.time,
+        login: StartAtLogin | None = None,
     ) -> None:
         super().__init__(tray)
+        self.login = login
         self.tray = tray
         self.bridge = bridge
         self.open_inbox = open_inbox
@@ -129,6 +133,11 @@ class TrayController(QObject):
             note = menu.addAction("(while paused, unknown requests are denied)")
             note.setEnabled(False)
         menu.addSeparator()
+        if self.login is not None:
+            login = menu.addAction("Start at login")
+            login.setCheckable(True)
+            login.setChecked(self.login.enabled())
+            login.toggled.connect(self.login.set)
         inbox = menu.addAction("Open inbox")
         inbox.triggered.connect(lambda: self.open_inbox(None))
         kept = self.sessions_kept()
@@ -144,6 +153,27 @@ class TrayController(QObject):
             self.bridge.request("pause")
         else:
             self.bridge.request("pause", **{"for": seconds})
+
+
+class StartAtLogin:
+    """The menu's "Start at login": the autostart entry of app.autostart (a small file
+    in the user's autostart folder, written or removed at once)."""
+
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
+
+    def enabled(self) -> bool:
+        from app import autostart
+
+        return autostart.enabled(self.paths)
+
+    def set(self, on: bool) -> None:
+        from app import autostart
+
+        try:
+            autostart.enable(self.paths) if on else autostart.disable(self.paths)
+        except OSError as exc:  # a read-only config folder: say so, change nothing
+            print(f"sandgate: cannot change start at login: {exc}", file=sys.stderr)
 
 
 def _menu_text(text: str) -> str:

@@ -80,3 +80,29 @@ def test_the_menu_is_rebuilt_from_the_state_when_it_opens(service: Service, qtbo
         qtbot.waitUntil(lambda: tray.state.paused is None, timeout=5000)
     finally:
         bridge.stop()
+
+
+def test_start_at_login_from_the_menu_writes_and_removes_the_autostart_entry(
+    service: Service, qtbot
+) -> None:
+    from app import autostart
+    from app.ui.bridge import Bridge
+    from app.ui.tray import StartAtLogin
+
+    bridge = Bridge(service.paths)
+    tray = TrayController(
+        QSystemTrayIcon(), bridge, lambda _k: None, lambda: None, lambda: 0,
+        login=StartAtLogin(service.paths),
+    )  # fmt: skip
+    entry = autostart.entry_path(service.paths)
+    assert str(entry).startswith(str(service.paths.config.parent))  # the test's own home
+
+    def toggle() -> bool:
+        tray.menu.aboutToShow.emit()
+        action = next(a for a in tray.menu.actions() if a.text() == "Start at login")
+        was = action.isChecked()
+        action.trigger()
+        return was
+
+    assert toggle() is False and entry.is_file() and autostart.enabled(service.paths)
+    assert toggle() is True and not entry.exists()
