@@ -27,8 +27,31 @@ BAND_COLOURS = {
 CRITICAL_BACKGROUND = "#b71c1c"
 
 
-class InboxModel(QAbstractTableModel):
+class _Table(QAbstractTableModel):
+    """A flat table of `HEADERS` columns over the sequence `_items()` returns."""
+
+    HEADERS: tuple[str, ...] = ()
+
+    def _items(self) -> Any:
+        return ()  # each model returns its own rows
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items())
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+
+class InboxModel(_Table):
     HEADERS = ("Risk", "What needs you", "Waiting")
+
+    def _items(self) -> list[InboxRow]:
+        return self.rows
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,17 +72,6 @@ class InboxModel(QAbstractTableModel):
         self.beginResetModel()
         self.rows = rows
         self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -87,8 +99,11 @@ class InboxModel(QAbstractTableModel):
         return -1
 
 
-class MembersModel(QAbstractTableModel):
+class MembersModel(_Table):
     HEADERS = ("Request", "Score", "State")
+
+    def _items(self) -> tuple[Member, ...]:
+        return self.members
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,17 +113,6 @@ class MembersModel(QAbstractTableModel):
         self.beginResetModel()
         self.members = members
         self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.members)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
