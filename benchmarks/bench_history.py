@@ -28,6 +28,7 @@ from app.service.store import Store
 KINDS = ("net.connect", "file.read", "exec", "tool")
 HOSTS = ("pypi.org", "github.com", "registry.npmjs.org", "api.example.test", "evil.example")
 PATHS = ("/w/src/main.py", "/w/README.md", "/h/.aws/credentials", "/h/.ssh/id_ed25519")
+AGENTS = ("claude", "codex", "gemini")
 BANDS = (("low", 10), ("medium", 30), ("high", 60), ("critical", 90))
 
 
@@ -43,7 +44,13 @@ def fill(path: Path, count: int, seed: int = 7, now: float | None = None) -> Non
         conn.executemany(
             "INSERT INTO sessions (id, workspace, agent, command, started) VALUES (?,?,?,?,?)",
             [
-                (f"s{i}", f"/w{i % 5}", ("claude", "codex", "gemini")[i % 3], "[]", now - 61 * 86400)
+                (
+                    f"s{i}",
+                    f"/w{i % 5}",
+                    ("claude", "codex", "gemini")[i % 3],
+                    "[]",
+                    now - 61 * 86400,
+                )
                 for i in range(50)
             ],
         )
@@ -71,7 +78,9 @@ def fill(path: Path, count: int, seed: int = 7, now: float | None = None) -> Non
         reasons = [{"rule": f"rule.{kind}", "points": score, "why": why}]
         verdicts.append((n, score + n % 7, band, json.dumps(reasons), f"{kind} {host or path}"))
         if band in ("high", "critical"):
-            decisions.append((n, f"b{n // 5}", "deny" if n % 3 else "allow", "once", "user", ts + 9))
+            decisions.append(
+                (n, f"b{n // 5}", "deny" if n % 3 else "allow", "once", "user", ts + 9)
+            )
         elif band == "medium":
             decisions.append((n, None, "allow", "session", f"rule.{kind}", ts + 1))
         if len(events) == 50_000 or n == count:
@@ -108,7 +117,9 @@ def main() -> int:
         queries = HistoryQueries(db)
         bare = sqlite3.connect(db)
         first = HistoryFilter()
-        searched = HistoryFilter(bands=("high", "critical"), workspace="/w1", text="aws credentials")
+        searched = HistoryFilter(
+            bands=("high", "critical"), workspace="/w1", text="aws credentials"
+        )
         deep = queries.page(first, limit=1)[0].sort_key
         pages = count // 400
         for _ in range(pages):  # walk half the rows down, as scrolling would

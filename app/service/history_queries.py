@@ -12,6 +12,7 @@ command); it returns only the frozen rows of `history_rows.py`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -46,17 +47,25 @@ _LATEST = """LEFT JOIN decisions d ON d.id =
 
 
 def match_query(text: str) -> str:
-    """The FTS5 query for what a person typed: every word must occur, each as a prefix.
-    Each word is quoted, so FTS5's operators (`OR`, `NEAR`, `-`, `*`) typed in are
-    searched for as text instead of being obeyed."""
-    words = [w for w in text.split() if re.search(r"\w", w)]
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    """The FTS5 query for what a person typed: every word must occur, the last one as a
+    prefix (it may still be being typed; a prefix costs more, so only there). Each word
+    is quoted, so FTS5's operators (`OR`, `NEAR`, `-`, `*`) typed in are searched for as
+    text instead of being obeyed."""
+    words = ['"' + w.replace('"', '""') + '"' for w in text.split() if re.search(r"\w", w)]
+    if words:
+        words[-1] += "*"
+    return " ".join(words)
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
     """A read-only connection to the database at `path`, usable from one other thread."""
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
     conn.execute("PRAGMA query_only=ON")
+    # A text search over a million events looks up tens of thousands of rows by id;
+    # SQLite's default 2 MB page cache would read most of them from the file again on
+    # every keystroke. Memory-mapped reads and a larger cache keep them at hand.
+    conn.execute("PRAGMA mmap_size=268435456")
+    conn.execute("PRAGMA cache_size=-65536")
     return conn
 
 
@@ -82,6 +91,8 @@ class HistoryQueries:
         """The next `limit` rows after the row whose `sort_key` is `after` (None: the
         first page). Newest first by time; highest first by score; by band, critical
         first and newest recorded first within a band."""
+        if match_query(where.text):
+            return self._searched_page(where, sort, after, limit)
         if sort == "band":
             return self._band_page(where, after, limit)
         clauses, params = _filters(where)
@@ -124,6 +135,41 @@ class HistoryQueries:
             if len(out) >= limit:
                 break
         return out
+
+    def _searched_page(
+        self, where: HistoryFilter, sort: str, after: tuple[Any, ...] | None, limit: int
+    ) -> list[HistoryEntry]:
+        # The text index names the candidates (often tens of thousands): they are checked
+        # and ordered over the narrow indexes first, then only one page is read whole.
+        clauses, params = _filters(where)
+        rank = "CASE v.band " + " ".join(f"WHEN '{b}' THEN {i}" for i, b in enumerate(_RANKED))
+        key = {"time": "e.ts", "score": "v.score", "band": rank + " END"}[sort]
+        if sort != "time":
+            clauses.append("v.event IS NOT NULL")
+        if after is not None:
+            if sort == "band":
+                clauses.append(f"({key} > ? OR ({key} = ? AND e.id < ?))")
+                params += [after[0], after[0], after[1]]
+            else:
+                clauses.append(f"({key}, e.id) < (?, ?)")
+                params += [after[0], after[1]]
+        order = f"{key} ASC, e.id DESC" if sort == "band" else f"{key} DESC, e.id DESC"
+        sql = (
+            f"SELECT e.id, {key} FROM events e INDEXED BY events_narrow"
+            " LEFT JOIN verdicts v INDEXED BY verdicts_narrow ON v.event = e.id"
+            f" WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?"
+        )
+        keys = self._conn.execute(sql, [*params, limit]).fetchall()
+        if not keys:
+            return []
+        marks = ", ".join("?" * len(keys))
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM events e LEFT JOIN verdicts v ON v.event = e.id {_LATEST}"
+            f" WHERE e.id IN ({marks})",
+            [k[0] for k in keys],
+        ).fetchall()
+        by_id = {r[0]: r for r in rows}
+        return [_entry(by_id[k[0]], (k[1], k[0])) for k in keys if k[0] in by_id]
 
     def _select(
         self, source: str, clauses: list[str], params: list[Any], order: str, limit: int
@@ -271,10 +317,8 @@ def _entry(r: Sequence[Any], key: tuple[Any, ...]) -> HistoryEntry:
     if command is not None and not isinstance(command, str):
         command = json.dumps(command)
     raw_id = None
-    try:
+    with contextlib.suppress(ValueError, AttributeError):  # a row written by hand
         raw_id = json.loads(r[1]).get("id")
-    except (ValueError, AttributeError):
-        pass
     return HistoryEntry(
         event=r[0],
         id=raw_id if isinstance(raw_id, str) else None,

@@ -110,6 +110,10 @@ MIGRATIONS: dict[int, Sequence[str]] = {
         "CREATE INDEX decisions_ts ON decisions (ts)",
         "CREATE INDEX sessions_workspace ON sessions (workspace)",
         "CREATE INDEX sessions_agent ON sessions (agent)",
+        # Narrow copies of what a filter checks, so a text search that finds tens of
+        # thousands of events checks them without reading each wide row (`raw`, `reasons`).
+        "CREATE INDEX events_narrow ON events (id, ts, session, kind)",
+        "CREATE INDEX verdicts_narrow ON verdicts (event, band, score)",
         # Its text search: the words of each event (kind, path, host, command, URL, tool,
         # and the rules and reasons of its verdict) in an FTS5 index keyed by event id,
         # kept in step by triggers so no writer has to know it exists.
