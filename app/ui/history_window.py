@@ -203,6 +203,23 @@ class HistoryWindow(QMainWindow):
             self._queries = None
 
 
+class HistoryOpener:
+    """The tray's "Open history": one window at a time, made anew once closed (a
+    closed window has let its worker go)."""
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self.window: HistoryWindow | None = None
+
+    def open(self) -> None:
+        if self.window is None or not self.window.isVisible():
+            self.window = HistoryWindow(self.database)
+            self.window.show()
+            self.window.open_database()
+        self.window.raise_()
+        self.window.activateWindow()
+
+
 def run(database: Path) -> int:
     """`sandgate history --window`: the window alone, until it is closed."""
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -70,6 +70,7 @@ class TrayController(QObject):
         self.quit = quit_
         self.sessions_kept = sessions_kept
         self.clock = clock
+        self.open_history: Callable[[], None] | None = None  # set when a history exists
         self.state = State()
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self.rebuild)
@@ -131,6 +132,8 @@ class TrayController(QObject):
         menu.addSeparator()
         inbox = menu.addAction("Open inbox")
         inbox.triggered.connect(lambda: self.open_inbox(None))
+        if self.open_history is not None:
+            menu.addAction("Open history").triggered.connect(self.open_history)
         kept = self.sessions_kept()
         quit_text = "Quit"
         if kept:

@@ -233,3 +233,12 @@ def test_command_exports_the_same_rows(paths: Paths, capsys: pytest.CaptureFixtu
     assert [int(r["event"]) for r in rows] == [ids["aws"]]
     assert main(["history", "--format", "csv", "--limit", "2"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3  # the header and two rows
+
+
+def test_window_without_a_display_says_so(
+    paths: Paths, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["history", "--window"]) == 1
+    assert "no display" in capsys.readouterr().out

@@ -37,7 +37,7 @@ def fill(database: Path, count: int, now: float) -> None:
         conn.executemany(
             "INSERT INTO events VALUES (?,?,?,?,?,?,?,?)",
             (
-                (n, f"s{n % 10}", n, KINDS[n % 4], json.dumps({"id": f"e{n}", "host": f"h{n}.test"}),
+                (n, f"s{n % 10}", n, KINDS[n % 4], json.dumps({"id": f"e{n}"}),
                  None, f"h{n}.test", now - count + n)
                 for n in range(1, count + 1)
             ),
