@@ -75,7 +75,7 @@ class HistoryWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        for column, width in enumerate((146, 64, 56, 80, 290, 44, 58, 56, 90)):
+        for column, width in enumerate((146, 64, 56, 80, 280, 44, 58, 66, 90)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.details = DetailsPane()
