@@ -46,7 +46,7 @@ def cell(entry: HistoryEntry, column: int) -> str:
 class HistoryModel(QAbstractTableModel):
     """Rows of the current filter and sort, newest page last."""
 
-    loading = Signal(bool)
+    loading = Signal(int)  # 1 while a page is asked for, 0 when it came (an int: see worker)
     failed = Signal(str)
     first_page = Signal()
 
@@ -124,7 +124,7 @@ class HistoryModel(QAbstractTableModel):
     def _ask(self, after: tuple[Any, ...] | None) -> None:
         generation, where, sort, size = self._generation, self.where, self.sort_by, self._page
         self._pending = True
-        self.loading.emit(True)
+        self.loading.emit(1)
         self._calls.call(
             lambda: self._queries().page(where, sort, after, size),
             then=lambda rows: self._arrived(generation, rows),
@@ -136,7 +136,7 @@ class HistoryModel(QAbstractTableModel):
             return  # a page of a filter no longer shown
         self._pending = False
         self._exhausted = len(rows) < self._page
-        self.loading.emit(False)
+        self.loading.emit(0)
         if rows:
             start = len(self.rows)
             self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
@@ -150,5 +150,5 @@ class HistoryModel(QAbstractTableModel):
             return
         self._pending = False
         self._exhausted = True
-        self.loading.emit(False)
+        self.loading.emit(0)
         self.failed.emit(error)

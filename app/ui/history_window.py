@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.service.history_queries import HistoryQueries
 from app.service.history_rows import EventDetails, HistoryFilter
+from app.service.runtime import RETENTION_DAYS
 from app.service.store import Store
 from app.ui.history_chart import DayChart
 from app.ui.history_details import DetailsPane
@@ -37,7 +38,7 @@ from app.ui.history_filters import FilterBar
 from app.ui.history_model import HistoryModel
 from app.ui.history_worker import DatabaseCalls
 
-DEFAULT_RETENTION_DAYS = 90.0  # the service's default (app.service.runtime)
+SORTED_BY_HEADER = {0: "time", 5: "score", 6: "band"}  # columns whose header sorts
 
 
 def retention_text(days: float) -> str:
@@ -52,7 +53,7 @@ def retention_text(days: float) -> str:
 class HistoryWindow(QMainWindow):
     """Open with `open_database()`; the first page arrives from the worker."""
 
-    def __init__(self, database: Path, retention_days: float = DEFAULT_RETENTION_DAYS) -> None:
+    def __init__(self, database: Path, retention_days: float = RETENTION_DAYS) -> None:
         super().__init__()
         self.database = database
         self.setWindowTitle("Sandgate history")
@@ -78,6 +79,9 @@ class HistoryWindow(QMainWindow):
         for column, width in enumerate((146, 64, 56, 80, 280, 44, 58, 66, 90)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
+        header.sectionClicked.connect(self._header_clicked)
         self.details = DetailsPane()
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)
@@ -108,12 +112,12 @@ class HistoryWindow(QMainWindow):
         self.setCentralWidget(body)
 
         self.filters.changed.connect(self.show_filtered)
-        self.model.loading.connect(self._loading)
+        self.model.loading.connect(lambda busy: self._loading(bool(busy)))
         self.model.failed.connect(lambda error: self.status.setText(f"Could not read: {error}"))
         self.model.rowsInserted.connect(lambda *_: self._loading(False))
         self.table.selectionModel().selectionChanged.connect(self._selected)
-        self.export_button.clicked.connect(self.export)
-        self.refresh_button.clicked.connect(self.refresh)
+        self.export_button.clicked.connect(lambda _=False: self.export())
+        self.refresh_button.clicked.connect(lambda _=False: self.refresh())
         QShortcut(QKeySequence.StandardKey.Find, self, self.filters.search.setFocus)
 
     # the worker's side ------------------------------------------------------------------
@@ -156,7 +160,20 @@ class HistoryWindow(QMainWindow):
 
     def show_filtered(self, where: HistoryFilter, sort: str) -> None:
         self.details.show_details(None)
+        self._indicate(sort)
         self.model.show(where, sort)
+
+    def _header_clicked(self, column: int) -> None:
+        """Time, Score and Band sort (newest or highest first); other headers do not."""
+        sort = SORTED_BY_HEADER.get(column)
+        if sort is None or sort == self.model.sort_by:
+            self._indicate(self.model.sort_by)  # Qt moved the indicator: put it back
+            return
+        self.filters.sort.setCurrentIndex(self.filters.sort.findData(sort))
+
+    def _indicate(self, sort: str) -> None:
+        column = next(c for c, name in SORTED_BY_HEADER.items() if name == sort)
+        self.table.horizontalHeader().setSortIndicator(column, Qt.SortOrder.DescendingOrder)
 
     def _loading(self, busy: bool) -> None:
         rows = self.model.rowCount()

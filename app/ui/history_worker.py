@@ -21,7 +21,10 @@ from PySide6.QtCore import QObject, Signal
 class DatabaseCalls(QObject):
     """Runs calls on one worker thread and answers each in the GUI thread."""
 
-    _done = Signal(int, bool, object)  # token, ok, result or error sentence
+    # token, (ok, result or error sentence): a bool of its own in a queued signal is
+    # mis-counted by PySide6 (Python aborts at exit deallocating True), so it travels
+    # inside a tuple.
+    _done = Signal(int, object)
 
     def __init__(self, name: str = "sandgate-history", parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -49,11 +52,12 @@ class DatabaseCalls(QObject):
             result = fn(*args)
         except Exception as exc:  # reported to the person as a sentence, not a traceback
             traceback.print_exc()
-            self._done.emit(token, False, f"{type(exc).__name__}: {exc}")
+            self._done.emit(token, (False, f"{type(exc).__name__}: {exc}"))
             return
-        self._done.emit(token, True, result)
+        self._done.emit(token, (True, result))
 
-    def _answer(self, token: int, ok: bool, result: object) -> None:
+    def _answer(self, token: int, outcome: tuple[bool, object]) -> None:
+        ok, result = outcome
         then, failed = self._waiting.pop(token, (None, None))
         if ok and then is not None:
             then(result)

@@ -133,7 +133,8 @@ class TrayController(QObject):
         inbox = menu.addAction("Open inbox")
         inbox.triggered.connect(lambda: self.open_inbox(None))
         if self.open_history is not None:
-            menu.addAction("Open history").triggered.connect(self.open_history)
+            history = self.open_history
+            menu.addAction("Open history").triggered.connect(lambda _=False: history())
         kept = self.sessions_kept()
         quit_text = "Quit"
         if kept:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from app.service.history_queries import PAGE
@@ -131,6 +132,19 @@ def test_each_filter_box(qtbot: QtBot, opened: tuple[HistoryWindow, dict[str, in
     bar.range.setCurrentIndex(0)
     bar.sort.setCurrentIndex(bar.sort.findData("score"))
     settle(qtbot, window, ["aws", "paste", "evil", "make", "pypi"], ids)
+    header = window.table.horizontalHeader()
+
+    def click(column: int) -> None:
+        x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
+        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+
+    click(6)  # the Band header
+    settle(qtbot, window, ["aws", "evil", "paste", "make", "pypi"], ids)
+    assert bar.current_sort() == "band"
+    click(4)  # Target does not sort
+    assert header.sortIndicatorSection() == 6 and window.model.sort_by == "band"
+    click(0)
+    settle(qtbot, window, ["bare", "evil", "paste", "make", "aws", "pypi"], ids)
 
 
 def test_text_search_waits_for_typing_to_pause(
