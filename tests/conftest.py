@@ -16,6 +16,27 @@ import pytest
 REQUIRED_PROGRAMS = ("bwrap", "socat", "curl", "git", "node")
 
 
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Once everything is reported, a run that loaded PySide6 ends without the
+    interpreter's last collection: PySide6 can abort there ("bool_dealloc", see
+    app/commands/leave.py), which would turn a green run into a crash. The tray and the
+    history window end the same way."""
+    import sys
+
+    if "PySide6" in sys.modules and _EXIT_STATUS:
+        from app.commands.leave import leave
+
+        leave(_EXIT_STATUS[-1])
+
+
 def pytest_configure(config: pytest.Config) -> None:
     import shutil
 

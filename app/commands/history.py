@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 BANDS = ("low", "medium", "high", "critical")
+DEFAULT_LIMIT = 1000
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -32,8 +33,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=since,
         help="only newer than WHEN: 30m, 1h, 2d, or an ISO date",
     )
-    parser.add_argument("--limit", type=int, default=1000, help="at most the last N events")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        help=f"at most the last N events (default {DEFAULT_LIMIT}; with --format, all)",
+    )
     parser.add_argument("--json", action="store_true", help="JSON Lines, one event per line")
+    parser.add_argument(
+        "--format",
+        choices=("csv", "jsonl"),
+        help="export the filtered events, newest first, as the history window does "
+        "(with no --limit given, all of them)",
+    )
+    parser.add_argument("--until", metavar="WHEN", type=since, help="only older than WHEN")
+    parser.add_argument("--workspace", metavar="DIR", help="only sessions in this workspace")
+    parser.add_argument("--agent", metavar="NAME", help="only sessions of this agent")
+    parser.add_argument("--kind", metavar="KIND", help="only events of this kind (file.read, …)")
+    parser.add_argument(
+        "--decision", choices=("allow", "deny", "none"), help="only events decided so"
+    )
+    parser.add_argument(
+        "--by", metavar="WHO", help="only events decided by: user, rule (any rule), or a rule id"
+    )
+    parser.add_argument(
+        "--search",
+        metavar="WORDS",
+        help="only events whose host, path, command or reasons hold every word (each as a prefix)",
+    )
+    parser.add_argument(
+        "--window", action="store_true", help="open the history window instead of printing"
+    )
 
 
 def since(when: str, now: float | None = None) -> float:
@@ -66,6 +95,18 @@ def main(args: argparse.Namespace) -> int:
     from app.service.store import Store
 
     paths = Paths.from_environment()
+    if args.window:
+        from app.commands.tray import has_display
+
+        if not has_display():
+            print("sandgate: no display here for the history window; use `sandgate history`")
+            return 1
+        from app.commands.leave import leave
+        from app.ui.history_window import run
+
+        return leave(run(paths.database))
+    if args.format:
+        return _export(args, paths.database)
     if not paths.database.exists():
         if not args.json:
             print("sandgate: nothing recorded yet")
@@ -77,7 +118,10 @@ def main(args: argparse.Namespace) -> int:
         return 1
     try:
         rows = store.history(
-            session=args.session, bands=bands_for(args.band), since=args.since, limit=args.limit
+            session=args.session,
+            bands=bands_for(args.band),
+            since=args.since,
+            limit=DEFAULT_LIMIT if args.limit is None else args.limit,
         )
     except DBAPIError as exc:  # damage deeper in the file than its header
         print(
@@ -111,3 +155,42 @@ def _print(rows: list[Any], as_json: bool) -> None:
             decision += f" by {row.decided_by}"
         print(f"{stamp}  {row.session}  {verdict}  {row.kind:12} {target}  [{decision}] {rules}")
     sys.stdout.flush()  # a closed pipe is noticed here, not in the interpreter's exit
+
+
+def _export(args: argparse.Namespace, database: object) -> int:
+    """`--format csv|jsonl`: the window's export, written to standard output."""
+    from pathlib import Path
+
+    from app.service.history_export import export
+    from app.service.history_queries import HistoryQueries
+    from app.service.history_rows import HistoryFilter
+    from app.service.migrations import SchemaTooNew
+    from app.service.sessions import bands_for
+    from app.service.store import Store
+
+    assert isinstance(database, Path)
+    if not database.exists():
+        return 0  # nothing recorded: an empty export (a CSV header would claim a file)
+    try:
+        Store(database).close()  # an older database is brought forward first
+    except SchemaTooNew as exc:
+        print(f"sandgate: {exc}", file=sys.stderr)
+        return 1
+    where = HistoryFilter(
+        session=args.session,
+        workspace=args.workspace,
+        agent=args.agent,
+        bands=tuple(bands_for(args.band) or ()),
+        kind=args.kind,
+        decision=args.decision,
+        decided_by=args.by,
+        text=args.search or "",
+        since=args.since,
+        until=args.until,
+    )
+    queries = HistoryQueries(database)
+    try:
+        export(queries, where, args.format, sys.stdout, limit=args.limit)
+    finally:
+        queries.close()
+    return 0

@@ -43,6 +43,7 @@ def main(args: argparse.Namespace) -> int:
         from app.service.runtime import run_foreground
 
         return run_foreground(paths)
+    from app.commands.leave import leave
     from app.ui.app import run
 
-    return run(paths)
+    return leave(run(paths))

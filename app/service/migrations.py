@@ -98,6 +98,58 @@ MIGRATIONS: dict[int, Sequence[str]] = {
             WHERE (events.kind = 'file.read' AND events.raw LIKE '%"decoy": %')
                OR verdicts.reasons LIKE '%.canary"%'""",
     ),
+    4: (
+        # The history window's filters and sorts, each served by an index.
+        "CREATE INDEX events_session_ts ON events (session, ts)",
+        "CREATE INDEX events_kind_ts ON events (kind, ts)",
+        "CREATE INDEX verdicts_score ON verdicts (score)",
+        "CREATE INDEX decisions_decision ON decisions (decision, event)",
+        "CREATE INDEX decisions_by ON decisions (by, event)",
+        "CREATE INDEX decisions_ts ON decisions (ts)",
+        "CREATE INDEX sessions_workspace ON sessions (workspace)",
+        "CREATE INDEX sessions_agent ON sessions (agent)",
+        # Narrow copies of what a filter checks, so a text search that finds tens of
+        # thousands of events checks them without reading each wide row (`raw`, `reasons`).
+        "CREATE INDEX events_narrow ON events (id, ts, session, kind)",
+        "CREATE INDEX verdicts_narrow ON verdicts (event, band, score)",
+        # Its text search: the words of each event (kind, path, host, command, URL, tool,
+        # and the rules and reasons of its verdict) in an FTS5 index keyed by event id,
+        # kept in step by triggers so no writer has to know it exists.
+        "CREATE VIRTUAL TABLE events_text USING fts5 (words)",
+        """CREATE TRIGGER events_text_add AFTER INSERT ON events BEGIN
+            INSERT INTO events_text (rowid, words) VALUES (new.id,
+                new.kind || ' ' || coalesce(new.path, '') || ' ' || coalesce(new.host, '')
+                || ' ' || coalesce(json_extract(new.raw, '$.command'), '')
+                || ' ' || coalesce(json_extract(new.raw, '$.input.command'), '')
+                || ' ' || coalesce(json_extract(new.raw, '$.url'), '')
+                || ' ' || coalesce(json_extract(new.raw, '$.input.url'), '')
+                || ' ' || coalesce(json_extract(new.raw, '$.tool'), ''));
+        END""",
+        """CREATE TRIGGER events_text_reasons AFTER INSERT ON verdicts BEGIN
+            UPDATE events_text SET words = words || ' ' || coalesce((
+                SELECT group_concat(coalesce(json_extract(value, '$.rule'), '') || ' '
+                    || coalesce(json_extract(value, '$.why'), ''), ' ')
+                FROM json_each(new.reasons)), '')
+            WHERE rowid = new.event;
+        END""",
+        """CREATE TRIGGER events_text_drop AFTER DELETE ON events BEGIN
+            DELETE FROM events_text WHERE rowid = old.id;
+        END""",
+        # The events recorded before this version, indexed once.
+        """INSERT INTO events_text (rowid, words)
+            SELECT e.id,
+                e.kind || ' ' || coalesce(e.path, '') || ' ' || coalesce(e.host, '')
+                || ' ' || coalesce(json_extract(e.raw, '$.command'), '')
+                || ' ' || coalesce(json_extract(e.raw, '$.input.command'), '')
+                || ' ' || coalesce(json_extract(e.raw, '$.url'), '')
+                || ' ' || coalesce(json_extract(e.raw, '$.input.url'), '')
+                || ' ' || coalesce(json_extract(e.raw, '$.tool'), '')
+                || ' ' || coalesce((
+                    SELECT group_concat(coalesce(json_extract(value, '$.rule'), '') || ' '
+                        || coalesce(json_extract(value, '$.why'), ''), ' ')
+                    FROM json_each(v.reasons)), '')
+            FROM events e LEFT JOIN verdicts v ON v.event = e.id""",
+    ),
 }
 
 LATEST = max(MIGRATIONS)

@@ -20,6 +20,7 @@ from app.client import connect_or_start
 from app.paths import Paths
 from app.ui import instance
 from app.ui.bridge import Bridge
+from app.ui.history_window import HistoryOpener
 from app.ui.inbox import InboxWindow
 from app.ui.inbox_controller import InboxController
 from app.ui.notify import Notifier
@@ -134,6 +135,7 @@ def build(paths: Paths, *, use_tray: bool | None = None) -> TrayApp:
         app.tray_controller = TrayController(
             tray, bridge, app.open_inbox, app.quit, app.sessions_kept, login=StartAtLogin(paths)
         )
+        app.tray_controller.open_history = HistoryOpener(paths.database).open
         tray.show()
     if tray is None or not available:
         window.show()  # no system tray on this desktop: the inbox is the way in

@@ -74,6 +74,7 @@ class TrayController(QObject):
         self.quit = quit_
         self.sessions_kept = sessions_kept
         self.clock = clock
+        self.open_history: Callable[[], None] | None = None  # set when a history exists
         self.state = State()
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self.rebuild)
@@ -140,6 +141,9 @@ class TrayController(QObject):
             login.toggled.connect(self.login.set)
         inbox = menu.addAction("Open inbox")
         inbox.triggered.connect(lambda: self.open_inbox(None))
+        if self.open_history is not None:
+            history = self.open_history
+            menu.addAction("Open history").triggered.connect(lambda _=False: history())
         kept = self.sessions_kept()
         quit_text = "Quit"
         if kept:

@@ -167,7 +167,7 @@ def test_version_2_review_rows_survive_and_alerts_can_be_acknowledged(tmp_path: 
                 (json.dumps(reasons),),
             )
     store = Store(db)
-    assert store.version() == 3
+    assert store.version() == migrations.LATEST
     assert [m.path for m in store.review.memory()] == ["/w/CLAUDE.md"]
     assert [q.path for q in store.review.quarantined()] == ["/w/Makefile"]
     found = store.review.alerts()

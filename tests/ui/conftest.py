@@ -156,3 +156,21 @@ def batch_of(service: Service, url_part: str) -> str:
         if any(url_part in m["summary"] for m in batch["members"]):
             return str(batch["batch"])
     raise AssertionError(f"no batch holds {url_part!r}")
+
+
+@pytest.fixture(autouse=True)
+def _collect_qt_garbage(qapp: Any) -> Iterator[None]:
+    """Qt objects a test leaves behind die before the next test, while the application
+    is alive: left to the interpreter's final collection, PySide6 aborts the whole run
+    ("bool_dealloc: deallocating True or False") after every test has passed."""
+    yield
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    for widget in qapp.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
