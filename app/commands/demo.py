@@ -194,7 +194,14 @@ def _events_of(
 
 
 def _matches(rows: list[dict[str, Any]], expect: Any) -> bool:
-    return any(r["kind"] == expect.kind and expect.host in (None, r["host"]) for r in rows)
+    # A held or refused request is recorded when seen and its decision when made: wait
+    # for the decision too, where one is expected.
+    return any(
+        r["kind"] == expect.kind
+        and expect.host in (None, r["host"])
+        and expect.decision in (None, r.get("decision"))
+        for r in rows
+    )
 
 
 class _Agent:

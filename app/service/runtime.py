@@ -183,15 +183,17 @@ def run_foreground(paths: Paths, retention_days: float = RETENTION_DAYS) -> int:
     """Serve until SIGINT or SIGTERM. 1 if another service of this user already runs."""
 
     async def main() -> int:
+        # Handlers first: a SIGTERM while the service starts (its socket may already
+        # answer) must stop it cleanly, not kill it half-started.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         try:
             runtime = await start(paths, retention_days=retention_days)
         except (AlreadyRunning, SchemaTooNew, DatabaseDamaged) as exc:
             print(f"sandgate: {exc}", file=sys.stderr)
             return 1
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         print(f"sandgate: service listening on {paths.socket}", flush=True)
         print(f"sandgate: database {paths.database}", flush=True)
         await stop.wait()
