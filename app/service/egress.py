@@ -22,8 +22,8 @@ from sandbox.proxy.rules import RuleError
 from sandbox.proxy.session import Answer, Event, Outcome, SecretBinding
 
 if TYPE_CHECKING:
+    from app.service.parts import Parts
     from app.service.queue import DecisionQueue
-    from app.service.runtime import Parts
     from sandbox.proxy.plan import NetworkPlan
 
 logger = logging.getLogger(__name__)

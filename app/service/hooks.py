@@ -33,8 +33,8 @@ from app.service.server import field as get
 from sandbox.bwrap import CHANNEL_FILE
 
 if TYPE_CHECKING:
+    from app.service.parts import Parts
     from app.service.queue import DecisionQueue
-    from app.service.runtime import Parts
 
 HOOK_TIMEOUT = 120.0  # seconds a held tool call waits for a person before it is denied
 AGENTS = ("claude-code", "codex")

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 from sandbox.proxy.session import Answer
 
 if TYPE_CHECKING:
+    from app.service.parts import Parts
     from app.service.pause import Pause
-    from app.service.runtime import Parts
     from app.service.server import Request
 
 logger = logging.getLogger(__name__)
@@ -605,9 +605,9 @@ def _fallback_signature(event: dict[str, Any]) -> str:
     return f"{event.get('kind')} {event.get('host', '')}:{event.get('port', '')}"
 
 
-async def install(parts: Parts) -> None:
-    """The service extension: the decision queue, and the egress proxy that feeds it."""
-    from app.service.egress import install_egress
+def install_queue(parts: Parts) -> DecisionQueue:
+    """The decision queue on the service socket (`queue`, `decide`, `decide.preview`,
+    `pause`), feeding the change stream; returns it for the parts that hold requests."""
     from app.service.pause import Pause
 
     queue = DecisionQueue(rules_file=parts.paths.state / "decisions.json")
@@ -618,4 +618,4 @@ async def install(parts: Parts) -> None:
     queue.pause = Pause(parts.changes)
     queue.pause.install(parts.service)
     parts.changes.provide("batches", queue.batches_state)
-    await install_egress(parts, queue)
+    return queue

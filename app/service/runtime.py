@@ -8,13 +8,12 @@ reverse. `run_foreground()` is `sandgate service`; `start_in_thread()` is what
 from __future__ import annotations
 
 import asyncio
-import importlib
 import shutil
 import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from app.service.database import Database
 from app.service.instance import AlreadyRunning, InstanceLock
 from app.service.integrity import DatabaseDamaged, ensure_usable
 from app.service.migrations import SchemaTooNew
+from app.service.parts import Parts
 from app.service.review import Review
 from app.service.sandboxing import SandboxAdapter, SandboxPort
 from app.service.server import Service
@@ -35,25 +35,24 @@ __all__ = ["AlreadyRunning", "Parts", "Runtime", "run_foreground", "start", "sta
 
 RETENTION_DAYS = 90.0
 
-# Parts of the service that live in other modules, installed in this order. Each
-# provides `async def install(parts: Parts) -> None`; one not present in this build is
-# skipped. Named here, never discovered by scanning.
-EXTENSIONS: tuple[str, ...] = ("app.service.queue", "app.service.hooks")
+# A part of the service beyond sessions and the store: given the parts, it registers its
+# operations and session hooks.
+Extension = Callable[[Parts], Awaitable[None]]
 
 
-@dataclass
-class Parts:
-    """What an extension may use and extend."""
+async def install_decisions(parts: Parts) -> None:
+    """The decision queue, the egress proxy that feeds it, and the permission hooks that
+    hold tool calls in it: composed here, in one place, in this order."""
+    from app.service.egress import install_egress
+    from app.service.hooks import install as install_hooks
+    from app.service.queue import install_queue
 
-    paths: Paths
-    service: Service
-    sessions: Sessions
-    db: Database
-    triage: Any
-    changes: Changes = field(default_factory=Changes)
-    review: Review | None = None
-    queue: Any = None  # the DecisionQueue, once app.service.queue has installed it
-    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    queue = install_queue(parts)
+    await install_egress(parts, queue)
+    await install_hooks(parts)
+
+
+EXTENSIONS: tuple[Extension, ...] = (install_decisions,)
 
 
 @dataclass
@@ -109,7 +108,7 @@ async def start(
     retention_days: float = RETENTION_DAYS,
     sandbox: SandboxPort | None = None,
     triage: Any = None,
-    extensions: tuple[str, ...] = EXTENSIONS,
+    extensions: tuple[Extension, ...] = EXTENSIONS,
 ) -> Runtime:
     """Start a service for `paths`; raise AlreadyRunning if this user has one."""
     if resources is None:
@@ -162,16 +161,8 @@ async def start(
     parts = Parts(paths, service, sessions, db, sessions.triage, changes, review)
     runtime = Runtime(parts, watchers, lock, pruned)
     try:
-        for name in extensions:
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name != name:
-                    raise
-                continue
-            install = getattr(module, "install", None)
-            if install is not None:
-                await install(parts)
+        for install in extensions:
+            await install(parts)
         await service.start()
     except BaseException:
         await runtime.stop()
