@@ -143,15 +143,26 @@ def plan_filesystem(
         catalogue = shipped_catalogue()
     roots = [d for d, _ in mounts.visible.items() if within(d, h) or d == str(workspace)]
     found = found_credentials(catalogue, home, workspace, roots)
-    # A credential file the policy trusts by its exact name is shown as it is.
-    named = {expand_home(t.pattern, home) for t in policy.trusted if not has_magic(t.pattern)}
+    # A credential is shown as it is only where the policy's `expose` names it: trusting
+    # its path, even by its exact name, still shows a decoy.
+    named = {expand_home(p, home) for p in policy.expose}
+    trusted = {expand_home(t.pattern, home) for t in policy.trusted if not has_magic(t.pattern)}
     shown = [(cred, path) for cred, path in found if str(path) in named]
     found = [(cred, path) for cred, path in found if str(path) not in named]
     # The agent's own login files are shown as copies with placeholders (sandbox.logins).
     logins = {str(login_path) for _, login_path in login_files}
     found = [(cred, path) for cred, path in found if str(path) not in logins]
+    notices += [
+        f"{path} ({cred.title}) is trusted, but the agent sees a decoy there: a credential "
+        "is shown as it is only if the policy names it under `expose:`"
+        for cred, path in found
+        if str(path) in trusted
+    ]
     for cred, path in shown:
-        notices.append(f"{path} ({cred.title}) is shown as it is: the policy trusts it by name")
+        notices.append(
+            f"{path} ({cred.title}) is shown as it is: the policy exposes it, so the agent "
+            "can read the real file"
+        )
     masks += [path for cred, path in found if cred.format == "none" or not path.is_file()]
     for path in sorted(set(masks), key=lambda p: depth(str(p))):
         if within(str(workspace), str(path)):

@@ -191,6 +191,7 @@ class _Accumulator:
 
     def __init__(self) -> None:
         self.trusted: list[TrustedPath] = []
+        self.expose: list[str] = []
         self.deny: list[str] = []
         self.protected: list[str] = []
         self.memory: list[str] = []
@@ -210,6 +211,7 @@ class _Accumulator:
         """Check the sections in `keys` and add them to what came before."""
         s = read_sections(r, keys, home, bound=self.credentials.keys())
         self.trusted += s.trusted
+        self.expose += s.expose
         self.deny += s.deny
         self.protected += s.protected
         self.memory += s.memory
@@ -255,6 +257,7 @@ class _Accumulator:
             sources=sources,
             profiles=names,
             scratch=_unique(self.scratch),
+            expose=_unique(self.expose),
             logins=tuple(self.logins.values()),
         )
 

@@ -96,6 +96,9 @@ class Policy:
     sources: tuple[Path, ...]
     profiles: tuple[str, ...] = ()
     scratch: tuple[str, ...] = ()
+    # Credential files shown as they are instead of a decoy: an explicit choice, never a
+    # side effect of trusting a path (sandbox/filesystem.py).
+    expose: tuple[str, ...] = ()
     logins: tuple[Login, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,6 +110,7 @@ class Policy:
                 {"path": t.pattern, "mode": t.mode, **({"create": True} if t.create else {})}
                 for t in self.trusted
             ],
+            "expose": list(self.expose),
             "scratch": list(self.scratch),
             "deny": list(self.deny),
             "protected": list(self.protected),

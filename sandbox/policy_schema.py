@@ -21,8 +21,8 @@ from sandbox.policy_model import BoundCredential, Login, TrustedPath
 from sandbox.proxy.rules import RuleError, parse_address, parse_rule
 
 _SECTIONS = (
-    "trusted", "scratch", "deny", "protected", "memory", "env", "network", "credentials",
-    "logins",
+    "trusted", "expose", "scratch", "deny", "protected", "memory", "env", "network",
+    "credentials", "logins",
 )  # fmt: skip
 TOP_KEYS = frozenset({"version", "profiles", *_SECTIONS})
 PROFILE_KEYS = frozenset({"description", "commands", *_SECTIONS})
@@ -135,6 +135,7 @@ class Sections:
     `upstream_ca` and `ask_timeout` are None when not given."""
 
     trusted: list[TrustedPath] = field(default_factory=list)
+    expose: list[str] = field(default_factory=list)
     deny: list[str] = field(default_factory=list)
     protected: list[str] = field(default_factory=list)
     memory: list[str] = field(default_factory=list)
@@ -161,6 +162,13 @@ def read_sections(
     out = Sections()
     if "trusted" in keys:
         _trusted(r, keys["trusted"][1], out)
+    for node, text in r.string_list(keys["expose"][1], "expose") if "expose" in keys else []:
+        _check_host_pattern(r, node, text, "an exposed credential")
+        if has_magic(text):
+            raise r.error(
+                node, f"expose names one file by its exact path, not a pattern ({text!r})"
+            )
+        out.expose.append(text)
     for name, target in (("deny", out.deny), ("scratch", out.scratch)):
         for node, text in r.string_list(keys[name][1], name) if name in keys else []:
             _check_host_pattern(r, node, text, name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -50,8 +51,39 @@ def main(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         print(f"sandgate: {exc}", file=sys.stderr)
         return 1
+    for line in exposure_notes(policy, resources_dir() / "catalogues" / "credentials.yaml"):
+        print(f"sandgate: {line}", file=sys.stderr)
     data = policy.to_dict()
     data["workspace"] = str(workspace)
     data["profiles"] = list(policy.profiles)
     sys.stdout.write(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
     return 0
+
+
+def exposure_notes(policy: Any, catalogue: Path) -> list[str]:
+    """In words: each credential the policy shows as it is (`expose`), and each one it
+    trusts by name but still shows as a decoy (exposing is never a side effect)."""
+    from resources.credential_catalogue import read_credentials
+    from sandbox.patterns import has_magic, matches
+
+    entries = read_credentials(catalogue)
+
+    def title(path: str) -> str | None:
+        for entry in entries:
+            if any(p.startswith("~") and matches(p, path) for p in entry.paths):
+                return entry.title
+        return None
+
+    notes = []
+    for path in policy.expose:
+        what = title(path)
+        kind = what or "not in the credential catalogue"
+        notes.append(f"exposes {path} ({kind}) to the agent as it is: `expose:` names it")
+    for trusted in policy.trusted:
+        pattern = trusted.pattern
+        if not has_magic(pattern) and pattern not in policy.expose and title(pattern):
+            notes.append(
+                f"trusts {pattern} ({title(pattern)}), but the agent sees a decoy there: "
+                "add it under `expose:` to show the real file"
+            )
+    return notes

@@ -221,14 +221,29 @@ def test_4_wide_catalogue_patterns_look_only_where_the_sandbox_shows(box: Box) -
     (box.home / "shared").mkdir()
     (box.home / "shared" / "shown.kdbx").write_text("REALVAULT-SHOWN")
     (box.home / ".claude.json").write_text('{"real": "REALCLAUDE"}')
-    box.policy_yaml = "trusted:\n  - ~/shared\n  - {path: ~/.claude.json, mode: rw}\n"
+    box.policy_yaml = (
+        "trusted:\n  - ~/shared\n  - {path: ~/.claude.json, mode: rw}\nexpose: [~/.claude.json]\n"
+    )
     plan = box.plan(["/bin/true"])
     assert [d.credential_id for d in plan.decoys] == ["env-file"]
-    assert any("trusts it by name" in notice for notice in plan.notices)
+    assert any("the policy exposes it" in notice for notice in plan.notices)
     result = box.run("cat app/.env ~/shared/shown.kdbx ~/.claude.json; echo")
     assert "REALENV" not in result.stdout and "API_KEY=sgc-env-file-" in result.stdout
     assert "REALVAULT" not in result.stdout
-    assert "REALCLAUDE" in result.stdout  # trusted by name: the agent's own config
+    assert "REALCLAUDE" in result.stdout  # exposed: the agent's own config, by choice
+
+
+def test_4_a_credential_trusted_by_its_exact_name_still_shows_a_decoy(box: Box) -> None:
+    """Exposing a credential is a choice of its own (`expose:`), never a side effect of
+    trusting its path: trusted by name, the real key stays out and the run says why."""
+    (box.home / ".ssh").mkdir()
+    (box.home / ".ssh" / "id_ed25519").write_text("REALKEY\n")
+    box.policy_yaml = "trusted:\n  - ~/.ssh/id_ed25519\n"
+    plan = box.plan(["/bin/true"])
+    assert [d.credential_id for d in plan.decoys] == ["ssh"]
+    assert any("sees a decoy there" in n and "expose:" in n for n in plan.notices)
+    result = box.run("cat ~/.ssh/id_ed25519; echo end")
+    assert "REALKEY" not in result.stdout and result.stdout.strip().endswith("end")
 
 
 def test_a_workspace_the_policy_hides_or_the_whole_home_is_refused(box: Box) -> None:

@@ -130,6 +130,7 @@ network: {deny: ["*.example.org"]}
         ("env:\n  pass: [AWS_SECRET]\n", 2, "'env.pass' is not allowed"),
         ("env:\n  set: {LD_PRELOAD: /x.so}\n", 2, "'env.set' is not allowed"),
         ("credentials: []\n", 1, "'credentials' is not allowed"),
+        ("expose: [~/.ssh/id_ed25519]\n", 1, "'expose' is not allowed"),
         ("scratch: [~/.x]\n", 1, "'scratch' is not allowed"),
         ("profiles: {}\n", 1, "'profiles' is not allowed"),
     ],
@@ -162,6 +163,7 @@ def test_a_workspace_file_can_never_widen(
             "your whole home folder",
         ),
         # A pattern anchored in the root or the home reaches everything under it.
+        ('expose: ["~/.ssh/*"]\n', 1, "not a pattern"),
         ('trusted: ["/**"]\n', 1, "reaches into the whole disk"),
         ('trusted: ["/*"]\n', 1, "reaches into the whole disk"),
         ('trusted: ["/."]\n', 1, "reaches into the whole disk"),
