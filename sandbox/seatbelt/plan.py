@@ -41,7 +41,7 @@ from sandbox.filesystem import (
     shipped_catalogue,
 )
 from sandbox.memory import memory_paths
-from sandbox.patterns import expand_home, has_magic
+from sandbox.patterns import expand_home
 from sandbox.plan import NetworkPlan, SandboxPlan
 from sandbox.policy import Policy
 from sandbox.protect import snapshot
@@ -272,7 +272,8 @@ def _hidden(
 ) -> tuple[list[str], list[str]]:
     """Filters refusing the policy's denied paths and every credential location, and
     the folders inside writable trees that hold one (so none can be moved away)."""
-    named = {expand_home(t.pattern, home) for t in policy.trusted if not has_magic(t.pattern)}
+    # As on Linux: only `expose` shows a credential as it is, never trusting its path.
+    named = {expand_home(p, home) for p in policy.expose}
     out: list[str] = []
     fixed: list[str] = []
     for pattern in policy.deny:
@@ -285,8 +286,8 @@ def _hidden(
                 absolute = expand_home(pattern, home)
                 if absolute in named:
                     notices.append(
-                        f"{absolute} ({entry.title}) is shown as it is: "
-                        "the policy trusts it by name"
+                        f"{absolute} ({entry.title}) is shown as it is: the policy exposes "
+                        "it, so the agent can read the real file"
                     )
                     continue
                 base, rest = _where(pattern, home, roots[0])

@@ -90,6 +90,14 @@ def test_credentials_refused_everywhere(world: World) -> None:
     assert _can(text, "file-read-data", world.workspace / "not.env")
 
 
+def test_a_credential_is_shown_only_where_expose_names_it(world: World) -> None:
+    world.profile = "claude-code"  # exposes ~/.claude.json, its own state file
+    world.policy_yaml = "trusted:\n  - ~/.ssh/id_ed25519\n"  # trusted by name only
+    text = profile_text(world.plan())
+    assert _can(text, "file-read-data", world.home / ".claude.json")
+    assert not _can(text, "file-read-data", world.home / ".ssh" / "id_ed25519")
+
+
 def test_no_hard_link_or_clone_gives_a_hidden_file_another_name(world: World) -> None:
     text = profile_text(world.plan())
     for path in (world.workspace / "copy", world.workspace / ".env"):
