@@ -26,11 +26,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bench_run import ROOT, private_env, start_service
+from bench_run import timed as run_timed
 
 TARGET_MS = 30.0
 PAYLOAD = {
@@ -46,17 +46,8 @@ PAYLOAD = {
 
 
 def timed(command: Sequence[str], env: Mapping[str, str], stdin: bytes, runs: int) -> list[float]:
-    """Milliseconds of each of `runs` runs (after three warm-ups); checks each succeeds."""
-    samples = []
-    for i in range(runs + 3):
-        start = time.perf_counter()
-        done = subprocess.run(list(command), env=dict(env), input=stdin, capture_output=True)
-        elapsed = (time.perf_counter() - start) * 1000
-        if done.returncode != 0:
-            raise SystemExit(f"{command} failed: {done.stderr.decode(errors='replace')}")
-        if i >= 3:
-            samples.append(elapsed)
-    return samples
+    """Milliseconds of each of `runs` runs, fed `stdin` (after three warm-ups)."""
+    return run_timed(command, env, None, runs, stdin=stdin, warmups=3)
 
 
 def main() -> int:

@@ -47,16 +47,27 @@ def private_env(base: Path) -> dict[str, str]:
     return env
 
 
-def timed(command: Sequence[str], env: Mapping[str, str], cwd: Path, runs: int) -> list[float]:
-    """Wall-clock milliseconds of each of `runs` runs (after two warm-ups)."""
+def timed(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path | None,
+    runs: int,
+    *,
+    stdin: bytes | None = None,
+    warmups: int = 2,
+) -> list[float]:
+    """Wall-clock milliseconds of each of `runs` runs (after `warmups` uncounted ones),
+    each fed `stdin`; a run that fails ends the benchmark with its error."""
     samples = []
-    for i in range(runs + 2):
+    for i in range(runs + warmups):
         start = time.perf_counter()
-        done = subprocess.run(list(command), env=dict(env), cwd=cwd, capture_output=True)
+        done = subprocess.run(
+            list(command), env=dict(env), cwd=cwd, input=stdin, capture_output=True
+        )
         elapsed = (time.perf_counter() - start) * 1000
         if done.returncode != 0:
             raise SystemExit(f"{command[0]} failed: {done.stderr.decode(errors='replace')}")
-        if i >= 2:
+        if i >= warmups:
             samples.append(elapsed)
     return samples
 
