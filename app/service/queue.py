@@ -25,14 +25,23 @@ import inspect
 import itertools
 import json
 import logging
-import os
-import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.service.remembered import BANDS as _BANDS
+from app.service.remembered import (
+    LASTING,
+    Remembered,
+    decision_key,
+    load_lasting,
+    save_lasting,
+)
+from app.service.remembered import (
+    rank as _rank,
+)
 from sandbox.proxy.session import Answer
 
 if TYPE_CHECKING:
@@ -43,7 +52,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCOPES = ("once", "session", "workspace", "always")
-LASTING = ("workspace", "always")  # kept across restarts of the service
 DEFAULT_TIMEOUT = 60.0
 KEEP_EXPIRED = 200  # expired batches kept in the inbox, newest first
 
@@ -95,9 +103,6 @@ class Member:
         return self.future.result().by
 
 
-_BANDS = ("low", "medium", "high", "critical")
-
-
 @dataclass
 class Batch:
     id: str
@@ -128,40 +133,6 @@ class Batch:
             "created": self.created,
             "members": [m.to_dict() for m in self.members],
         }
-
-
-def _rank(band: str) -> int:
-    return _BANDS.index(band) if band in _BANDS else len(_BANDS) - 1
-
-
-@dataclass(frozen=True)
-class Remembered:
-    """A decision with a scope wider than once, applied to later requests.
-
-    `signature` is what it matches (`decision_key`: `net HOST:PORT` for egress, else
-    the batch signature); `band` the riskiest band it was given at."""
-
-    signature: str
-    decision: str
-    scope: str
-    batch: str
-    session: str | None = None
-    workspace: str | None = None
-    expires: float | None = None
-    band: str = "low"
-
-    def applies(
-        self, key: str, session: str, workspace: str | None, now: float, band: str = "low"
-    ) -> bool:
-        if key != self.signature or (self.expires is not None and now >= self.expires):
-            return False
-        if self.decision == "allow" and _rank(band) > _rank(self.band):
-            return False
-        if self.scope == "session":
-            return session == self.session
-        if self.scope == "workspace":
-            return workspace is not None and workspace == self.workspace
-        return self.scope == "always"
 
 
 # Told of every decision a person makes: (batch, decision, scope, expires, ids of the
@@ -525,29 +496,11 @@ class DecisionQueue:
         ]
 
     def _load(self) -> list[Remembered]:
-        if self.rules_file is None:
-            return []
-        try:
-            raw = json.loads(self.rules_file.read_text())
-            rules = [Remembered(**_upgrade(entry)) for entry in raw]
-        except FileNotFoundError:
-            return []
-        except (ValueError, TypeError) as exc:
-            logger.error("ignoring unreadable remembered decisions in %s: %s", self.rules_file, exc)
-            return []
-        now = self.clock()
-        return [r for r in rules if r.scope in LASTING and (r.expires is None or r.expires > now)]
+        return [] if self.rules_file is None else load_lasting(self.rules_file, self.clock())
 
     def _save(self) -> None:
-        if self.rules_file is None:
-            return
-        lasting = [asdict(r) for r in self.remembered if r.scope in LASTING]
-        self.rules_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.rules_file.with_name(self.rules_file.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(lasting, handle, indent=1)
-        tmp.replace(self.rules_file)
+        if self.rules_file is not None:
+            save_lasting(self.rules_file, self.remembered)
 
     def _prune(self) -> None:
         expired = [b for b in self.batches.values() if b.state == "expired"]
@@ -555,46 +508,6 @@ class DecisionQueue:
             : max(0, len(expired) - KEEP_EXPIRED)
         ]:
             del self.batches[batch.id]
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-
-
-def decision_key(event: dict[str, Any], signature: str) -> str:
-    """What a remembered decision matches: `net HOST:PORT` for a request or a tunnel
-    (whatever the method), the signature for anything else."""
-    if event.get("kind") == "net.request":
-        from urllib.parse import urlsplit
-
-        try:
-            parts = urlsplit(str(event.get("url", "")))
-            port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
-        except ValueError:
-            return signature
-        if parts.hostname:
-            return f"net {parts.hostname.lower().rstrip('.')}:{port}"
-    if event.get("kind") == "net.connect" and event.get("host"):
-        return f"net {str(event['host']).lower().rstrip('.')}:{event.get('port')}"
-    return signature
-
-
-_OLD_BAND = re.compile(r" \[(low|medium|high|critical)\]$")
-_OLD_NET = re.compile(r"^net\.(?:request \S+|connect) (\S+?)(?::(\d+))?$")
-
-
-def _upgrade(entry: dict[str, Any]) -> dict[str, Any]:
-    """A decision remembered before the band left signatures: `net.request POST h [high]`
-    becomes `net h:443` at band high (the port a signature left out was the default)."""
-    if "band" in entry or not isinstance(entry.get("signature"), str):
-        return entry
-    signature, band = entry["signature"], "low"
-    found = _OLD_BAND.search(signature)
-    if found:
-        signature, band = signature[: found.start()], found.group(1)
-    net = _OLD_NET.match(signature)
-    if net:
-        signature = f"net {net.group(1)}:{net.group(2) or 443}"
-    return {**entry, "signature": signature, "band": band}
 
 
 def _fallback_signature(event: dict[str, Any]) -> str:
