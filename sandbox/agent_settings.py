@@ -43,6 +43,7 @@ from typing import Any
 
 import yaml
 
+from sandbox.logins import hide_tokens, restore_tokens
 from sandbox.patterns import expand_home
 from sandbox.settings_review import Change, apply, change_from_dict, dump_json, parse, review
 
@@ -126,6 +127,29 @@ class SettingsPlan:
     # Files a person accepted after the session was planned, with the text accepted:
     # a difference from the protected snapshot that is theirs, not the agent's.
     accepted: dict[str, str] = field(default_factory=dict)
+    # A staged file shows its login tokens as placeholders (a console sign-in's key in
+    # ~/.claude.json): the proxy's own for the session (`login_tokens`, its live map,
+    # placeholder → real), or dead ones kept in `hidden` (sandbox.logins.hide_tokens).
+    login_tokens: Mapping[str, str] = field(default_factory=dict)
+    hidden: dict[str, str] = field(default_factory=dict)
+
+    def shown(self, item: Tracked) -> str:
+        """The text of `item`'s staged copy: its host text with the tokens hidden."""
+        text = item.before or ""
+        try:
+            document = parse(text, item.spec.format)
+        except ValueError:
+            document = {}  # not parsed: only the tokens the proxy knows are found
+            for placeholder, real in {**self.hidden, **self.login_tokens}.items():
+                text = text.replace(real, placeholder)
+        return hide_tokens(text, document, self.login_tokens, self.hidden)
+
+    def revealed(self, text: str | None) -> str | None:
+        """A staged copy's text with the real tokens back (those the proxy learned during
+        the session too: a refreshed or new login)."""
+        if text is None:
+            return None
+        return restore_tokens(text, {**self.hidden, **dict(self.login_tokens)})
 
     def stage(self, accepted: Sequence[Path] = ()) -> None:
         """Copy the host files into the staging folder and note their text (again when
@@ -142,13 +166,19 @@ class SettingsPlan:
                 if item.oversized:
                     shutil.copyfile(item.host, item.staged)
                 elif item.before is not None:
-                    item.staged.write_text(item.before)
+                    item.staged.write_text(self.shown(item))
                     item.staged.chmod(0o600)
 
 
-def plan_settings(files: Sequence[SettingsFile], home: Path, session_dir: Path) -> SettingsPlan:
+def plan_settings(
+    files: Sequence[SettingsFile],
+    home: Path,
+    session_dir: Path,
+    login_tokens: Mapping[str, str] | None = None,
+) -> SettingsPlan:
     """Track `files` for one session; files directly in the home make the home a
-    staging folder inside `session_dir`."""
+    staging folder inside `session_dir`. `login_tokens` is the session proxy's map of
+    login placeholders (placeholder → real), used for the tokens of staged files."""
     project = tuple(f for f in files if not f.pattern.startswith("~/"))
     files = [f for f in files if f.pattern.startswith("~/")]
     if not files:
@@ -161,6 +191,7 @@ def plan_settings(files: Sequence[SettingsFile], home: Path, session_dir: Path) 
         tracked.append(Tracked(host, spec, stage / host.name if in_root else None))
     staged = frozenset(str(t.host) for t in tracked if t.staged is not None)
     plan = SettingsPlan(tuple(tracked), stage if staged else None, staged, project)
+    plan.login_tokens = login_tokens if login_tokens is not None else {}
     if plan.home_stage is not None:
         plan.home_stage.mkdir(mode=0o700, exist_ok=True)
     plan.stage()
@@ -185,7 +216,7 @@ def finish(plan: SettingsPlan, held_dir: Path) -> list[HeldSettings]:
                 note = f"# not reviewed: larger than {MAX_BYTES >> 20} MiB; the session's "
                 out.append(HeldSettings(item.host, note + "changes to it were not kept\n"))
             continue
-        held = _review_item(item, held_dir)
+        held = _review_item(item, held_dir, plan)
         if held is not None:
             out.append(held)
     return out
@@ -198,7 +229,7 @@ def settle(plan: SettingsPlan, path: Path, held_dir: Path) -> list[HeldSettings]
     out = []
     for item in plan.files:
         if item.host == path and item.staged is None and not item.oversized:
-            held = _review_item(item, held_dir)
+            held = _review_item(item, held_dir, plan)
             if held is not None:
                 out.append(held)
     return out
@@ -209,8 +240,11 @@ def in_place(plan: SettingsPlan) -> list[Path]:
     return [t.host for t in plan.files if t.staged is None]
 
 
-def _review_item(item: Tracked, held_dir: Path) -> HeldSettings | None:
-    after = read_text(item.staged if item.staged is not None else item.host)
+def _review_item(item: Tracked, held_dir: Path, plan: SettingsPlan) -> HeldSettings | None:
+    if item.staged is not None:
+        after = plan.revealed(read_text(item.staged))
+    else:
+        after = read_text(item.host)
     # In place, the host file is the agent's own text: harmless changes go onto the
     # text it had, so that the dangerous ones are taken back out of it.
     current = read_text(item.host) if item.staged is not None else item.before

@@ -69,10 +69,13 @@ def plan_filesystem(
     catalogue: Sequence[CredentialLocation] | None,
     private_paths: Sequence[Path],
     login_files: Sequence[tuple[Path, Path]] = (),
+    login_tokens: Mapping[str, str] | None = None,
 ) -> Filesystem:
     """Lay out what the agent sees of the host. `workspace` and `home` are absolute
     (the workspace already checked), `program` is the command's first word (found on
-    `env`'s PATH), `networked` makes the folder the proxy socket is bound in. Raises
+    `env`'s PATH), `networked` makes the folder the proxy socket is bound in,
+    `login_files` and `login_tokens` are the agent's login as the session's proxy holds
+    it (sandbox.proxy.plan.NetworkPlan). Raises
     PlanError when a path the policy hides holds the workspace.
     """
     notices: list[str] = []
@@ -83,7 +86,7 @@ def plan_filesystem(
     scratch_mounts(mounts, networked)
     # The agent's own settings (sandbox/agent_settings.py): a file kept directly in the
     # home needs a writable home, so the home is then a staging folder, else empty.
-    settings = plan_settings(settings_for(policy.profile, None), home, session_dir)
+    settings = plan_settings(settings_for(policy.profile, None), home, session_dir, login_tokens)
     if settings.home_stage is not None:
         mounts.stage(str(settings.home_stage), h)
     else:
@@ -149,8 +152,9 @@ def plan_filesystem(
     trusted = {expand_home(t.pattern, home) for t in policy.trusted if not has_magic(t.pattern)}
     shown = [(cred, path) for cred, path in found if str(path) in named]
     found = [(cred, path) for cred, path in found if str(path) not in named]
-    # The agent's own login files are shown as copies with placeholders (sandbox.logins).
-    logins = {str(login_path) for _, login_path in login_files}
+    # The agent's own login files are shown as copies with placeholders (sandbox.logins),
+    # and so are its staged settings files (a console sign-in's key in ~/.claude.json).
+    logins = {str(login_path) for _, login_path in login_files} | settings.staged_names
     found = [(cred, path) for cred, path in found if str(path) not in logins]
     notices += [
         f"{path} ({cred.title}) is trusted, but the agent sees a decoy there: a credential "
@@ -177,7 +181,8 @@ def plan_filesystem(
     for decoy in decoys:
         mounts.mask_file(str(decoy.host_file), str(decoy.sandbox_path))
     for login_copy, login_path in login_files:
-        mounts.bind(str(login_copy), str(login_path))
+        if str(login_path) not in settings.staged_names:  # else its staged copy stands there
+            mounts.bind(str(login_copy), str(login_path))
     return Filesystem(mounts, tuple(decoys), tuple(notices), settings)
 
 

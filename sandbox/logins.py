@@ -41,6 +41,8 @@ TOKEN_KEYS = frozenset(
         "OPENAI_API_KEY",
         "api_key",
         "apiKey",
+        # Claude Code's console sign-in, kept in its state file ~/.claude.json.
+        "primaryApiKey",
     }
 )
 MIN_TOKEN = 16  # shorter strings under those keys are not tokens (empty, "null", ids)
@@ -101,6 +103,27 @@ def swap_tokens(
             placeholder = placeholder_for(token)
             swaps[placeholder] = token
             vendor_of[placeholder] = vendor
+        text = text.replace(json.dumps(token)[1:-1], placeholder)
+    return text
+
+
+def hide_tokens(
+    text: str, document: Any, known: Mapping[str, str], hidden: MutableMapping[str, str]
+) -> str:
+    """`text` (a settings file shown inside, parsed as `document`) with every login token
+    in it replaced by a placeholder: the proxy's own for a token it knows (`known`,
+    placeholder → real), else a new one kept in `hidden` (placeholder → real). Such a
+    placeholder opens nothing on the network, so a token the proxy was not given still
+    never enters the sandbox; `restore_tokens` with both maps gives the text back."""
+    by_real = {real: placeholder for placeholder, real in {**hidden, **known}.items()}
+    for token in dict.fromkeys(tokens_in(document)):
+        if is_placeholder(token):
+            continue
+        placeholder = by_real.get(token)
+        if placeholder is None:
+            placeholder = placeholder_for(token)
+            hidden[placeholder] = token
+            by_real[token] = placeholder
         text = text.replace(json.dumps(token)[1:-1], placeholder)
     return text
 

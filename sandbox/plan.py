@@ -134,6 +134,7 @@ def build_plan(
         private_paths=private_paths,
         # The agent's login files (sandbox.proxy.plan.NetworkPlan.login_files), if any.
         login_files=getattr(network, "login_files", ()),
+        login_tokens=getattr(network, "login_tokens", None),
     )
     mounts = filesystem.mounts
     notices = list(filesystem.notices)

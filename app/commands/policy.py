@@ -61,8 +61,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def exposure_notes(policy: Any, catalogue: Path) -> list[str]:
-    """In words: each credential the policy shows as it is (`expose`), and each one it
-    trusts by name but still shows as a decoy (exposing is never a side effect)."""
+    """In words: each credential the policy shows as it is (`expose`), each login file
+    of the agent shown with placeholders, and each one it trusts by name but still
+    shows as a decoy (exposing is never a side effect)."""
     from resources.credential_catalogue import read_credentials
     from sandbox.patterns import has_magic, matches
 
@@ -79,9 +80,16 @@ def exposure_notes(policy: Any, catalogue: Path) -> list[str]:
         what = title(path)
         kind = what or "not in the credential catalogue"
         notes.append(f"exposes {path} ({kind}) to the agent as it is: `expose:` names it")
+    logins = {f: login.vendor for login in getattr(policy, "logins", ()) for f in login.files}
     for trusted in policy.trusted:
         pattern = trusted.pattern
         if not has_magic(pattern) and pattern not in policy.expose and title(pattern):
+            if pattern in logins:
+                notes.append(
+                    f"shows {pattern} ({title(pattern)}) with its tokens replaced by "
+                    f"placeholders: the agent's own login, bound to {logins[pattern]}"
+                )
+                continue
             notes.append(
                 f"trusts {pattern} ({title(pattern)}), but the agent sees a decoy there: "
                 "add it under `expose:` to show the real file"

@@ -123,6 +123,7 @@ class Egress:
             plan,
             env={**plan.env, **logins.env},
             login_files=logins.login_files(),
+            login_tokens=logins.tokens.real,
             placeholders=(*plan.placeholders, *logins.env),
         )
 

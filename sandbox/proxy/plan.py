@@ -21,7 +21,9 @@ class NetworkPlan:
     read-only at `SANDBOX_CA_BUNDLE`, where the variables in `env` point.
     `login_files` are (copy, path) pairs: the agent's own login files, each copy (tokens
     replaced by placeholders, `sandbox.logins`) shown read-write at the path, instead
-    of a decoy.
+    of a decoy. `login_tokens` is the proxy's live map of the session's login
+    placeholders (placeholder → real): a staged settings file that holds a token shows
+    the same placeholder (`sandbox.agent_settings`).
     """
 
     host_socket: Path
@@ -29,6 +31,7 @@ class NetworkPlan:
     env: Mapping[str, str] = field(default_factory=dict)
     ca_bundle: Path | None = None
     login_files: tuple[tuple[Path, Path], ...] = ()
+    login_tokens: Mapping[str, str] = field(default_factory=dict)
     placeholders: tuple[str, ...] = ()  # names in `env` that carry a secret's placeholder
 
 

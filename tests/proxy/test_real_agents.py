@@ -162,6 +162,33 @@ def test_claude_code_with_its_oauth_file(service, standin, isolated_env, tmp_pat
     assert api and all(r["decided_by"] == "login:anthropic" for r in api), rows
 
 
+@pytest.mark.skipif(shutil.which("claude") is None, reason="Claude Code is not installed")
+def test_claude_code_with_a_console_sign_in_key_in_its_state_file(
+    service, standin, isolated_env, tmp_path
+) -> None:
+    """A console sign-in leaves the key in ~/.claude.json (`primaryApiKey`), the file
+    Claude Code also keeps its state in: inside it is a placeholder, the stand-in gets
+    the real key, and the state Claude Code saved is on the host with the real key."""
+    home = Path(os.environ["HOME"])
+    state = home / ".claude.json"
+    state.write_text(json.dumps({"primaryApiKey": REAL_KEY, "numStartups": 0}))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    shown = sandgate("run", "--profile", "claude-code", "--", "cat", str(state), cwd=workspace)
+    assert '"primaryApiKey": "sk-ant-api03-sandgate' in shown.stdout.replace('":"', '": "'), (
+        shown.stdout + shown.stderr
+    )
+    assert REAL_KEY not in shown.stdout
+    run = claude(standin, workspace, "-p", "hi", env={})
+    assert REPLY in run.stdout, run.stdout + run.stderr
+    messages = [s for s in standin.seen if s.path.startswith("/v1/messages")]
+    assert messages and all(s.headers.get("x-api-key") == REAL_KEY for s in messages)
+    saved = json.loads(state.read_text())
+    assert saved["primaryApiKey"] == REAL_KEY and "firstStartTime" in saved, saved
+    rows = history_rows(workspace)
+    assert not [r for r in rows if r["band"] in ("high", "critical")], rows
+
+
 def test_the_login_toward_another_destination_is_refused_and_critical_in_history(
     service, servers: Servers, tmp_path: Path
 ) -> None:

@@ -93,6 +93,35 @@ def test_a_hook_or_mcp_server_is_held_with_its_diff_while_a_harmless_change_pass
     assert json.loads((box.home / ".claude.json").read_text()) == new_state
 
 
+CONSOLE_KEY = "sk-ant-api03-" + "REALCONSOLE" * 8
+
+
+def test_a_console_sign_in_key_in_claude_json_is_a_placeholder_inside(box: Box) -> None:
+    """Claude Code's console sign-in keeps an API key in ~/.claude.json, which must stay
+    shown (it is the agent's state): the staged copy holds a placeholder instead, and
+    what the agent saves comes back onto the host with the real key."""
+    box.profile = "claude-code"
+    state = box.home / ".claude.json"
+    state.write_text(json.dumps({"numStartups": 1, "primaryApiKey": CONSOLE_KEY}, indent=2))
+    # Inside: read the file, bump the counter, save it the way Claude Code does.
+    script = "cat ~/.claude.json > /tmp/seen && cat /tmp/seen && " + ATOMIC_WRITE.replace(
+        '"$1"', '"$(sed s/1,/2,/ /tmp/seen)"'
+    )
+    shutil.rmtree(box.state / "sessions" / "s1", ignore_errors=True)
+    plan = box.plan(["/bin/sh", "-c", script])
+    done = subprocess.run(plan.argv, env=dict(plan.env), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert "REALCONSOLE" not in done.stdout
+    assert shown["primaryApiKey"].startswith("sk-ant-api03-sandgate")
+    assert finish(plan.settings, box.state / "held") == []
+    assert json.loads(state.read_text()) == {"numStartups": 2, "primaryApiKey": CONSOLE_KEY}
+    # A key the agent puts there itself is a change held for review, never applied.
+    held = _session(box, ATOMIC_WRITE, json.dumps({"primaryApiKey": "sk-ant-api03-" + "X" * 40}))
+    assert [p for p, _ in held] == [state] and "primaryApiKey" in held[0][1]
+    assert json.loads(state.read_text())["primaryApiKey"] == CONSOLE_KEY
+
+
 def test_codex_env_is_held_whole_and_a_trust_answer_passes(box: Box) -> None:
     box.profile = "codex"
     config = box.home / ".codex" / "config.toml"

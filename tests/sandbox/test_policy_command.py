@@ -30,6 +30,9 @@ def test_policy_check_names_exposed_and_decoyed_credentials(isolated_env: Path) 
     assert "trusts ~/.ssh/id_ed25519 (SSH private key" in done.stderr
     assert "sees a decoy there" in done.stderr
     assert "expose:\n- ~/.aws/credentials" in done.stdout
-    # The shipped claude-code profile makes its choice visible too.
+    # The shipped claude-code profile shows its state file with the key as a placeholder.
     claude = _check(isolated_env, "--profile", "claude-code")
-    assert "exposes ~/.claude.json" in claude.stderr
+    assert "exposes ~/.claude.json" not in claude.stderr
+    assert "shows ~/.claude.json (Claude Code credentials) with its tokens replaced" in (
+        claude.stderr
+    )
