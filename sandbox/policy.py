@@ -6,7 +6,7 @@ any file named on the command line (each may widen or narrow), and last the opti
 sections at the top level (applying to every profile) and under `profiles: NAME:`
 (applying when that profile is chosen, explicitly or because the command's name is in
 the profile's `commands`). Lists add up; `network.resolve` merges; the scalar settings
-`upstream_ca` and `ask_timeout` take the last value written.
+`upstream_ca`, `ask_timeout` and `network.fetch` (a list) take the last value written.
 
 Every problem is a `PolicyError` naming the file, the line and what is wrong, so a bad
 file stops the run before anything starts. The files are only read, never written.
@@ -204,6 +204,7 @@ class _Accumulator:
         self.resolve: dict[str, str] = {}
         self.upstream_ca: Path | None = None
         self.ask_timeout = 60.0
+        self.fetch: list[str] = []
         self.credentials: dict[str, BoundCredential] = {}
         self.logins: dict[str, Login] = {}  # by vendor: a later file's entry replaces
 
@@ -226,6 +227,8 @@ class _Accumulator:
             self.upstream_ca = s.upstream_ca
         if s.ask_timeout is not None:
             self.ask_timeout = s.ask_timeout
+        if s.fetch is not None:  # the last file to name it sets it: `fetch: []` turns it off
+            self.fetch = s.fetch
         for credential in s.credentials:
             self.credentials[credential.name] = credential
         for login in s.logins:
@@ -252,6 +255,7 @@ class _Accumulator:
                 MappingProxyType(dict(self.resolve)),
                 self.upstream_ca,
                 self.ask_timeout,
+                _unique(self.fetch),
             ),
             credentials=tuple(self.credentials.values()),
             sources=sources,

@@ -34,6 +34,9 @@ class NetworkPolicy:
     resolve: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     upstream_ca: Path | None = None
     ask_timeout: float = 60.0
+    # Destinations where a request that only reads (GET or HEAD, no body) and that triage
+    # ranks low is allowed without asking: package registries (see default.yaml).
+    fetch: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,7 @@ class Policy:
                 "resolve": dict(self.network.resolve),
                 "upstream_ca": str(self.network.upstream_ca) if self.network.upstream_ca else None,
                 "ask_timeout": self.network.ask_timeout,
+                "fetch": list(self.network.fetch),
             },
             "credentials": [
                 {"name": c.name, "domain": c.domain, "header": c.header, "env": c.env}

@@ -18,7 +18,7 @@ import yaml
 
 from sandbox.patterns import has_magic, literal_prefix
 from sandbox.policy_model import BoundCredential, Login, TrustedPath
-from sandbox.proxy.rules import RuleError, parse_address, parse_rule
+from sandbox.proxy.rules import DomainRule, RuleError, parse_address, parse_rule
 
 _SECTIONS = (
     "trusted", "expose", "scratch", "deny", "protected", "memory", "env", "network",
@@ -27,7 +27,7 @@ _SECTIONS = (
 TOP_KEYS = frozenset({"version", "profiles", *_SECTIONS})
 PROFILE_KEYS = frozenset({"description", "commands", *_SECTIONS})
 _ENV_KEYS = frozenset({"pass", "block", "set"})
-_NETWORK_KEYS = frozenset({"allow", "deny", "resolve", "upstream_ca", "ask_timeout"})
+_NETWORK_KEYS = frozenset({"allow", "deny", "resolve", "upstream_ca", "ask_timeout", "fetch"})
 _CREDENTIAL_KEYS = frozenset({"name", "domain", "header", "env"})
 _TRUSTED_KEYS = frozenset({"path", "mode", "create"})
 _LOGIN_KEYS = frozenset({"vendor", "api", "header", "env", "domains", "files"})
@@ -132,7 +132,7 @@ def check_version(reader: PolicyReader, keys: Keys) -> None:
 @dataclass
 class Sections:
     """What one mapping of sections says, checked but not merged with any other.
-    `upstream_ca` and `ask_timeout` are None when not given."""
+    `upstream_ca`, `ask_timeout` and `fetch` are None when not given."""
 
     trusted: list[TrustedPath] = field(default_factory=list)
     expose: list[str] = field(default_factory=list)
@@ -148,6 +148,7 @@ class Sections:
     resolve: dict[str, str] = field(default_factory=dict)
     upstream_ca: Path | None = None
     ask_timeout: float | None = None
+    fetch: list[str] | None = None
     credentials: list[BoundCredential] = field(default_factory=list)
     logins: list[Login] = field(default_factory=list)
 
@@ -255,6 +256,20 @@ def _network(r: PolicyReader, node: yaml.Node, home: Path | None, out: Sections)
                     "'pypi.org', '*.example.com', 'host:443' or an address)",
                 ) from None
             target.append(text)
+    if "fetch" in keys:
+        out.fetch = []
+        for item, text in r.string_list(keys["fetch"][1], "network.fetch"):
+            try:
+                rule = parse_rule(text)
+            except RuleError as exc:
+                raise r.error(item, f"network.fetch: {exc}") from None
+            if not isinstance(rule, DomainRule) or rule.domain == "*":
+                raise r.error(
+                    item,
+                    f"network.fetch: {text!r} must be a domain name such as 'pypi.org' or "
+                    "'*.example.org' (reads are allowed by name, never by address or for all)",
+                )
+            out.fetch.append(text)
     if "resolve" in keys:
         for name, (_, value) in r.mapping(keys["resolve"][1], None, "network.resolve").items():
             address = r.string(value, f"network.resolve {name!r}")

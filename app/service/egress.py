@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.service.egress_credentials import CredentialIndex, default_env, secret_for
 from app.service.egress_logins import SessionLogins, prepare_logins
+from app.service.fetch import FetchRules
 from app.service.server import RequestError
 from sandbox.proxy.engine import EgressProxy
 from sandbox.proxy.rules import RuleError
@@ -48,6 +49,7 @@ class Egress:
         self._seen: dict[str, int] = {}  # event id -> row of a held event recorded when seen
         self._logins: dict[str, SessionLogins] = {}
         self._starts: dict[str, dict[str, Any]] = {}  # the context triage was given
+        self._fetch: dict[str, FetchRules] = {}  # `network.fetch` of each session
 
     def bound(self, session: str) -> dict[str, str]:
         """Domain → placeholder of `session`: the `bound` field of its `session.start`."""
@@ -95,6 +97,7 @@ class Egress:
             None, prepare_logins, policy, home, env, folder, secret_for
         )
         self._logins[session] = logins
+        self._fetch[session] = FetchRules.compile(getattr(network, "fetch", ()))
         logins.on_new_tokens = partial(self._retriage, session)
         self._starts[session] = {
             "id": f"{session}-logins",
@@ -130,6 +133,7 @@ class Egress:
     async def closing(self, session: str) -> None:
         self._bound.pop(session, None)
         self._starts.pop(session, None)
+        self._fetch.pop(session, None)
         self.queue.session_closed(session)
         await self.proxy.close_session(session)
         logins = self._logins.pop(session, None)
@@ -192,6 +196,9 @@ class Egress:
         self._seen[str(event["id"])] = row
         if self.parts.review is not None:
             await self.parts.review.event_recorded(row, dict(event), verdict)
+        fetch = self._fetch.get(session, FetchRules()).rule_for(event, verdict)
+        if fetch is not None:
+            return Answer(True, f"fetch:{fetch}", f"a read from {fetch} (network.fetch)")
         return await self.queue.ask(session, workspace, event, verdict, timeout)
 
     async def _on_event(self, session: str, event: Event, outcome: Outcome) -> None:

@@ -48,6 +48,8 @@ NAMES = (
     "platform.claude.com",
     "generativelanguage.googleapis.com",
     "api.openai.com",
+    # A package registry (`network.fetch`).
+    "registry.test",
 )
 
 
