@@ -17,11 +17,11 @@ import sys
 # name -> (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
     "tray": ("app.commands.tray", "the tray and its inbox (also `sandgate` alone)"),
-    "start": ("app.commands.start", "start Sandgate's main job (the service)"),
+    "start": ("app.commands.start", "the main job: the tray, or with no display the service"),
     "run": ("app.commands.run", "run an agent command inside the sandbox"),
     "score": ("app.commands.score", "score JSON Lines events and print verdicts"),
     "policy": ("app.commands.policy", "validate and show the effective policy"),
-    "service": ("app.commands.service", "run the Sandgate service in the foreground"),
+    "service": ("app.commands.service", "the service alone in the foreground, never the tray"),
     "history": ("app.commands.history", "show recorded events, verdicts and decisions"),
     "queue": ("app.commands.queue", "list the batches waiting for a decision"),
     "decide": ("app.commands.decide", "allow or deny a waiting batch"),

@@ -1,19 +1,20 @@
-"""`sandgate start`: Sandgate's main job.
+"""`sandgate start`: Sandgate's main job, what the installer starts.
 
-For now this is the service in the foreground (as `sandgate service`); the tray will
-embed the same service when a display exists.
+The tray where there is a display (as `sandgate` alone and `sandgate tray`), otherwise
+the headless service. `sandgate service` is always the headless service alone, for a
+user unit or a server.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from app.commands import service
+from app.commands import tray
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    service.configure(parser)
+    tray.configure(parser)
 
 
 def main(args: argparse.Namespace) -> int:
-    return service.main(args)
+    return tray.main(args)

@@ -158,11 +158,16 @@ class DecisionQueue:
         self.rules_file = rules_file
         self.batches: dict[str, Batch] = {}
         self.remembered: list[Remembered] = self._load()
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(1)  # see `number_after`
         self.on_change: OnChange | None = None
         self.pause: Pause | None = None
         self.instance: str | None = None  # the service run's name (`watch` tells it)
         self._recording: Awaitable[Any] | None = None
+
+    def number_after(self, last: int) -> None:
+        """Number new batches after `last` (the highest one recorded by an earlier run),
+        so a batch id names one batch across restarts, in history as in the inbox."""
+        self._ids = itertools.count(last + 1)
 
     async def ask(
         self,

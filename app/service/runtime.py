@@ -48,6 +48,7 @@ async def install_decisions(parts: Parts) -> None:
     from app.service.queue import install_queue
 
     queue = install_queue(parts)
+    queue.number_after(await parts.db.call(parts.db.store.last_batch))
     await install_egress(parts, queue)
     await install_hooks(parts)
 

@@ -223,6 +223,19 @@ class Store:
         with self._engine.begin() as conn:
             conn.execute(insert(decisions), rows)
 
+    def last_batch(self) -> int:
+        """The highest batch number (`bN`) among the latest decisions, 0 if none: the
+        queue numbers new batches after it, so an id is not reused by the next run."""
+        query = (
+            select(decisions.c.batch)
+            .where(decisions.c.batch.is_not(None))
+            .order_by(decisions.c.id.desc())
+            .limit(500)
+        )
+        with self._engine.connect() as conn:
+            found = [str(b) for (b,) in conn.execute(query)]
+        return max((int(b[1:]) for b in found if b[:1] == "b" and b[1:].isdigit()), default=0)
+
     def history(
         self,
         *,

@@ -400,3 +400,25 @@ def test_a_session_closing_with_a_request_waiting_expires_it(
         assert not held.result(5).allow
         assert watch.next("session.closed")["seq"] > expired["seq"]
     watch.close()
+
+
+def test_batch_ids_go_on_after_a_restart(paths: Any, triage: Any, sandbox: Any, workspace) -> None:
+    """`b1` in history is one batch: the next run of the service numbers after it."""
+    seen = []
+    for _run in range(2):
+        running = Running(paths, start_in_thread(paths, sandbox=sandbox, triage=triage), sandbox,
+                          triage)  # fmt: skip
+        try:
+            with running.client() as client:
+                session = _open(client, workspace)
+                held = _hold(running, session, len(seen))
+                deadline = time.monotonic() + 5
+                while not client.request("queue")["batches"] and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                [batch] = client.request("queue")["batches"]
+                client.request("decide", batch=batch["batch"], decision="deny", scope="once")
+                assert not held.result(5).allow
+                seen.append(batch["batch"])
+        finally:
+            running.thread.stop()
+    assert seen == ["b1", "b2"], seen

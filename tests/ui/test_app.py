@@ -70,10 +70,15 @@ def test_a_second_start_brings_the_first_inbox_forward_and_exits_0(service: Serv
         lock.close()
 
 
-def test_with_no_display_it_says_so_and_runs_the_headless_service(paths: Paths) -> None:
+@pytest.mark.parametrize("command", [(), ("start",)], ids=["sandgate", "sandgate start"])
+def test_with_no_display_it_says_so_and_runs_the_headless_service(
+    paths: Paths, command: tuple[str, ...]
+) -> None:
+    """`sandgate` alone and `sandgate start` are the same main job: the tray, or here
+    (no display) the headless service."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.pop("QT_QPA_PLATFORM", None)
-    proc = _sandgate(env=env)  # `sandgate` with no arguments
+    proc = _sandgate(*command, env=env)
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()

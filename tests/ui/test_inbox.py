@@ -150,7 +150,7 @@ def test_a_decision_shown_by_an_earlier_service_run_is_refused(
     tray_app.window.show()
     select(tray_app, qtbot, batch_of(service, "pypi.org"))
     # As if this inbox had been drawn by a run of the service that has since restarted
-    # (its batch ids start again at b1): the service refuses, nothing is decided.
+    # (a batch waiting when it died may see its number again): the service refuses.
     tray_app.inbox.state = replace(tray_app.inbox.state, instance="an-earlier-run")
     QTest.keyClick(tray_app.window.list, Qt.Key.Key_A)
     qtbot.waitUntil(lambda: tray_app.inbox._note.startswith("Not decided"), timeout=5000)
