@@ -41,16 +41,19 @@ Extension = Callable[[Parts], Awaitable[None]]
 
 
 async def install_decisions(parts: Parts) -> None:
-    """The decision queue, the egress proxy that feeds it, and the permission hooks that
-    hold tool calls in it: composed here, in one place, in this order."""
+    """The decision queue, the egress proxy that feeds it, the permission hooks that
+    hold tool calls in it, and (on macOS) the system log's sandbox refusals: composed
+    here, in one place, in this order."""
     from app.service.egress import install_egress
     from app.service.hooks import install as install_hooks
     from app.service.queue import install_queue
+    from app.service.system_log import install_system_log
 
     queue = install_queue(parts)
     queue.number_after(await parts.db.call(parts.db.store.last_batch))
     await install_egress(parts, queue)
     await install_hooks(parts)
+    await install_system_log(parts)
 
 
 EXTENSIONS: tuple[Extension, ...] = (install_decisions,)
