@@ -73,29 +73,42 @@ def is_placeholder(value: str) -> bool:
 
 def tokens_in(data: Any) -> Iterator[str]:
     """Every token in parsed JSON: string values of `TOKEN_KEYS`, at any depth."""
+    for _key, token in keyed_tokens(data):
+        yield token
+
+
+def keyed_tokens(data: Any) -> Iterator[tuple[str, str]]:
+    """(kind, token) for every token in parsed JSON; the kind is its key in one spelling
+    (`refreshToken` and `refresh_token` are both `refreshtoken`)."""
     if isinstance(data, dict):
         for key, value in data.items():
             if key in TOKEN_KEYS and isinstance(value, str) and len(value) >= MIN_TOKEN:
-                yield value
+                yield key.replace("_", "").lower(), value
             else:
-                yield from tokens_in(value)
+                yield from keyed_tokens(value)
     elif isinstance(data, list):
         for item in data:
-            yield from tokens_in(item)
+            yield from keyed_tokens(item)
 
 
 def swap_tokens(
-    text: str, swaps: MutableMapping[str, str], vendor_of: MutableMapping[str, str], vendor: str
+    text: str,
+    swaps: MutableMapping[str, str],
+    vendor_of: MutableMapping[str, str],
+    vendor: str,
+    latest: MutableMapping[tuple[str, str], str] | None = None,
 ) -> str:
     """`text` (JSON) with each real token replaced by its placeholder, making new
     placeholders as needed (`swaps`: placeholder → real, `vendor_of`: placeholder →
-    vendor, both updated). Raises LoginFileError if `text` is not JSON."""
+    vendor, both updated). `latest`, if given, records each token's placeholder as the
+    newest of its kind for `vendor` (a token endpoint's answer: see `supersede`).
+    Raises LoginFileError if `text` is not JSON."""
     try:
         data = json.loads(text) if text.strip() else {}
     except ValueError as exc:
         raise LoginFileError(f"not JSON: {exc}") from None
     known = {real: placeholder for placeholder, real in swaps.items()}
-    for token in dict.fromkeys(tokens_in(data)):
+    for kind, token in dict.fromkeys(keyed_tokens(data)):
         if is_placeholder(token):
             continue
         placeholder = known.get(token)
@@ -103,7 +116,27 @@ def swap_tokens(
             placeholder = placeholder_for(token)
             swaps[placeholder] = token
             vendor_of[placeholder] = vendor
+            known[token] = placeholder
+        if latest is not None:
+            latest[(vendor, kind)] = placeholder
         text = text.replace(json.dumps(token)[1:-1], placeholder)
+    return text
+
+
+def supersede(text: str, vendor: str, latest: Mapping[tuple[str, str], str]) -> str:
+    """`text` (an agent's login file) with each of its placeholders replaced by the newest
+    one of the same kind the vendor's token endpoint gave (`latest`). An agent that could
+    not save a refresh (Codex renames its new file over the old one, which a file shown
+    at its place refuses) must not lose it: a refresh token the vendor rotated is the
+    only one that still works."""
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return text
+    for kind, value in dict.fromkeys(keyed_tokens(data)):
+        newer = latest.get((vendor, kind))
+        if newer is not None and newer != value and is_placeholder(value):
+            text = text.replace(value, newer)
     return text
 
 
@@ -183,10 +216,15 @@ def open_views(
     return views
 
 
-def sync_back(views: Iterable[LoginView], swaps: Mapping[str, str]) -> list[Path]:
-    """Write what the agent saved into the real login files, with the real tokens; return
-    the files written. Nothing is written where nothing changed, nor where the result
-    would still hold a placeholder Sandgate cannot resolve (it would break the login)."""
+def sync_back(
+    views: Iterable[LoginView],
+    swaps: Mapping[str, str],
+    latest: Mapping[tuple[str, str], str] | None = None,
+) -> list[Path]:
+    """Write what the agent saved into the real login files, with the real tokens (the
+    newest the vendor gave, `latest`, where the agent did not save them); return the
+    files written. Nothing is written where nothing changed, nor where the result would
+    still hold a placeholder Sandgate cannot resolve (it would break the login)."""
     written: list[Path] = []
     for view in views:
         source = view.view_file or view.host_file
@@ -194,6 +232,8 @@ def sync_back(views: Iterable[LoginView], swaps: Mapping[str, str]) -> list[Path
             text = source.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
+        if latest and view.view_file is not None:
+            text = supersede(text, view.vendor, latest)
         real = restore_tokens(text, swaps)
         if real == view.original or not real.strip() or is_placeholder(real):
             continue

@@ -55,7 +55,8 @@ class SessionLogins:
     def sync_later(self) -> Callable[[], list[Path]]:
         """The write-back, with the tokens as they are now: safe to run in a thread while
         the proxy's loop goes on adding tokens."""
-        return partial(sync_back, list(self.views), dict(self.tokens.real))
+        real, latest = self.tokens.snapshot()
+        return partial(sync_back, list(self.views), real, latest)
 
     def tokens_changed(self) -> None:
         """Called on the proxy's loop when a token endpoint gave new tokens: write them

@@ -50,6 +50,8 @@ class LoginTokens:
     real: dict[str, str] = field(default_factory=dict)
     vendor_of: dict[str, str] = field(default_factory=dict)
     on_change: Callable[[], object] | None = None
+    # (vendor, token kind) → the newest placeholder a token endpoint gave (sandbox.logins).
+    latest: dict[tuple[str, str], str] = field(default_factory=dict)
     _forms: dict[str, set[bytes]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -65,6 +67,11 @@ class LoginTokens:
         for placeholder in tokens.real:
             tokens._learn(placeholder)
         return tokens
+
+    def snapshot(self) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+        """Copies of `real` and `latest`, safe to use on another thread."""
+        with self._lock:
+            return dict(self.real), dict(self.latest)
 
     def vendor_at(self, host: str) -> VendorLogin | None:
         """The vendor whose endpoint `host` is, if any."""
@@ -118,7 +125,7 @@ class LoginTokens:
         with self._lock:
             before = len(self.real)
             try:
-                shown = swap_tokens(body, self.real, self.vendor_of, vendor)
+                shown = swap_tokens(body, self.real, self.vendor_of, vendor, self.latest)
             except LoginFileError:
                 return None
             fresh = list(self.real)[before:]

@@ -150,3 +150,27 @@ def test_restore_is_the_inverse_of_swap() -> None:
     shown = swap_tokens(text, swaps, {}, "gemini")
     assert shown != text and restore_tokens(shown, swaps) == text
     assert swap_tokens(shown, swaps, {}, "gemini") == shown  # placeholders are left alone
+
+
+def test_a_refresh_the_agent_could_not_save_still_reaches_the_real_file(tmp_path: Path) -> None:
+    """Codex renames its new auth.json over the old one, which a file shown at its place
+    refuses (EBUSY): the refresh it got is kept anyway, from the token endpoint's answer,
+    since a rotated refresh token is the only one that still works."""
+    home, session = tmp_path / "home", tmp_path / "session"
+    session.mkdir()
+    real = write(home / ".codex/auth.json", CODEX)
+    swaps: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    [view] = open_views([("openai", ["~/.codex/auth.json"])], home, session, swaps, owners)
+    latest: dict[tuple[str, str], str] = {}
+    assert sync_back([view], swaps, latest) == []
+    new_access = jwt({"sub": "user-1", "n": 2})
+    answer = json.dumps({"access_token": new_access, "refresh_token": "rt_NEWREFRESHNEWREFRESH01"})
+    swap_tokens(answer, swaps, owners, "openai", latest)
+    # The agent's file is as it was (its write failed); the real one gets the new tokens.
+    assert sync_back([view], swaps, latest) == [real]
+    tokens = json.loads(real.read_text())["tokens"]
+    assert tokens["refresh_token"] == "rt_NEWREFRESHNEWREFRESH01"
+    assert tokens["access_token"] == new_access
+    assert tokens["id_token"] == CODEX_ID  # not in the answer: kept as it was
+    assert "sandgate" not in real.read_text()
