@@ -31,6 +31,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from sandbox.agent_settings import settings_for
 from sandbox.bwrap import CHANNEL_FILE, SANDBOX_CA_BUNDLE, within
 from sandbox.decoys import CanaryFactory, CredentialLocation
 from sandbox.environment import clean_environment
@@ -272,8 +273,16 @@ def _hidden(
 ) -> tuple[list[str], list[str]]:
     """Filters refusing the policy's denied paths and every credential location, and
     the folders inside writable trees that hold one (so none can be moved away)."""
-    # As on Linux: only `expose` shows a credential as it is, never trusting its path.
+    # As on Linux: only `expose` shows a credential as it is, never trusting its path;
+    # and the agent's state file in the home (~/.claude.json), which Linux shows as a
+    # copy with its login tokens as placeholders: Seatbelt can show no copy, so the real
+    # file, or the agent would lose its state.
     named = {expand_home(p, home) for p in policy.expose}
+    state = {
+        expand_home(f.pattern, home)
+        for f in settings_for(policy.profile, None)
+        if f.pattern.startswith("~/") and "/" not in f.pattern[2:]
+    }
     out: list[str] = []
     fixed: list[str] = []
     for pattern in policy.deny:
@@ -284,6 +293,12 @@ def _hidden(
         for pattern in entry.paths:
             if pattern.startswith(("~", "/")):
                 absolute = expand_home(pattern, home)
+                if absolute in state and absolute not in named:
+                    notices.append(
+                        f"{absolute} ({entry.title}) is shown as it is on macOS: the agent "
+                        "keeps its state there, and a key saved in it is readable inside"
+                    )
+                    continue
                 if absolute in named:
                     notices.append(
                         f"{absolute} ({entry.title}) is shown as it is: the policy exposes "

@@ -91,10 +91,12 @@ def test_credentials_refused_everywhere(world: World) -> None:
 
 
 def test_a_credential_is_shown_only_where_expose_names_it(world: World) -> None:
-    world.profile = "claude-code"  # exposes ~/.claude.json, its own state file
+    world.profile = "claude-code"  # its state file ~/.claude.json: no copy on macOS
     world.policy_yaml = "trusted:\n  - ~/.ssh/id_ed25519\n"  # trusted by name only
-    text = profile_text(world.plan())
+    plan = world.plan()
+    text = profile_text(plan)
     assert _can(text, "file-read-data", world.home / ".claude.json")
+    assert any("is shown as it is on macOS" in n for n in plan.notices), plan.notices
     assert not _can(text, "file-read-data", world.home / ".ssh" / "id_ed25519")
 
 
