@@ -48,6 +48,8 @@ NAMES = (
     "platform.claude.com",
     "generativelanguage.googleapis.com",
     "api.openai.com",
+    "auth.openai.com",
+    "chatgpt.com",
     # A package registry (`network.fetch`).
     "registry.test",
 )

@@ -61,7 +61,7 @@ def service(
         f"  allow: ['127.0.0.1:{standin.port}', '127.0.0.1:{servers.https.port}']\n"
         "  resolve: {api.anthropic.com: 127.0.0.1, platform.claude.com: 127.0.0.1,"
         " outside.test: 127.0.0.1, generativelanguage.googleapis.com: 127.0.0.1,"
-        " api.openai.com: 127.0.0.1}\n"
+        " api.openai.com: 127.0.0.1, auth.openai.com: 127.0.0.1, chatgpt.com: 127.0.0.1}\n"
         "  ask_timeout: 5\n"
         f"  upstream_ca: {servers.pki.ca_pem}\n"
     )
@@ -341,3 +341,65 @@ def test_codex_with_an_api_key_in_its_environment(
     assert asked and all(s.headers.get("authorization") == f"Bearer {OPENAI_KEY}" for s in asked)
     rows = [r for r in history_rows(workspace) if r["host"] == "api.openai.com"]
     assert rows and all(r["decided_by"] == "login:openai" for r in rows), rows
+
+
+def _jwt(claims: dict[str, Any]) -> str:
+    import base64
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.REALSIGNATURE0123456789abcdef"
+
+
+@pytest.mark.skipif(shutil.which("codex") is None, reason="Codex is not installed")
+def test_codex_signed_in_with_chatgpt_keeps_a_refresh_it_could_not_save(
+    service, standin, isolated_env, tmp_path: Path
+) -> None:
+    """Codex refreshes an old ChatGPT login before it works, and saves the new tokens by
+    renaming a new auth.json over the old one, which the file shown there refuses: the
+    rotated tokens reach the real auth.json anyway, and the stand-in only ever saw the
+    real ones."""
+    home = Path(os.environ["HOME"])
+    auth = {"https://api.openai.com/auth": {"chatgpt_plan_type": "plus",
+                                            "chatgpt_account_id": "acct-1"}}  # fmt: skip
+    claims = {"email": "me@example.org", "exp": 4102444800, **auth}
+    old = {
+        "OPENAI_API_KEY": None,
+        "tokens": {
+            "id_token": _jwt(claims),
+            "access_token": _jwt({"exp": 1764000000, **auth}),  # expired: refreshed first
+            "refresh_token": "rt_REALOLDREFRESHREALOLDREFRESH0000",
+            "account_id": "acct-1",
+        },
+        "last_refresh": "2026-01-01T00:00:00Z",
+    }
+    (home / ".codex").mkdir(exist_ok=True)
+    (home / ".codex" / "auth.json").write_text(json.dumps(old))
+    (home / ".codex" / "config.toml").write_text(
+        f'chatgpt_base_url = "https://chatgpt.com:{standin.port}/backend-api/"\n'
+    )
+    new_access = _jwt({"exp": 4102444800, "n": 2, **auth})
+    standin.openai_tokens = {
+        "id_token": _jwt({**claims, "n": 2}),
+        "access_token": new_access,
+        "refresh_token": "rt_REALNEWREFRESHREALNEWREFRESH1111",
+    }
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    override = f"https://auth.openai.com:{standin.port}/oauth/token"
+    from app.paths import Paths
+
+    policy = Paths.from_environment().user_policy  # the name looks secret: let it through
+    policy.write_text(policy.read_text() + "env:\n  pass: [CODEX_REFRESH_TOKEN_URL_OVERRIDE]\n")
+    run = sandgate(
+        "run", "--", "codex", "exec", "--skip-git-repo-check", "say hi",
+        cwd=workspace, env={"CODEX_REFRESH_TOKEN_URL_OVERRIDE": override, **QUIET},
+    )  # fmt: skip
+    refreshed = [s for s in standin.seen if s.path == "/oauth/token"]
+    assert refreshed, run.stdout + run.stderr
+    assert b"rt_REALOLDREFRESHREALOLDREFRESH0000" in refreshed[0].body
+    saved = json.loads((home / ".codex" / "auth.json").read_text())
+    assert saved["tokens"]["refresh_token"] == "rt_REALNEWREFRESHREALNEWREFRESH1111", saved
+    assert saved["tokens"]["access_token"] == new_access
+    assert "sandgate" not in json.dumps(saved)

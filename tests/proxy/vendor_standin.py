@@ -2,8 +2,9 @@
 the real agents through the real proxy. It records every request and answers with one
 short reply: Anthropic's `POST /v1/messages` (streamed as server-sent events when asked)
 Google's `models/M:generateContent` / `:streamGenerateContent?alt=sse`, OpenAI's
-`POST /v1/responses` (streamed); the token
-endpoint `/v1/oauth/token` with `NEW_TOKENS`; anything else with an empty JSON object."""
+`POST /v1/responses` (streamed, also as ChatGPT's `/backend-api/codex/responses`); the
+token endpoints `/v1/oauth/token` with `NEW_TOKENS` and OpenAI's `/oauth/token` with
+`OPENAI_TOKENS` (set by the test); anything else with an empty JSON object."""
 
 from __future__ import annotations
 
@@ -56,9 +57,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.server.seen.append(Seen("POST", self.path, headers.get("host", ""), headers, body))
         if self.path == "/v1/oauth/token":
             return self._json(NEW_TOKENS)
+        if self.path == "/oauth/token":
+            return self._json(self.server.openai_tokens)
         if ":generateContent" in self.path or ":streamGenerateContent" in self.path:
             return self._gemini()
-        if self.path == "/v1/responses":
+        if self.path in ("/v1/responses", "/backend-api/codex/responses"):
             return self._responses()
         if not self.path.startswith("/v1/messages") or "count_tokens" in self.path:
             return self._json({"input_tokens": 5} if "count_tokens" in self.path else {})
@@ -155,6 +158,7 @@ class MessagesStandIn(http.server.ThreadingHTTPServer):
         self.socket = tls.wrap_socket(self.socket, server_side=True)
         self.port = self.server_address[1]
         self.seen: list[Seen] = []
+        self.openai_tokens: dict[str, Any] = {}
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     def __enter__(self) -> MessagesStandIn:
