@@ -158,4 +158,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from app.commands.leave import leave
+
+    leave(main())  # as the tray does: no PySide6 teardown crash after the figures
