@@ -21,7 +21,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,20 +107,39 @@ def swap_tokens(
         data = json.loads(text) if text.strip() else {}
     except ValueError as exc:
         raise LoginFileError(f"not JSON: {exc}") from None
+
+    def made(token: str) -> str:
+        placeholder = placeholder_for(token)
+        swaps[placeholder] = token
+        vendor_of[placeholder] = vendor
+        return placeholder
+
     known = {real: placeholder for placeholder, real in swaps.items()}
-    for kind, token in dict.fromkeys(keyed_tokens(data)):
+    text, found = _replace_tokens(text, keyed_tokens(data), known, made)
+    if latest is not None:
+        for kind, placeholder in found:
+            latest[(vendor, kind)] = placeholder
+    return text
+
+
+def _replace_tokens(
+    text: str,
+    keyed: Iterable[tuple[str, str]],
+    by_real: dict[str, str],
+    made: Callable[[str], str],
+) -> tuple[str, list[tuple[str, str]]]:
+    """`text` with each real token of `keyed` replaced by its placeholder (`by_real`, or
+    `made(token)` for a new one, which joins `by_real`); also (kind, placeholder) of each."""
+    found: list[tuple[str, str]] = []
+    for kind, token in dict.fromkeys(keyed):
         if is_placeholder(token):
             continue
-        placeholder = known.get(token)
+        placeholder = by_real.get(token)
         if placeholder is None:
-            placeholder = placeholder_for(token)
-            swaps[placeholder] = token
-            vendor_of[placeholder] = vendor
-            known[token] = placeholder
-        if latest is not None:
-            latest[(vendor, kind)] = placeholder
+            placeholder = by_real[token] = made(token)
+        found.append((kind, placeholder))
         text = text.replace(json.dumps(token)[1:-1], placeholder)
-    return text
+    return text, found
 
 
 def supersede(text: str, vendor: str, latest: Mapping[tuple[str, str], str]) -> str:
@@ -148,17 +167,14 @@ def hide_tokens(
     placeholder → real), else a new one kept in `hidden` (placeholder → real). Such a
     placeholder opens nothing on the network, so a token the proxy was not given still
     never enters the sandbox; `restore_tokens` with both maps gives the text back."""
+
+    def made(token: str) -> str:
+        placeholder = placeholder_for(token)
+        hidden[placeholder] = token
+        return placeholder
+
     by_real = {real: placeholder for placeholder, real in {**hidden, **known}.items()}
-    for token in dict.fromkeys(tokens_in(document)):
-        if is_placeholder(token):
-            continue
-        placeholder = by_real.get(token)
-        if placeholder is None:
-            placeholder = placeholder_for(token)
-            hidden[placeholder] = token
-            by_real[token] = placeholder
-        text = text.replace(json.dumps(token)[1:-1], placeholder)
-    return text
+    return _replace_tokens(text, keyed_tokens(document), by_real, made)[0]
 
 
 def restore_tokens(text: str, swaps: Mapping[str, str]) -> str:
