@@ -100,7 +100,9 @@ class PolicyDocument:
         for index, item in enumerate(self._list(self.data, "trusted")):
             if isinstance(item, dict):
                 mode = "rw" if item.get("mode") == "rw" else "ro"
-                out.append(Entry(str(item.get("path", "")), self._line(self.data, "trusted", index), mode))
+                out.append(
+                    Entry(str(item.get("path", "")), self._line(self.data, "trusted", index), mode)
+                )
             else:
                 out.append(Entry(str(item), self._line(self.data, "trusted", index), "ro"))
         return out
@@ -116,7 +118,9 @@ class PolicyDocument:
     def ask_timeout(self) -> float | None:
         network = self.data.get("network")
         value = network.get("ask_timeout") if isinstance(network, dict) else None
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return (
+            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
 
     # --- changing -------------------------------------------------------------------
 
@@ -167,16 +171,16 @@ class PolicyDocument:
         or `network.deny`, taking it out of the other list."""
         other = "deny" if which == "allow" else "allow"
         self.remove_rule(other, rule)
-        self._add(self._network(create=True), which, rule)
+        self._add(self._created_network(), which, rule)
 
     def remove_rule(self, which: str, rule: str) -> bool:
         network = self._network()
-        items = self._list(network, which) if network is not None else []
-        if rule not in [str(i) for i in items]:
+        if network is None or rule not in [str(i) for i in self._list(network, which)]:
             return False
+        items = self._list(network, which)
         del items[[str(i) for i in items].index(rule)]
         if not items:
-            del network[which]  # type: ignore[index]
+            del network[which]
         self._drop_empty_network()
         return True
 
@@ -189,15 +193,21 @@ class PolicyDocument:
                 self._drop_empty_network()
             return
         value: int | float = int(seconds) if float(seconds).is_integer() else float(seconds)
-        self._network(create=True)["ask_timeout"] = value
+        self._created_network()["ask_timeout"] = value
 
     # --- helpers --------------------------------------------------------------------
 
-    def _network(self, create: bool = False) -> CommentedMap | None:
+    def _network(self) -> CommentedMap | None:
         network = self.data.get("network")
-        if network is None and create:
+        return network if isinstance(network, CommentedMap) else None
+
+    def _created_network(self) -> CommentedMap:
+        network = self._network()
+        if network is None:
+            if self.data.get("network") is not None:
+                raise DocumentError(f"{self.path}: network must be a mapping")
             network = self.data["network"] = CommentedMap()
-        return network if isinstance(network, dict) else None
+        return network
 
     def _drop_empty_network(self) -> None:
         if self.data.get("network") == {}:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.trust.document import PolicyDocument, reread
+from app.trust.document import reread
 from app.trust.saving import ChangedOnDisk, PolicyFiles, effective, save
 from sandbox.policy import PolicyError, load_policy
 
