@@ -30,10 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from app.paths import Paths
     from app.trust.saving import PolicyFiles
-    from resources import resources_dir
 
     paths = Paths.from_environment()
-    files = PolicyFiles(resources_dir() / "policy" / "default.yaml", paths.user_policy, Path.home())
+    files = PolicyFiles.of(paths.user_policy)
     if args.explain:
         return explain(files, paths, args)
     from app.commands.leave import leave

@@ -40,6 +40,13 @@ class PolicyFiles:
     user: Path
     home: Path
 
+    @classmethod
+    def of(cls, user_policy: Path) -> PolicyFiles:
+        """The shipped defaults, `user_policy` (Paths.user_policy) and this user's home."""
+        from resources import resources_dir
+
+        return cls(resources_dir() / "policy" / "default.yaml", user_policy, Path.home())
+
     def user_document(self) -> PolicyDocument:
         return PolicyDocument.read(self.user)
 

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtCore import QModelIndex, QObject
 
 from app.paths import Paths
 from app.trust.document import DocumentError, PolicyDocument, reread
@@ -24,9 +23,9 @@ from app.trust.exposure import as_pattern, catalogue, exposed_by, rule_kind
 from app.trust.saving import ChangedOnDisk, PolicyFiles, save
 from app.ui.history_worker import DatabaseCalls
 from app.ui.text import visible
-from app.ui.trust_remote import RemoteParts
+from app.ui.trust_remote import RemoteParts, seen_workspaces
 from app.ui.trust_watch import FileWatch
-from app.ui.trust_window import TrustWindow
+from app.ui.trust_window import TrustWindow, ask_mode, ask_yes
 from sandbox.policy import PolicyError
 
 Ask = Callable[[str, str], bool]  # (title, sentence) -> yes
@@ -47,8 +46,8 @@ class TrustController(QObject):
     ) -> None:
         super().__init__(window)
         self.window, self.paths, self.files, self.profile = window, paths, files, profile
-        self.ask = ask or (lambda title, text: _ask(window, title, text))
-        self.choose_mode = choose_mode or (lambda picked: _choose_mode(window, picked))
+        self.ask = ask or (lambda title, text: ask_yes(window, title, text))
+        self.choose_mode = choose_mode or (lambda picked: ask_mode(window, picked))
         self.calls = DatabaseCalls("sandgate-trust", self)
         self.watch = FileWatch(self)
         self.watch.changed.connect(self.changed_outside)
@@ -67,7 +66,7 @@ class TrustController(QObject):
         model = window.model
         model.setRootPath(str(files.home))
         window.tree.setRootIndex(model.index(str(files.home)))
-        self.calls.call(self._workspaces, then=self._offer_workspaces)
+        self.calls.call(seen_workspaces, paths.database, then=self._offer_workspaces)
         self.show_document()
         self.remote.start()
 
@@ -103,18 +102,6 @@ class TrustController(QObject):
         if self.workspace is not None:
             box.addItem("This workspace's .sandgate.yaml (only narrows)", str(self.workspace))
         box.setCurrentIndex(1 if self.document.workspace and box.count() > 1 else 0)
-
-    def _workspaces(self) -> list[str]:
-        """On the worker: the workspaces the history has seen, and the profiles."""
-        from app.service.history_queries import HistoryQueries
-
-        if not self.paths.database.exists():
-            return []
-        queries = HistoryQueries(self.paths.database)
-        try:
-            return [w for w in queries.choices().workspaces if os.path.isdir(w)]
-        finally:
-            queries.close()
 
     def _offer_workspaces(self, workspaces: list[str]) -> None:
         box = self.window.workspace
@@ -396,27 +383,6 @@ class TrustController(QObject):
 
 def _short(path: Path, home: Path) -> str:
     return as_pattern(str(path), home)
-
-
-def _ask(parent: QWidget, title: str, text: str) -> bool:
-    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
-    box.setTextFormat(Qt.TextFormat.PlainText)
-    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    return box.exec() == QMessageBox.StandardButton.Yes
-
-
-def _choose_mode(parent: QWidget, paths: list[str]) -> str | None:
-    names = ", ".join(visible(p) for p in paths[:5]) + (" …" if len(paths) > 5 else "")
-    box = QMessageBox(QMessageBox.Icon.Question, "Trust what was dropped?",
-                      f"Trust {names} — read-only, or read-write?", parent=parent)  # fmt: skip
-    box.setTextFormat(Qt.TextFormat.PlainText)
-    ro = box.addButton("Read-only", QMessageBox.ButtonRole.AcceptRole)
-    rw = box.addButton("Read-write", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton(QMessageBox.StandardButton.Cancel)
-    box.exec()
-    clicked = box.clickedButton()
-    return "ro" if clicked is ro else "rw" if clicked is rw else None
 
 
 def open_editor(

@@ -4,6 +4,7 @@ credentials in the OS keyring (each call on the worker thread: a keyring may blo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
@@ -15,6 +16,21 @@ if TYPE_CHECKING:
     from app.ui.trust_window import TrustWindow
 
 REFRESHING = ("remembered.revoked", "batch.decided")  # changes that alter the list
+
+
+def seen_workspaces(database: Path) -> list[str]:
+    """On the worker: the workspaces the history has seen that still exist."""
+    import os
+
+    from app.service.history_queries import HistoryQueries
+
+    if not database.exists():
+        return []
+    queries = HistoryQueries(database)
+    try:
+        return [w for w in queries.choices().workspaces if os.path.isdir(w)]
+    finally:
+        queries.close()
 
 
 class RemoteParts(QObject):

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.text import visible
 from app.ui.trust_panels import CredentialsPanel, RememberedPanel, RuleList, TimeoutBox
 from app.ui.trust_tree import TrustTree, TrustTreeModel
 
@@ -148,6 +150,29 @@ class TrustWindow(QMainWindow):
         if self.controller is not None:
             self.controller.close()
         super().closeEvent(event)
+
+
+def ask_yes(parent: QWidget, title: str, text: str) -> bool:
+    """A yes-or-cancel question, cancel by default."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
+def ask_mode(parent: QWidget, paths: list[str]) -> str | None:
+    """Read-only or read-write for dropped paths (None: cancelled)."""
+    names = ", ".join(visible(p) for p in paths[:5]) + (" …" if len(paths) > 5 else "")
+    box = QMessageBox(QMessageBox.Icon.Question, "Trust what was dropped?",
+                      f"Trust {names} — read-only, or read-write?", parent=parent)  # fmt: skip
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    ro = box.addButton("Read-only", QMessageBox.ButtonRole.AcceptRole)
+    rw = box.addButton("Read-write", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    return "ro" if clicked is ro else "rw" if clicked is rw else None
 
 
 class TrustOpener:
