@@ -42,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def explain(files: PolicyFiles, paths: Paths, args: argparse.Namespace) -> int:
-    from app.trust.explaining import explainer
+    from app.trust.explaining import explainer, readable
     from sandbox.filesystem import PlanError
     from sandbox.policy import PolicyError
 
@@ -55,5 +55,5 @@ def explain(files: PolicyFiles, paths: Paths, args: argparse.Namespace) -> int:
         return 1
     for path in args.explain:
         answer = found.explain(path.expanduser().absolute())
-        print(f"{answer.path}: {answer}")
+        print(f"{answer.path}: {readable(str(answer), files)}")
     return 0

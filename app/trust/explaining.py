@@ -36,3 +36,10 @@ def explainer(
         return Explainer.plan(
             policy, Path(empty), files.home, environment, private_paths=private_paths
         )
+
+
+def readable(text: str, files: PolicyFiles) -> str:
+    """A reason as a person reads it: the shipped policy by that name, the home as `~`."""
+    text = text.replace(str(files.defaults), "the shipped policy")
+    home = str(files.home).rstrip("/")
+    return text.replace(home + "/", "~/")

@@ -19,6 +19,7 @@ from PySide6.QtCore import QModelIndex, QObject
 
 from app.paths import Paths
 from app.trust.document import DocumentError, PolicyDocument, reread
+from app.trust.explaining import readable
 from app.trust.exposure import as_pattern, catalogue, exposed_by, rule_kind
 from app.trust.saving import ChangedOnDisk, PolicyFiles, save
 from app.ui.history_worker import DatabaseCalls
@@ -64,6 +65,8 @@ class TrustController(QObject):
         self._offer_files()
         self.watch.watch(files.user)
         model = window.model
+        model.readable = lambda text: readable(text, files)
+        model.own_entries = self._own_entries
         model.setRootPath(str(files.home))
         window.tree.setRootIndex(model.index(str(files.home)))
         self.calls.call(seen_workspaces, paths.database, then=self._offer_workspaces)
@@ -108,7 +111,7 @@ class TrustController(QObject):
         box.clear()
         box.addItem("no workspace (the home only)", None)
         for workspace in workspaces:
-            box.addItem(visible(workspace), workspace)
+            box.addItem(visible(as_pattern(workspace, self.files.home)), workspace)
         profiles = self.window.profile
         profiles.clear()
         profiles.addItem("none", None)
@@ -188,17 +191,23 @@ class TrustController(QObject):
             return
         answer = self.window.model.explain(path)
         shown = _short(Path(path), self.files.home)
-        text = f"{shown}: {answer}" if answer is not None else f"{shown}: working it out…"
-        self.window.selected.setText(visible(text + self._own_entries(path)))
+        if answer is None:
+            self.window.selected.setText(visible(f"{shown}: working it out…"))
+            return
+        why = readable(answer.why, self.files)
+        why += self._own_entries(path, why)
+        self.window.selected.setText(visible(f"{shown}: {answer.state}: {why}"))
 
-    def _own_entries(self, path: str) -> str:
-        """What the edited file itself says about `path`, if anything."""
+    def _own_entries(self, path: str, why: str) -> str:
+        """What the edited file itself says about `path` that the reason `why` does not
+        (a denied folder the plan never had to hide, say)."""
         pattern = as_pattern(path, self.files.home)
+        own = (pattern, pattern + "/**")
         said = [f"trusts it {e.mode} ({e.value})" for e in self.document.trusted()
-                if e.value in (pattern, pattern + "/**")]  # fmt: skip
+                if e.value in own and f"— {e.value} " not in why]  # fmt: skip
         said += [f"denies it ({e.value})" for e in self.document.denied()
-                 if e.value in (pattern, pattern + "/**")]  # fmt: skip
-        return f"; this file {' and '.join(said)}" if said else ""
+                 if e.value in own and f"— {e.value} " not in why]  # fmt: skip
+        return f"; {self.document.path.name} {' and '.join(said)}" if said else ""
 
     def mark_selected(self, choice: str) -> None:
         path = self.selected_path()

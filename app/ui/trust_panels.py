@@ -44,6 +44,8 @@ class RuleList(QGroupBox):
         super().__init__(title, parent)
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setMinimumHeight(72)
+        self.list.setMaximumHeight(104)
         self.field = QLineEdit()
         self.field.setPlaceholderText(placeholder)
         self.add_button = QPushButton("Add")

@@ -10,6 +10,7 @@ this window is for. Folders dropped from a file manager are handed to `dropped`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QDir, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -39,6 +40,10 @@ class TrustTreeModel(QFileSystemModel):
         self.setReadOnly(True)
         self.explainer: Explainer | None = None
         self._cache: dict[str, Explanation] = {}
+        # Set by the controller: a reason made readable, and what the edited file itself
+        # says of a path (a denied folder the plan never had to hide, say).
+        self.readable: Callable[[str], str] = lambda text: text
+        self.own_entries: Callable[[str, str], str] = lambda _path, _why: ""
 
     def show_plan(self, explainer: Explainer | None) -> None:
         """Answer from this plan from now on; every shown row is asked again."""
@@ -80,9 +85,11 @@ class TrustTreeModel(QFileSystemModel):
             return "…" if role == Qt.ItemDataRole.DisplayRole else None
         if role == Qt.ItemDataRole.ForegroundRole:
             return QBrush(QColor(COLOURS.get(answer.state, "#000000")))
+        why = self.readable(answer.why)
+        why += self.own_entries(answer.path, why)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return visible(str(answer))
-        return answer.state if index.column() == STATE_COLUMN else visible(answer.why)
+            return visible(f"{answer.state}: {why}")
+        return answer.state if index.column() == STATE_COLUMN else visible(why)
 
     def _changed_below(self, parent: QModelIndex) -> None:
         rows = self.rowCount(parent)
@@ -113,7 +120,7 @@ class TrustTree(QTreeView):
         header = self.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 260)
+        header.resizeSection(0, 230)
         header.resizeSection(STATE_COLUMN, 130)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

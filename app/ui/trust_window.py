@@ -101,6 +101,7 @@ class TrustWindow(QMainWindow):
         network_layout = QVBoxLayout(network)
         for part in (self.allowed, self.denied, self.addresses, self.timeout):
             network_layout.addWidget(part)
+        network_layout.addStretch(1)
         network_scroll = QScrollArea()
         network_scroll.setWidgetResizable(True)
         network_scroll.setWidget(network)
@@ -122,7 +123,7 @@ class TrustWindow(QMainWindow):
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([760, 520])
+        splitter.setSizes([800, 480])
 
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)

@@ -20,6 +20,7 @@ def test_explain_prints_state_and_reason(
     user = home / ".config" / "sandgate" / "policy.yaml"
     user.parent.mkdir(parents=True)
     user.write_text("# mine\ntrusted:\n  - {path: ~/notes, mode: rw}\n")
+    assert user == home / ".config" / "sandgate" / "policy.yaml"
     code = main(
         ["trust", "--workspace", str(workspace), "--explain", str(home / "notes"),
          str(workspace / ".git" / "hooks" / "pre-push"), str(home / "Documents"),
@@ -27,8 +28,13 @@ def test_explain_prints_state_and_reason(
     )  # fmt: skip
     out = capsys.readouterr().out.splitlines()
     assert code == 0
-    assert out[0] == f"{home}/notes: read-write: trusted — ~/notes ({user} line 3)"
-    assert out[1].startswith(f"{workspace}/.git/hooks/pre-push: read-only: protected file — ")
+    assert out[0] == (
+        f"{home}/notes: read-write: trusted — ~/notes (~/.config/sandgate/policy.yaml line 3)"
+    )
+    assert out[1].startswith(
+        f"{workspace}/.git/hooks/pre-push: read-only: protected file — .git/hooks/** "
+        "(the shipped policy line "
+    )
     assert out[2] == f"{home}/Documents: hidden: the home is empty inside: nothing trusts it"
     assert out[3].startswith(f"{home}/.config/sandgate: hidden: ")
 

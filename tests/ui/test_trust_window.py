@@ -77,7 +77,7 @@ def test_marks_are_saved_with_comments_and_shown_with_their_line(
     window, _controller, _asked, _answers = editor
     home = files.home
     why = _state(window, qtbot, home / "notes", "read-only")
-    assert why == f"trusted — ~/notes ({files.user} line 3)"
+    assert why == "trusted — ~/notes (~/.config/sandgate/policy.yaml line 3)"
     assert _state(window, qtbot, home / "src", "hidden").startswith("the home is empty")
     _select(window, home / "src" / "lib")
     window.trust_rw.click()
@@ -94,14 +94,17 @@ def test_marks_are_saved_with_comments_and_shown_with_their_line(
     policy = load_policy(files.defaults, files.user, home=home)
     assert "*.github.com" in policy.network.allow
     why = _state(window, qtbot, home / "src" / "lib", "read-write")
-    assert why == f"trusted — ~/src/lib ({files.user} line 4)"
+    assert why == "trusted — ~/src/lib (~/.config/sandgate/policy.yaml line 4)"
     assert window.allowed.list.item(0).text() == "*.github.com   (line 7)"
     _select(window, home / "notes")
     window.deny.click()
     # Denied and no longer trusted: hidden with the rest of the home, and said so.
     assert _state(window, qtbot, home / "notes", "hidden").startswith("the home is empty")
     assert "~/notes/**" in [e.value for e in _controller.document.denied()]
-    assert "this file denies it (~/notes/**)" in window.selected.text()
+    assert "; policy.yaml denies it (~/notes/**)" in window.selected.text()
+    assert _state(window, qtbot, home / "notes", "hidden").endswith(
+        "; policy.yaml denies it (~/notes/**)"
+    )
 
 
 def test_a_file_that_does_not_load_is_not_written_and_the_line_is_named(
