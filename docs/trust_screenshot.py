@@ -108,7 +108,11 @@ def pick():
 QTimer.singleShot(1200, pick_workspace)
 QTimer.singleShot(2200, expand)
 QTimer.singleShot(3500, pick)
-QTimer.singleShot(5000, lambda: (window.grab().save({str(out)!r}), window.controller.close(), app.quit()))
+def take():
+    window.grab().save({str(out)!r})
+    window.controller.close()
+    app.quit()
+QTimer.singleShot(5000, take)
 app.exec()
 """
         subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=90)
