@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "decide": ("app.commands.decide", "allow or deny a waiting batch"),
     "quarantine": ("app.commands.quarantine", "list, show, restore or discard held files"),
     "credential": ("app.commands.credential", "manage credentials bound to domains"),
+    "trust": ("app.commands.trust", "edit what the sandbox trusts; --explain PATH says why"),
     "hook": ("app.commands.hook", "an agent's permission hook (claude-code, codex); install it"),
     "demo": ("app.commands.demo", "show both incidents of the design stopped, on this machine"),
     "autostart": ("app.commands.autostart", "start the tray at login: on, off or status"),

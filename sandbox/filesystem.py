@@ -70,14 +70,18 @@ def plan_filesystem(
     private_paths: Sequence[Path],
     login_files: Sequence[tuple[Path, Path]] = (),
     login_tokens: Mapping[str, str] | None = None,
+    make_folders: bool = True,
 ) -> Filesystem:
     """Lay out what the agent sees of the host. `workspace` and `home` are absolute
     (the workspace already checked), `program` is the command's first word (found on
     `env`'s PATH), `networked` makes the folder the proxy socket is bound in,
     `login_files` and `login_tokens` are the agent's login as the session's proxy holds
-    it (sandbox.proxy.plan.NetworkPlan). Raises
+    it (sandbox.proxy.plan.NetworkPlan); `make_folders=False` plans without making
+    missing `create` folders (to explain a plan, not run it). Each mount carries its
+    reason (`Mounts.layers`). Raises
     PlanError when a path the policy hides holds the workspace.
     """
+    why = _Why(policy)
     notices: list[str] = []
     h = str(home)
 
@@ -88,60 +92,79 @@ def plan_filesystem(
     # home needs a writable home, so the home is then a staging folder, else empty.
     settings = plan_settings(settings_for(policy.profile, None), home, session_dir, login_tokens)
     if settings.home_stage is not None:
-        mounts.stage(str(settings.home_stage), h)
+        staged = ", ".join(sorted("~/" + Path(n).name for n in settings.staged_names))
+        mounts.stage(
+            str(settings.home_stage),
+            h,
+            f"the home is empty inside but for the agent's state ({staged}: a copy, its "
+            "login tokens as placeholders, reviewed at the end)",
+        )
     else:
-        mounts.tmpfs(h)
+        mounts.tmpfs(h, "the home is empty inside: nothing trusts it")
     # Scratch folders: writable, empty, discarded at the end (caches and the like).
     for pattern in policy.scratch:
         target = expand_home(pattern, home)
         if not has_magic(target):
-            mounts.tmpfs(target)
+            mounts.tmpfs(target, why.of("scratch", pattern, "scratch: empty, discarded after"))
 
     # Trusted paths and the workspace, shallow before deep so deeper ones cover.
-    binds: list[tuple[str, str, bool]] = []  # (src, dest, writable)
+    binds: list[tuple[str, str, bool, str]] = []  # (src, dest, writable, why)
     for entry in policy.trusted:
         pattern = expand_home(entry.pattern, home)
-        if entry.create and not os.path.lexists(pattern):
+        if entry.create and make_folders and not os.path.lexists(pattern):
             os.makedirs(pattern, mode=0o700, exist_ok=True)
+        reason = why.of("trusted", entry.pattern, "trusted")
         for path in expand(pattern, limit=200) if has_magic(pattern) else _existing(pattern):
             if str(path) in settings.staged_names:
                 continue  # its staged copy stands there, writable and renamable
-            binds.append((os.path.realpath(path), str(path), entry.mode == "rw"))
+            binds.append((os.path.realpath(path), str(path), entry.mode == "rw", reason))
     private = [*private_paths, *_sandgate_folders(env, home)]
     agent_binds, agent_notices = _agent_binds(program, env, home, policy, mounts, private)
-    binds += agent_binds
+    binds += [(src, dest, w, "the agent's own program") for src, dest, w in agent_binds]
     notices += agent_notices
-    binds.append((str(workspace), str(workspace), True))
+    binds.append((str(workspace), str(workspace), True, "the workspace"))
     git_dirs = linked_git_dirs(workspace)
-    binds += [(str(d), str(d), True) for d in git_dirs]
-    for src, dest, writable in sorted(binds, key=lambda b: depth(b[1])):
-        (mounts.bind if writable else mounts.ro_bind)(src, dest)
+    binds += [(str(d), str(d), True, "the worktree's git folder") for d in git_dirs]
+    for src, dest, writable, reason in sorted(binds, key=lambda b: depth(b[1])):
+        (mounts.bind if writable else mounts.ro_bind)(src, dest, reason)
 
     # Protected files that exist: read-only, wherever they are visible.
-    protected = bind_targets(workspace, policy.protected, home)
+    protected = {
+        path: why.of("protected", pattern, "protected file")
+        for pattern in policy.protected
+        for path in bind_targets(workspace, [pattern], home)
+    }
     for git_dir in git_dirs:  # a worktree's repository: its hooks and config
-        protected += [p for p in (git_dir / "hooks", git_dir / "config") if p.exists()]
-    for path in protected:
+        for p in (git_dir / "hooks", git_dir / "config"):
+            if p.exists():
+                protected.setdefault(p, "protected file: the worktree's git hooks and config")
+    for path, reason in protected.items():
         if mounts.writable(str(path)):
-            mounts.ro_bind(str(path), str(path))
+            mounts.ro_bind(str(path), str(path), reason)
 
     # Denied paths, Sandgate's own folders and the host's sockets: masked if visible.
     empty = session_dir / "empty"
     if not empty.exists():
         empty.touch(mode=0o400)
-    masks: list[Path] = []
+    masks: dict[Path, str] = {}  # path -> why, the first reason kept
     for pattern in policy.deny:
         absolute = expand_home(pattern, home)
+        reason = why.of("deny", pattern, "denied")
         if absolute.endswith("/**") and not has_magic(absolute[:-3]):
-            masks += _existing(absolute[:-3])
+            denied = _existing(absolute[:-3])
         else:
-            masks += expand(absolute, limit=1000)
-    masks += [Path(os.path.abspath(p)) for p in private if os.path.lexists(p)]
+            denied = expand(absolute, limit=1000)
+        for path in denied:
+            masks.setdefault(path, reason)
+    for p in private:
+        if os.path.lexists(p):
+            masks.setdefault(Path(os.path.abspath(p)), "Sandgate's own folder")
     # Host sockets wherever a trusted path shows them, not only under the home: a
     # trusted folder in /run or /tmp may hold a D-Bus or agent socket.
     shown_trees = {d for d, _ in mounts.visible.items() if within(d, h)}
-    shown_trees |= {dest for _, dest, _ in binds if dest != str(workspace)}
-    masks += _sockets_in(sorted(shown_trees))
+    shown_trees |= {dest for _, dest, _, _ in binds if dest != str(workspace)}
+    for socket in _sockets_in(sorted(shown_trees)):
+        masks.setdefault(socket, "a socket of a host program")
     if catalogue is None:
         catalogue = shipped_catalogue()
     roots = [d for d, _ in mounts.visible.items() if within(d, h) or d == str(workspace)]
@@ -167,23 +190,43 @@ def plan_filesystem(
             f"{path} ({cred.title}) is shown as it is: the policy exposes it, so the agent "
             "can read the real file"
         )
-    masks += [path for cred, path in found if cred.format == "none" or not path.is_file()]
-    for path in sorted(set(masks), key=lambda p: depth(str(p))):
+    for cred, path in found:
+        if cred.format == "none" or not path.is_file():
+            masks.setdefault(path, f"credential catalogue: {cred.title}")
+    for path in sorted(masks, key=lambda p: depth(str(p))):
         if within(str(workspace), str(path)):
             raise PlanError(f"the workspace {workspace} is inside {path}, which the policy hides")
         if mounts.shows(str(path)):
             if path.is_dir() and not path.is_symlink():
-                mounts.tmpfs(str(path))
+                mounts.tmpfs(str(path), masks[path])
             else:
-                mounts.mask_file(str(empty), str(path))
+                mounts.mask_file(str(empty), str(path), masks[path])
 
     decoys = write_decoys(found, session_dir, canary_factory)
+    titles = {str(path): cred.title for cred, path in found}
     for decoy in decoys:
-        mounts.mask_file(str(decoy.host_file), str(decoy.sandbox_path))
+        title = titles.get(str(decoy.sandbox_path), decoy.credential_id)
+        mounts.decoy(
+            str(decoy.host_file),
+            str(decoy.sandbox_path),
+            f"credential catalogue: {title} (the agent reads a fake; `expose:` shows it)",
+        )
     for login_copy, login_path in login_files:
         if str(login_path) not in settings.staged_names:  # else its staged copy stands there
-            mounts.bind(str(login_copy), str(login_path))
+            mounts.bind(str(login_copy), str(login_path), "the agent's login, with placeholders")
     return Filesystem(mounts, tuple(decoys), tuple(notices), settings)
+
+
+class _Why:
+    """The reason a mount gives for a policy entry: its section, pattern and where it
+    was written (`Policy.origins`)."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.origins = policy.origins
+
+    def of(self, section: str, pattern: str, what: str) -> str:
+        where = self.origins.get(f"{section} {pattern}")
+        return f"{what} — {pattern}" + (f" ({where})" if where else "")
 
 
 def shipped_catalogue() -> tuple[CredentialLocation, ...]:

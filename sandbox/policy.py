@@ -207,6 +207,7 @@ class _Accumulator:
         self.fetch: list[str] = []
         self.credentials: dict[str, BoundCredential] = {}
         self.logins: dict[str, Login] = {}  # by vendor: a later file's entry replaces
+        self.origins: dict[str, str] = {}
 
     def add(self, r: PolicyReader, keys: Keys, home: Path | None) -> None:
         """Check the sections in `keys` and add them to what came before."""
@@ -234,6 +235,13 @@ class _Accumulator:
         for login in s.logins:
             self.logins.pop(login.vendor, None)
             self.logins[login.vendor] = login
+        # A trusted path named again takes its later line (the later entry wins); other
+        # entries add up, so the first line that named one explains it.
+        for key, where in s.origins.items():
+            if key.startswith("trusted "):
+                self.origins[key] = where
+            else:
+                self.origins.setdefault(key, where)
 
     def build(
         self, profile: str | None, sources: tuple[Path, ...], names: tuple[str, ...]
@@ -263,6 +271,7 @@ class _Accumulator:
             scratch=_unique(self.scratch),
             expose=_unique(self.expose),
             logins=tuple(self.logins.values()),
+            origins=MappingProxyType(dict(self.origins)),
         )
 
 

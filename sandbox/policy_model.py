@@ -103,6 +103,9 @@ class Policy:
     # side effect of trusting a path (sandbox/filesystem.py).
     expose: tuple[str, ...] = ()
     logins: tuple[Login, ...] = ()
+    # "SECTION PATTERN" -> "FILE line N": where a trusted, expose, scratch, deny,
+    # protected or memory entry was written (what sandbox/explain.py names).
+    origins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data in the shape of a policy file (what `sandgate policy check` prints)."""

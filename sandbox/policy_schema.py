@@ -151,6 +151,9 @@ class Sections:
     fetch: list[str] | None = None
     credentials: list[BoundCredential] = field(default_factory=list)
     logins: list[Login] = field(default_factory=list)
+    # Where each path entry was written ("trusted ~/x" -> "FILE line N"), so the
+    # sandbox's choices can be explained (sandbox/explain.py).
+    origins: dict[str, str] = field(default_factory=dict)
 
 
 def read_sections(
@@ -161,6 +164,10 @@ def read_sections(
     mapping (by earlier files), since a name may be bound only once. Raises PolicyError.
     """
     out = Sections()
+
+    def mark(section: str, text: str, node: yaml.Node) -> None:
+        out.origins.setdefault(f"{section} {text}", f"{r.file} line {node.start_mark.line + 1}")
+
     if "trusted" in keys:
         _trusted(r, keys["trusted"][1], out)
     for node, text in r.string_list(keys["expose"][1], "expose") if "expose" in keys else []:
@@ -170,14 +177,17 @@ def read_sections(
                 node, f"expose names one file by its exact path, not a pattern ({text!r})"
             )
         out.expose.append(text)
+        mark("expose", text, node)
     for name, target in (("deny", out.deny), ("scratch", out.scratch)):
         for node, text in r.string_list(keys[name][1], name) if name in keys else []:
             _check_host_pattern(r, node, text, name)
             target.append(text)
+            mark(name, text, node)
     for name, target in (("protected", out.protected), ("memory", out.memory)):
         for node, text in r.string_list(keys[name][1], name) if name in keys else []:
             _check_workspace_pattern(r, node, text, name)
             target.append(text)
+            mark(name, text, node)
     if "env" in keys:
         _env(r, keys["env"][1], out)
     if "network" in keys:
@@ -227,6 +237,7 @@ def _trusted(r: PolicyReader, node: yaml.Node, out: Sections) -> None:
         if entry.create and (entry.mode != "rw" or "*" in entry.pattern):
             raise r.error(item, "create is only for a read-write folder without wildcards")
         out.trusted.append(entry)
+        out.origins[f"trusted {entry.pattern}"] = f"{r.file} line {item.start_mark.line + 1}"
 
 
 def _env(r: PolicyReader, node: yaml.Node, out: Sections) -> None:

@@ -102,9 +102,10 @@ def main(args: argparse.Namespace) -> int:
             print("sandgate: no display here for the history window; use `sandgate history`")
             return 1
         from app.commands.leave import leave
+        from app.trust.saving import PolicyFiles
         from app.ui.history_window import run
 
-        return leave(run(paths.database))
+        return leave(run(paths.database, PolicyFiles.of(paths.user_policy)))
     if args.format:
         return _export(args, paths.database)
     if not paths.database.exists():

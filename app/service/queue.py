@@ -475,7 +475,7 @@ class DecisionQueue:
     ) -> None:
         self.remembered.extend(self._rules(batch, chosen, decision, scope, expires))
         if scope in LASTING:
-            self._save()
+            self.save_remembered()
 
     def _rules(
         self,
@@ -495,15 +495,17 @@ class DecisionQueue:
             keys = {(m.session, None) for m in batch.members}
         else:
             keys = {(None, m.workspace) for m in batch.members if m.workspace}
+        made = self.clock()
         return [
-            Remembered(key, decision, scope, batch.id, session, workspace, expires, band)
+            Remembered(key, decision, scope, batch.id, session, workspace, expires, band, made)
             for session, workspace in sorted(keys, key=str)
         ]
 
     def _load(self) -> list[Remembered]:
         return [] if self.rules_file is None else load_lasting(self.rules_file, self.clock())
 
-    def _save(self) -> None:
+    def save_remembered(self) -> None:
+        """Write the lasting remembered decisions to the state file."""
         if self.rules_file is not None:
             save_lasting(self.rules_file, self.remembered)
 
@@ -535,5 +537,8 @@ def install_queue(parts: Parts) -> DecisionQueue:
     queue.instance = parts.changes.instance
     queue.pause = Pause(parts.changes)
     queue.pause.install(parts.service)
+    from app.service.remembered_ops import install_remembered
+
+    install_remembered(parts.service, queue)
     parts.changes.provide("batches", queue.batches_state)
     return queue

@@ -40,6 +40,19 @@ class Remembered:
     workspace: str | None = None
     expires: float | None = None
     band: str = "low"
+    made: float | None = None  # when the person decided (None: remembered before this was kept)
+    by: str = "user"  # only a person's decision is remembered
+
+    @property
+    def id(self) -> str:
+        """Stable while the decision stands (across restarts too): what revoking names."""
+        import hashlib
+
+        text = json.dumps(asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, **asdict(self)}
 
     def applies(
         self, key: str, session: str, workspace: str | None, now: float, band: str = "low"

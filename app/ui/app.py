@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.client import connect_or_start
 from app.paths import Paths
+from app.trust.saving import PolicyFiles
 from app.ui import instance
 from app.ui.bridge import Bridge
 from app.ui.history_window import HistoryOpener
@@ -25,6 +26,7 @@ from app.ui.inbox import InboxWindow
 from app.ui.inbox_controller import InboxController
 from app.ui.notify import Notifier
 from app.ui.tray import StartAtLogin, TrayController
+from app.ui.trust_window import TrustOpener
 
 
 @dataclass
@@ -135,7 +137,9 @@ def build(paths: Paths, *, use_tray: bool | None = None) -> TrayApp:
         app.tray_controller = TrayController(
             tray, bridge, app.open_inbox, app.quit, app.sessions_kept, login=StartAtLogin(paths)
         )
-        app.tray_controller.open_history = HistoryOpener(paths.database).open
+        files = PolicyFiles.of(paths.user_policy)
+        app.tray_controller.open_history = HistoryOpener(paths.database, files).open
+        app.tray_controller.open_trust = TrustOpener(paths, files, bridge).open
         tray.show()
     if tray is None or not available:
         window.show()  # no system tray on this desktop: the inbox is the way in

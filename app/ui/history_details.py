@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QWidget
 
 from app.service.history_rows import EventDetails
+from app.trust.proposal import Proposal, propose
 from app.ui.text import visible
 
 
@@ -64,3 +67,25 @@ class DetailsPane(QPlainTextEdit):
 
     def show_details(self, details: EventDetails | None) -> None:
         self.setPlainText("" if details is None else describe(details))
+
+
+class MakeRuleButton(QPushButton):
+    """ "Make a rule from this": enabled when the shown event has an entry that would
+    have decided it; `wanted` hands the proposals on (the history window opens the
+    dialog of app/ui/trust_rule.py)."""
+
+    wanted = Signal(list)  # list[Proposal]
+
+    def __init__(self, home: Path, parent: QWidget | None = None) -> None:
+        super().__init__("Make a rule from this…", parent)
+        self.home = home
+        self.proposals: list[Proposal] = []
+        self.setEnabled(False)
+        self.setToolTip("Select an event: a request, a tunnel or a file read or written.")
+        self.clicked.connect(lambda _=False: self.wanted.emit(self.proposals))
+
+    def offer(self, details: EventDetails | None) -> None:
+        self.proposals = [] if details is None else propose(details.entry, details.raw, self.home)
+        self.setEnabled(bool(self.proposals))
+        if details is not None and not self.proposals:
+            self.setToolTip("No policy entry decides this kind of event.")

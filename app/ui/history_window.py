@@ -31,12 +31,15 @@ from app.service.history_queries import HistoryQueries
 from app.service.history_rows import EventDetails, HistoryFilter
 from app.service.runtime import RETENTION_DAYS
 from app.service.store import Store
+from app.trust.proposal import Proposal
+from app.trust.saving import PolicyFiles
 from app.ui.history_chart import DayChart
-from app.ui.history_details import DetailsPane
+from app.ui.history_details import DetailsPane, MakeRuleButton
 from app.ui.history_export import ExportJob, ask_and_export
 from app.ui.history_filters import FilterBar
 from app.ui.history_model import HistoryModel
 from app.ui.history_worker import DatabaseCalls
+from app.ui.trust_rule import MakeRuleDialog
 
 SORTED_BY_HEADER = {0: "time", 5: "score", 6: "band"}  # columns whose header sorts
 
@@ -53,9 +56,16 @@ def retention_text(days: float) -> str:
 class HistoryWindow(QMainWindow):
     """Open with `open_database()`; the first page arrives from the worker."""
 
-    def __init__(self, database: Path, retention_days: float = RETENTION_DAYS) -> None:
+    def __init__(
+        self,
+        database: Path,
+        retention_days: float = RETENTION_DAYS,
+        policy: PolicyFiles | None = None,
+    ) -> None:
+        """`policy`: the files "Make a rule from this" saves into (None: no such button)."""
         super().__init__()
         self.database = database
+        self.policy = policy
         self.setWindowTitle("Sandgate history")
         self.resize(1280, 800)
         self.calls = DatabaseCalls(parent=self)
@@ -83,6 +93,8 @@ class HistoryWindow(QMainWindow):
         header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
         header.sectionClicked.connect(self._header_clicked)
         self.details = DetailsPane()
+        self.make_rule = MakeRuleButton(policy.home if policy else Path.home())
+        self.make_rule.setVisible(policy is not None)
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.kept = QLabel(retention_text(retention_days))
@@ -94,7 +106,12 @@ class HistoryWindow(QMainWindow):
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.details)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.details, 1)
+        side_layout.addWidget(self.make_rule)
+        splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([880, 400])
@@ -118,6 +135,7 @@ class HistoryWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._selected)
         self.export_button.clicked.connect(lambda _=False: self.export())
         self.refresh_button.clicked.connect(lambda _=False: self.refresh())
+        self.make_rule.wanted.connect(self.make_rule_from)
         QShortcut(QKeySequence.StandardKey.Find, self, self.filters.search.setFocus)
 
     # the worker's side ------------------------------------------------------------------
@@ -160,6 +178,7 @@ class HistoryWindow(QMainWindow):
 
     def show_filtered(self, where: HistoryFilter, sort: str) -> None:
         self.details.show_details(None)
+        self.make_rule.offer(None)
         self._indicate(sort)
         self.model.show(where, sort)
 
@@ -188,6 +207,7 @@ class HistoryWindow(QMainWindow):
         entry = self.model.entry(rows[0].row()) if rows else None
         if entry is None:
             self.details.show_details(None)
+            self.make_rule.offer(None)
             return
         event = entry.event
 
@@ -196,8 +216,23 @@ class HistoryWindow(QMainWindow):
             shown = self.model.entry(current.row()) if current.isValid() else None
             if shown is not None and shown.event == event:  # still the one selected
                 self.details.show_details(details)
+                self.make_rule.offer(details)
 
         self.calls.call(lambda: self._worker_queries().details(event), then=arrived)
+
+    def make_rule_from(self, proposals: list[Proposal]) -> MakeRuleDialog | None:
+        """Show the YAML the chosen entry adds; the dialog saves it into the policy."""
+        if self.policy is None or not proposals:
+            return None
+        dialog = MakeRuleDialog(proposals, self.policy, self)
+        dialog.accepted.connect(
+            lambda: self.status.setText(
+                f"Saved to {self.policy.user if self.policy else ''}: "
+                f"{dialog.saved.title if dialog.saved else ''}."
+            )
+        )
+        dialog.open()
+        return dialog
 
     def export(self) -> None:
         job = ask_and_export(self, self.database, self.model.where, self.model.sort_by)
@@ -224,23 +259,24 @@ class HistoryOpener:
     """The tray's "Open history": one window at a time, made anew once closed (a
     closed window has let its worker go)."""
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path, policy: PolicyFiles | None = None) -> None:
         self.database = database
+        self.policy = policy
         self.window: HistoryWindow | None = None
 
     def open(self) -> None:
         if self.window is None or not self.window.isVisible():
-            self.window = HistoryWindow(self.database)
+            self.window = HistoryWindow(self.database, policy=self.policy)
             self.window.show()
             self.window.open_database()
         self.window.raise_()
         self.window.activateWindow()
 
 
-def run(database: Path) -> int:
+def run(database: Path, policy: PolicyFiles | None = None) -> int:
     """`sandgate history --window`: the window alone, until it is closed."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = HistoryWindow(database)
+    window = HistoryWindow(database, policy=policy)
     window.show()
     window.open_database()
     return int(app.exec())

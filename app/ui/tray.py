@@ -2,7 +2,8 @@
 
 The icon and tooltip follow the service's state (idle, sessions running, waiting with
 the count, critical waiting, paused, service down). The menu lists the top pending
-batches, the running sessions, pause and resume, the inbox, and quit.
+batches, the running sessions, pause and resume, the inbox, the history, the
+trusted-paths editor, and quit.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class TrayController(QObject):
         self.sessions_kept = sessions_kept
         self.clock = clock
         self.open_history: Callable[[], None] | None = None  # set when a history exists
+        self.open_trust: Callable[[], None] | None = None  # the trusted-paths editor
         self.state = State()
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self.rebuild)
@@ -144,6 +146,9 @@ class TrayController(QObject):
         if self.open_history is not None:
             history = self.open_history
             menu.addAction("Open history").triggered.connect(lambda _=False: history())
+        if self.open_trust is not None:
+            trust = self.open_trust
+            menu.addAction("Trusted paths…").triggered.connect(lambda _=False: trust())
         kept = self.sessions_kept()
         quit_text = "Quit"
         if kept:

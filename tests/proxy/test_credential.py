@@ -3,40 +3,12 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
 
-
-class FileKeyring(KeyringBackend):
-    """A plain JSON file: good enough for a test, never for secrets."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-
-    def _load(self) -> dict[str, str]:
-        return json.loads(self.path.read_text()) if self.path.exists() else {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self._load().get(f"{service}/{username}")
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        data = self._load()
-        data[f"{service}/{username}"] = password
-        self.path.write_text(json.dumps(data))
-
-    def delete_password(self, service: str, username: str) -> None:
-        data = self._load()
-        if data.pop(f"{service}/{username}", None) is None:
-            raise PasswordDeleteError(username)
-        self.path.write_text(json.dumps(data))
+from tests.file_keyring import FileKeyring
 
 
 @pytest.fixture
