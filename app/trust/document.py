@@ -3,7 +3,7 @@ comments, order and style (ruamel.yaml; PyYAML, which the loader reads with, wou
 every comment on the way out).
 
 Only a handful of places are edited: `trusted`, `deny`, `network.allow`,
-`network.deny` and `network.ask_timeout`, plus what "make a rule" adds. Everything
+`network.deny`, `network.fetch` and `network.ask_timeout`, plus what "make a rule" adds. Everything
 else in the file is carried through as it was. Nothing here checks the result: saving
 (app/trust/saving.py) runs the real policy loader over the text first.
 """
@@ -11,6 +11,7 @@ else in the file is carried through as it was. Nothing here checks the result: s
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,27 @@ class PolicyDocument:
         """`network.allow` or `network.deny` (which is `allow` or `deny`)."""
         network = self.data.get("network")
         return self._entries(network, which) if isinstance(network, dict) else []
+
+    def fetch(self) -> list[Entry] | None:
+        """`network.fetch` as this file sets it, or None where it leaves the list to the
+        files before it (the last file that sets it decides the whole list)."""
+        network = self.data.get("network")
+        if not isinstance(network, dict) or "fetch" not in network:
+            return None
+        return self._entries(network, "fetch")
+
+    def set_fetch(self, rules: Sequence[str]) -> None:
+        """Set the whole `network.fetch` list (domains whose reads pass unasked)."""
+        network = self._created_network()
+        items = network.get("fetch")
+        if not isinstance(items, CommentedSeq):
+            items = network["fetch"] = CommentedSeq()
+        kept = [str(i) for i in items]
+        for rule in [r for r in kept if r not in rules]:
+            del items[[str(i) for i in items].index(rule)]
+        for rule in rules:
+            if rule not in [str(i) for i in items]:
+                _append(items, rule)
 
     def ask_timeout(self) -> float | None:
         network = self.data.get("network")

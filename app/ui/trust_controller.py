@@ -20,14 +20,15 @@ from PySide6.QtCore import QModelIndex, QObject
 from app.paths import Paths
 from app.trust.document import DocumentError, PolicyDocument, reread
 from app.trust.explaining import readable
-from app.trust.exposure import as_pattern, catalogue, exposed_by, rule_kind
+from app.trust.exposure import as_pattern, catalogue, exposed_by
 from app.trust.saving import ChangedOnDisk, PolicyFiles, save
 from app.ui.history_worker import DatabaseCalls
 from app.ui.text import visible
+from app.ui.trust_network import NetworkLists
 from app.ui.trust_remote import RemoteParts, seen_workspaces
 from app.ui.trust_watch import FileWatch
 from app.ui.trust_window import TrustWindow, ask_mode, ask_yes
-from sandbox.policy import PolicyError
+from sandbox.policy import PolicyError, load_policy
 
 Ask = Callable[[str, str], bool]  # (title, sentence) -> yes
 ChooseMode = Callable[[list[str]], str | None]  # paths -> "ro" / "rw" / None
@@ -62,6 +63,7 @@ class TrustController(QObject):
         self._plans = 0
         window.controller = self
         self._connect()
+        self.network = NetworkLists(self)
         self._offer_files()
         self.watch.watch(files.user)
         model = window.model
@@ -83,13 +85,6 @@ class TrustController(QObject):
         w.forget.clicked.connect(lambda _=False: self.mark_selected("remove"))
         w.tree.selectionModel().currentChanged.connect(lambda *_: self.show_selected())
         w.tree.dropped.connect(self.dropped)
-        w.allowed.added.connect(lambda text: self.add_rule("allow", text, "name"))
-        w.denied.added.connect(lambda text: self.add_rule("deny", text, None))
-        w.addresses.added.connect(lambda text: self.add_rule("allow", text, "address"))
-        for box, which in ((w.allowed, "allow"), (w.denied, "deny"), (w.addresses, "allow")):
-            box.removed.connect(lambda text, which=which: self._edit(
-                lambda: self.document.remove_rule(which, text)))  # fmt: skip
-        w.timeout.changed.connect(lambda s: self._edit(lambda: self.document.set_ask_timeout(s)))
         w.save.clicked.connect(lambda _=False: self.save())
         w.reload.clicked.connect(lambda _=False: self.reload())
         w.conflict.take.clicked.connect(lambda _=False: self.take_outside())
@@ -116,8 +111,6 @@ class TrustController(QObject):
         profiles.clear()
         profiles.addItem("none", None)
         try:
-            from sandbox.policy import load_policy
-
             names = load_policy(self.files.defaults).profiles
         except PolicyError:
             names = ()
@@ -131,13 +124,9 @@ class TrustController(QObject):
     def show_document(self) -> None:
         """Fill the lists from the document and plan the sandbox again."""
         doc, w = reread(self.document), self.window
-        rules = [(e.value, e.line) for e in doc.rules("allow")]
-        w.allowed.show_entries([r for r in rules if rule_kind(r[0]) != "address"])
-        w.addresses.show_entries([r for r in rules if rule_kind(r[0]) == "address"])
-        w.denied.show_entries([(e.value, e.line) for e in doc.rules("deny")])
-        w.timeout.show_value(doc.ask_timeout())
+        self.network.show(doc)
         w.yaml.setPlainText(self.document.text())
-        for button in (w.trust_ro, w.trust_rw, w.allowed, w.addresses, w.timeout):
+        for button in (w.trust_ro, w.trust_rw):
             button.setEnabled(not doc.workspace)  # a workspace file may only narrow
         name = _short(self.document.path, self.files.home)
         w.setWindowTitle(
@@ -173,7 +162,7 @@ class TrustController(QObject):
             failed=refused,
         )
 
-    def _edit(self, change: Callable[[], object]) -> None:
+    def edit(self, change: Callable[[], object]) -> None:
         try:
             change()
         except (DocumentError, ValueError) as exc:
@@ -228,7 +217,7 @@ class TrustController(QObject):
             return any(removed)
         if choice == "deny":
             self.document.remove("trusted", pattern)
-            self._edit(
+            self.edit(
                 lambda: self.document.deny(folder_pattern if os.path.isdir(path) else pattern)
             )
             return True
@@ -245,7 +234,7 @@ class TrustController(QObject):
                 self.say(f"{pattern} left as it was.")
                 return False
         self.document.remove("deny", folder_pattern)
-        self._edit(lambda: self.document.trust(pattern, choice))
+        self.edit(lambda: self.document.trust(pattern, choice))
         return True
 
     def dropped(self, paths: list[str]) -> None:
@@ -255,15 +244,6 @@ class TrustController(QObject):
         if mode in ("ro", "rw"):
             for path in paths:
                 self.mark(path, mode)
-
-    def add_rule(self, which: str, text: str, kind: str | None) -> None:
-        found = rule_kind(text)
-        if found is None or (kind is not None and found != kind):
-            wanted = {"address": "an address rule", "name": "a name rule"}.get(kind or "", "a rule")
-            self.say(f"{text!r} is not {wanted} (e.g. pypi.org, *.github.com, host:443, "
-                     "127.0.0.1:8080, 10.0.0.0/8).")  # fmt: skip
-            return
-        self._edit(lambda: self.document.add_rule(which, text))
 
     # --- saving and outside edits --------------------------------------------------
 

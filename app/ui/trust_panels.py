@@ -61,11 +61,15 @@ class RuleList(QGroupBox):
         self.field.returnPressed.connect(self._add)
         self.remove_button.clicked.connect(lambda _=False: self._remove())
 
-    def show_entries(self, entries: Sequence[tuple[str, int | None]]) -> None:
-        """Each entry with its line in the file (None: not saved yet)."""
+    def show_entries(
+        self, entries: Sequence[tuple[str, int | None]], *, shipped: bool = False
+    ) -> None:
+        """Each entry with its line in the file (None: not saved yet); `shipped`: the
+        entries are the shipped policy's, not this file's."""
         self.list.clear()
         for value, line in entries:
             where = f"   (line {line})" if line else "   (not saved yet)"
+            where = "   (shipped list)" if shipped else where
             self.list.addItem(visible(value) + where)
             self.list.item(self.list.count() - 1).setData(Qt.ItemDataRole.UserRole, value)
 

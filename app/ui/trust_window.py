@@ -96,10 +96,12 @@ class TrustWindow(QMainWindow):
         self.allowed = RuleList("Allowed domains", "pypi.org, *.github.com, host:443")
         self.denied = RuleList("Denied domains and addresses", "*.pastebin.com")
         self.addresses = RuleList("Address rules", "127.0.0.1:8080, 10.0.0.0/8, [::1]:3000")
+        # Reads (GET or HEAD, no body, ranked low) from these pass without asking.
+        self.fetch = RuleList("Reads allowed without asking (package registries)", "pypi.org")
         self.timeout = TimeoutBox()
         network = QWidget()
         network_layout = QVBoxLayout(network)
-        for part in (self.allowed, self.denied, self.addresses, self.timeout):
+        for part in (self.allowed, self.denied, self.addresses, self.fetch, self.timeout):
             network_layout.addWidget(part)
         network_layout.addStretch(1)
         network_scroll = QScrollArea()

@@ -248,3 +248,24 @@ def test_revoking_a_remembered_decision_from_the_window(
     qtbot.waitUntil(lambda: table.rowCount() == 0, timeout=5000)
     assert json.loads((service.paths.state / "decisions.json").read_text()) == []
     assert "Revoked" in window.remembered.status.text()
+
+
+def test_registry_reads_start_from_the_shipped_list_and_an_edit_writes_the_whole_list(
+    editor: Any, files: PolicyFiles
+) -> None:
+    window, _controller, _asked, _answers = editor
+    shipped = list(load_policy(files.defaults).network.fetch)
+    shown = [window.fetch.list.item(i).text() for i in range(window.fetch.list.count())]
+    assert shown == [f"{rule}   (shipped list)" for rule in shipped]
+    window.fetch.field.setText("10.0.0.1")
+    window.fetch.add_button.click()
+    assert "not a domain name" in window.status.text()
+    window.fetch.list.setCurrentRow(0)  # pypi.org: its reads ask again
+    window.fetch.remove_button.click()
+    window.fetch.field.setText("repo.example.org")
+    window.fetch.add_button.click()
+    window.save.click()
+    policy = load_policy(files.defaults, files.user, home=files.home)
+    assert list(policy.network.fetch) == [*shipped[1:], "repo.example.org"]
+    assert files.user.read_text().startswith("# My policy: this comment stays.\n")
+    assert window.fetch.list.item(0).text().endswith("(line 6)"), window.fetch.list.item(0).text()
