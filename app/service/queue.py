@@ -12,26 +12,23 @@ needs `confirm`, a deliberate second step, and never reaches wider than the sess
 its batch stays in the inbox, listed as expired, and can still be decided for the
 requests that come after.
 
-The operations `queue`, `decide` and `decide.preview` are registered on the service
-socket, which is never bound into a sandbox: nothing inside can decide. Each change of
-a batch is told to `on_change` (the service's change stream, `watch`); while asking is
-paused (`pause.py`) a request that would wait is denied at once and listed.
+The operations `queue`, `decide` and `decide.preview` are in `queue_ops.py`, the
+batches and members in `batches.py`. Each change of a batch is told to `on_change` (the
+service's change stream, `watch`); while asking is paused (`pause.py`) a request that
+would wait is denied at once and listed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.service.remembered import BANDS as _BANDS
+from app.service.batches import Batch, Member, QueueError
 from app.service.remembered import (
     LASTING,
     Remembered,
@@ -45,94 +42,13 @@ from app.service.remembered import (
 from sandbox.proxy.session import Answer
 
 if TYPE_CHECKING:
-    from app.service.parts import Parts
     from app.service.pause import Pause
-    from app.service.server import Request
 
 logger = logging.getLogger(__name__)
 
 SCOPES = ("once", "session", "workspace", "always")
 DEFAULT_TIMEOUT = 60.0
 KEEP_EXPIRED = 200  # expired batches kept in the inbox, newest first
-
-
-class QueueError(ValueError):
-    """A decision the queue refuses (unknown batch, bad scope, critical without confirm)."""
-
-
-@dataclass
-class Member:
-    """One held (or formerly held) request of a batch."""
-
-    event: dict[str, Any]
-    verdict: dict[str, Any]
-    session: str
-    workspace: str | None
-    future: asyncio.Future[Answer] | None
-    timer: asyncio.TimerHandle | None = None
-
-    @property
-    def waiting(self) -> bool:
-        return self.future is not None and not self.future.done()
-
-    def to_dict(self) -> dict[str, Any]:
-        event = self.event
-        if event.get("kind") == "net.request":
-            summary = f"{event.get('method', '')} {event.get('url', '')}"
-        elif event.get("kind") == "tool.call":  # held by an agent's permission hook
-            summary = f"{event.get('tool', '')} {json.dumps(event.get('input', {}))[:300]}"
-        else:
-            summary = f"{event.get('host', '')}:{event.get('port', '')}"
-        return {
-            "event": event.get("id"),
-            "session": self.session,
-            "kind": event.get("kind"),
-            "summary": summary,
-            "score": self.verdict.get("score", 0),
-            "band": self.verdict.get("band", "low"),
-            "reasons": self.verdict.get("reasons", []),
-            "waiting": self.waiting,
-            "answer": self.answer,
-        }
-
-    @property
-    def answer(self) -> str | None:
-        """Who answered it: `person`, `timeout`, `paused`, `closed`; None while waiting."""
-        if self.future is None or not self.future.done() or self.future.cancelled():
-            return None
-        return self.future.result().by
-
-
-@dataclass
-class Batch:
-    id: str
-    signature: str
-    created: float
-    members: list[Member] = field(default_factory=list)
-
-    @property
-    def band(self) -> str:
-        found = [m.verdict.get("band", "low") for m in self.members]
-        return max(found, key=lambda b: _BANDS.index(b) if b in _BANDS else 0, default="low")
-
-    @property
-    def score(self) -> int:
-        return max((int(m.verdict.get("score", 0)) for m in self.members), default=0)
-
-    @property
-    def state(self) -> str:
-        return "pending" if any(m.waiting for m in self.members) else "expired"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "batch": self.id,
-            "signature": self.signature,
-            "state": self.state,
-            "band": self.band,
-            "score": self.score,
-            "created": self.created,
-            "members": [m.to_dict() for m in self.members],
-        }
 
 
 # Told of every decision a person makes: (batch, decision, scope, expires, ids of the
@@ -335,66 +251,10 @@ class DecisionQueue:
 
     # --- service operations ------------------------------------------------------------
 
-    def install(self, service: Any) -> None:
-        """Register the `queue`, `decide` and `decide.preview` operations."""
-        service.register("queue", self._op_queue)
-        service.register("decide", self._op_decide)
-        service.register("decide.preview", self._op_preview)
-
-    async def _op_queue(self, request: Request) -> dict[str, Any]:
-        return {"batches": self.listing()}
-
-    async def _op_decide(self, request: Request) -> dict[str, Any]:
-        from app.service.server import RequestError
-        from app.service.server import field as get
-
-        self._same_instance(request)
-        try:
-            released = self.decide(
-                get(request, "batch", str),
-                get(request, "decision", str),
-                get(request, "scope", str, "once"),
-                get(request, "for", (int, float), None),
-                bool(get(request, "confirm", bool, False)),
-                get(request, "member", str, None),
-            )
-        except QueueError as exc:
-            raise RequestError(str(exc)) from exc
+    def take_recording(self) -> Awaitable[Any] | None:
+        """What the last decision's recording is (awaited before `decide` answers)."""
         recording, self._recording = self._recording, None
-        if inspect.isawaitable(recording):
-            await recording  # recorded before it is acknowledged
-        return {"released": released}
-
-    async def _op_preview(self, request: Request) -> dict[str, Any]:
-        from app.service.server import RequestError
-        from app.service.server import field as get
-
-        scope = get(request, "scope", str)
-        self._same_instance(request)
-        try:
-            also = self.preview(
-                get(request, "batch", str), scope, get(request, "decision", str, "allow")
-            )
-        except QueueError as exc:
-            raise RequestError(str(exc)) from exc
-        waiting = sum(a["waiting"] for a in also)
-        if also:
-            names = ", ".join(a["signature"] for a in also)
-            note = f"this also decides the {waiting} other waiting request(s): {names}"
-        else:
-            note = "this decides this batch only: no other waiting request matches"
-        return {"also": also, "note": note}
-
-    def _same_instance(self, request: Request) -> None:
-        """Refuse a decision made on what another run of the service showed."""
-        from app.service.server import RequestError
-        from app.service.server import field as get
-
-        wanted = get(request, "instance", str, None)
-        if wanted is not None and self.instance is not None and wanted != self.instance:
-            raise RequestError(
-                "the Sandgate service restarted since this was shown: nothing was decided"
-            )
+        return recording
 
     async def batches_state(self, session: str | None = None) -> list[dict[str, Any]]:
         """The `batches` part of a `watch` state (those with a member of `session`)."""
@@ -523,22 +383,3 @@ def _fallback_signature(event: dict[str, Any]) -> str:
 
         return f"net.request {urlsplit(str(event.get('url'))).hostname}"
     return f"{event.get('kind')} {event.get('host', '')}:{event.get('port', '')}"
-
-
-def install_queue(parts: Parts) -> DecisionQueue:
-    """The decision queue on the service socket (`queue`, `decide`, `decide.preview`,
-    `pause`), feeding the change stream; returns it for the parts that hold requests."""
-    from app.service.pause import Pause
-
-    queue = DecisionQueue(rules_file=parts.paths.state / "decisions.json")
-    queue.install(parts.service)
-    parts.queue = queue  # the permission hooks hold tool calls in it too
-    queue.on_change = parts.changes.publish
-    queue.instance = parts.changes.instance
-    queue.pause = Pause(parts.changes)
-    queue.pause.install(parts.service)
-    from app.service.remembered_ops import install_remembered
-
-    install_remembered(parts.service, queue)
-    parts.changes.provide("batches", queue.batches_state)
-    return queue

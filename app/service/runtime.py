@@ -46,7 +46,7 @@ async def install_decisions(parts: Parts) -> None:
     here, in one place, in this order."""
     from app.service.egress import install_egress
     from app.service.hooks import install as install_hooks
-    from app.service.queue import install_queue
+    from app.service.queue_ops import install_queue
     from app.service.system_log import install_system_log
 
     queue = install_queue(parts)

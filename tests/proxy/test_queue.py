@@ -206,7 +206,7 @@ def service(isolated_env: Path, tmp_path: Path):
     paths = Paths.from_environment()
     thread = start_in_thread(paths, triage=FakeTriage(), sandbox=FakeSandbox())
     assert thread.runtime is not None
-    queue = thread.runtime.parts.service._handlers["queue"].__self__  # type: ignore[attr-defined]
+    queue = thread.runtime.parts.queue
     yield thread, queue
     thread.stop()
 

@@ -51,7 +51,7 @@ class Service:
     @property
     def queue(self) -> Any:
         assert self.thread.runtime is not None
-        return self.thread.runtime.parts.service._handlers["queue"].__self__  # type: ignore[attr-defined]
+        return self.thread.runtime.parts.queue
 
     def open_session(self, agent: str = "claude-code") -> str:
         """A real session on the socket (kept open until the test ends)."""
