@@ -12,10 +12,7 @@ Deterministic: the only inputs are the catalogues and the events, in order.
 from __future__ import annotations
 
 import json
-import posixpath
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -35,24 +32,20 @@ from triage.events import (
 from triage.facts import Facts, Host
 from triage.hosts import HostClassifier, normalise_host, strip_port
 from triage.payload import (
-    NO_CANARIES,
     NOTHING,
-    Canaries,
     Findings,
     SecretHit,
-    canaries_of,
     merge,
     scan,
 )
 from triage.rules.base import KINDS, Rule
 from triage.rules.registry import RULES
+from triage.session_state import ENVIRONMENT, SessionState, remember, started
 from triage.shell import ShellAnalysis, analyse, pushed_somewhere_new
 from triage.signature import signature as make_signature
 from triage.tools import Action, action_of
 from triage.verdict import Reason, Verdict, band_of
 
-# The sensitive.yaml entry shell analysis reports for `env`, `printenv`, `$SECRET`.
-ENVIRONMENT = "process-environment"
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 # Header and query names that carry credentials. Deliberately not "session", "key" or
 # "cookie" alone in headers: SDKs send session ids, idempotency keys and CDN cookies.
@@ -76,24 +69,6 @@ _SHELL_CACHE_SIZE = 4096
 _PATH_CACHE_SIZE = 8192
 
 
-@dataclass
-class _Session:
-    """What triage remembers about one agent session (mutable, engine-private)."""
-
-    workspace: str | None = None
-    home: str | None = None
-    canaries: Canaries = NO_CANARIES
-    bound: Mapping[str, str] = field(default_factory=dict)
-    placeholders: frozenset[bytes] = frozenset()
-    logins: frozenset[str] = frozenset()
-    seen: set[str] = field(default_factory=set)
-    credentials_read: list[str] = field(default_factory=list)
-    # Findings of commands already scanned: they depend only on the command and this
-    # session's canaries and placeholders, and agents repeat their commands.
-    command_findings: dict[str, Findings] = field(default_factory=dict)
-    remotes: dict[str, str] = field(default_factory=dict)  # git remotes set: name → URL
-
-
 class Triage:
     """Scores events. One instance holds the state of every session it has seen."""
 
@@ -106,7 +81,7 @@ class Triage:
             kind: tuple((r.check, r.id, r.points) for r in rules if kind in r.kinds)
             for kind in KINDS
         }
-        self._sessions: dict[str, _Session] = {}
+        self._sessions: dict[str, SessionState] = {}
         self._shell_cache: dict[tuple[str, str | None, str | None], ShellAnalysis] = {}
         self._classify = HostClassifier(catalogues)
         self._path_cache: dict[str, tuple[CredentialEntry | None, str | None, str | None]] = {}
@@ -129,15 +104,10 @@ class Triage:
         """Score one event and remember what it tells about its session."""
         session = self._sessions.get(event.session)
         if isinstance(event, SessionStart):
-            fresh = self._start(event)
-            if session is not None:
-                # A repeated start changes the context but never erases what happened.
-                fresh.seen |= session.seen
-                fresh.credentials_read = session.credentials_read
-            self._sessions[event.session] = fresh
+            self._sessions[event.session] = started(event, session)
             return Verdict(event.id, signature="session.start", session=event.session)
         if session is None:
-            session = self._sessions[event.session] = _Session()
+            session = self._sessions[event.session] = SessionState()
         facts = self._facts(event, session)
         reasons = []
         total = 0
@@ -148,51 +118,13 @@ class Triage:
                 total += points
         score = max(0, min(100, total))
         band = band_of(score)
-        self._remember(facts, session)
+        remember(facts, session, self.catalogues)
         signature = make_signature(event, facts, session.workspace, band)
         return Verdict(event.id, score, band, tuple(reasons), signature, event.session)
 
-    # -- sessions -----------------------------------------------------------------------
-
-    def _start(self, event: SessionStart) -> _Session:
-        home = posixpath.normpath(event.home) if event.home else None
-        workspace = normalise_path(event.workspace, home) if event.workspace else None
-        return _Session(
-            workspace=workspace,
-            home=home,
-            canaries=canaries_of(event.canaries),
-            bound=dict(event.bound),
-            placeholders=frozenset(
-                [v.encode() for v in event.bound.values() if v]
-                + [p.encode() for p in event.placeholders]
-            ),
-            logins=frozenset(normalise_path(p, home) for p in event.logins),
-            seen=set(event.bound) | set(event.own_domains),
-        )
-
-    def _remember(self, f: Facts, session: _Session) -> None:
-        found: list[str] = []
-        if f.kind == "file.read" and f.credential is not None:
-            found.append(f.credential.id)
-        found.extend(f.credentials_inside)
-        if f.shell is not None:
-            # An `env` dump alone is judged on its own (exec.environment-read); only a
-            # pipeline that sends it out is a theft, and that is ranked where it happens.
-            found.extend(c for c in f.shell.credential_reads if c != ENVIRONMENT)
-        for cid in found:
-            title = self.catalogues.credential_titles.get(cid, cid)
-            if title not in session.credentials_read:
-                session.credentials_read.append(title)
-        if f.host is not None:
-            session.seen.add(f.host.name)
-        for h in f.shell_hosts:
-            session.seen.add(h.name)
-        if f.shell is not None and f.shell.remotes_set:
-            session.remotes.update(f.shell.remotes_set)
-
     # -- facts --------------------------------------------------------------------------
 
-    def _facts(self, event: Event, s: _Session) -> Facts:
+    def _facts(self, event: Event, s: SessionState) -> Facts:
         prior = tuple(s.credentials_read)
         if isinstance(event, FileAccess):
             return self._file(event.kind, event.path, s, prior, None, None)
@@ -221,7 +153,7 @@ class Triage:
         self,
         kind: str,
         raw: str,
-        s: _Session,
+        s: SessionState,
         prior: tuple[str, ...],
         tool: str | None,
         text: str | None,
@@ -269,7 +201,7 @@ class Triage:
             self._path_cache[path] = info
         return info
 
-    def _credentials_named(self, text: str, s: _Session) -> tuple[str, ...]:
+    def _credentials_named(self, text: str, s: SessionState) -> tuple[str, ...]:
         found: list[str] = []
         for m in _TEXT_PATH.finditer(text):
             candidate = m.group(0).rstrip(".:")
@@ -282,7 +214,7 @@ class Triage:
         return tuple(found)
 
     def _request(
-        self, event: NetRequest, s: _Session, prior: tuple[str, ...], tool: str | None
+        self, event: NetRequest, s: SessionState, prior: tuple[str, ...], tool: str | None
     ) -> Facts:
         try:
             parts = urlsplit(event.url)
@@ -347,7 +279,7 @@ class Triage:
         self,
         command: str,
         cwd: str | None,
-        s: _Session,
+        s: SessionState,
         prior: tuple[str, ...],
         tool: str | None,
     ) -> Facts:
@@ -378,7 +310,7 @@ class Triage:
         )
 
     def _written(
-        self, writes: tuple[str, ...], cwd: str | None, s: _Session
+        self, writes: tuple[str, ...], cwd: str | None, s: SessionState
     ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
         """(path, glob) of the protected files, then of the agent files, a command writes."""
         protected: list[tuple[str, str]] = []
@@ -393,7 +325,7 @@ class Triage:
                 memory.append((path, memory_glob))
         return tuple(protected), tuple(memory)
 
-    def _command_findings(self, command: str, s: _Session) -> Findings:
+    def _command_findings(self, command: str, s: SessionState) -> Findings:
         found = s.command_findings.get(command)
         if found is None:
             data = command.encode("utf-8", "surrogatepass")
@@ -403,7 +335,7 @@ class Triage:
             s.command_findings[command] = found
         return found
 
-    def _analyse(self, command: str, cwd: str | None, s: _Session) -> ShellAnalysis:
+    def _analyse(self, command: str, cwd: str | None, s: SessionState) -> ShellAnalysis:
         key = (command, s.home, cwd)
         cached = self._shell_cache.get(key)
         if cached is not None:
@@ -423,7 +355,7 @@ class Triage:
         self._shell_cache[key] = result
         return result
 
-    def _tool(self, event: ToolCall, s: _Session, prior: tuple[str, ...]) -> Facts:
+    def _tool(self, event: ToolCall, s: SessionState, prior: tuple[str, ...]) -> Facts:
         action = action_of(event.tool, event.input)
         facts = self._action(event, action, s, prior)
         if action.leaves_sandbox is not None:
@@ -431,7 +363,7 @@ class Triage:
         return facts
 
     def _action(
-        self, event: ToolCall, action: Action, s: _Session, prior: tuple[str, ...]
+        self, event: ToolCall, action: Action, s: SessionState, prior: tuple[str, ...]
     ) -> Facts:
         tool = event.tool
         if action.kind == "exec" and action.command is not None:
@@ -467,7 +399,7 @@ class Triage:
             )
         return Facts(kind="tool.other", tool=tool, credentials_read=prior)
 
-    def _weightiest(self, action: Action, s: _Session) -> tuple[str, str | None]:
+    def _weightiest(self, action: Action, s: SessionState) -> tuple[str, str | None]:
         """Of the files one call writes (a patch may touch several), the one that
         matters most: a credential, then a protected file, then an agent memory file.
         Its new text is kept only for a memory file, where the text is what is judged."""
@@ -482,7 +414,7 @@ class Triage:
 
     # -- hosts --------------------------------------------------------------------------
 
-    def _host(self, name: str, port: int | None, s: _Session) -> Host:
+    def _host(self, name: str, port: int | None, s: SessionState) -> Host:
         name = normalise_host(name)
         info = self._classify(name)
         bound = None
