@@ -7,19 +7,18 @@ in order, and sums the points of those that fire (clamped to 0–100). Then it u
 the session: credentials read, destinations contacted.
 
 Deterministic: the only inputs are the catalogues and the events, in order.
+
+The facts of each kind of event are built apart: `file_facts` (reads, writes, agent
+memory), `net_facts` (connections, requests, hosts), `exec_facts` (shell commands) and
+`tool_facts` (tool calls, through the action each performs); `session_state` holds
+what is remembered about each session between its events.
 """
 
 from __future__ import annotations
 
-import json
-import posixpath
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-from triage.catalogues import Catalogues, CredentialEntry, normalise_path
+from triage.catalogues import Catalogues
 from triage.events import (
     Event,
     EventError,
@@ -32,66 +31,16 @@ from triage.events import (
     ToolCall,
     parse_event,
 )
-from triage.facts import Facts, Host
-from triage.hosts import HostClassifier, normalise_host, strip_port
-from triage.payload import (
-    NO_CANARIES,
-    NOTHING,
-    Canaries,
-    Findings,
-    SecretHit,
-    canaries_of,
-    merge,
-    scan,
-)
+from triage.exec_facts import ExecFacts
+from triage.facts import Facts
+from triage.file_facts import FileFacts
+from triage.net_facts import NetFacts
 from triage.rules.base import KINDS, Rule
 from triage.rules.registry import RULES
-from triage.shell import ShellAnalysis, analyse, pushed_somewhere_new
+from triage.session_state import SessionState, remember, started
 from triage.signature import signature as make_signature
-from triage.tools import Action, action_of
+from triage.tool_facts import ToolFacts
 from triage.verdict import Reason, Verdict, band_of
-
-# The sensitive.yaml entry shell analysis reports for `env`, `printenv`, `$SECRET`.
-ENVIRONMENT = "process-environment"
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
-# Header and query names that carry credentials. Deliberately not "session", "key" or
-# "cookie" alone in headers: SDKs send session ids, idempotency keys and CDN cookies.
-_CREDENTIAL_HEADER = re.compile(
-    r"(?i)^(?:authorization|proxy-authorization|x-api-key|api-key|apikey|x-auth-token|"
-    r"x-access-token|private-token|x-goog-api-key|x-amz-security-token|x-gitlab-token|"
-    r"x-github-token|openai-api-key)$"
-    r"|(?:^|[-_])(?:api[-_]?key|apikey|auth[-_]?token|access[-_]?token|secret|password|"
-    r"credentials?)(?:$|[-_])"
-)
-_CREDENTIAL_PARAM = re.compile(
-    r"(?i)^(?:key|token|auth|access_token|api_key|apikey|api-key|secret|password|sig)$"
-)
-_AUTH_SCHEME = re.compile(r"(?i)^(?:bearer|token|basic|apikey|key)\s+")
-_TEXT_PATH = re.compile(
-    r"(?:~|\$HOME|\$\{HOME\}|/home/[^/\s]+|/Users/[^/\s]+|/root)/[^\s'\"`<>()\[\]{},;|&*]+"
-)
-# A command word (at the start or after a separator) that raises privileges.
-_PRIVILEGE = re.compile(r"(?:^|[;&|({]|\$\()\s*(sudo|doas|su|pkexec|run0)(?=\s|$)")
-_SHELL_CACHE_SIZE = 4096
-_PATH_CACHE_SIZE = 8192
-
-
-@dataclass
-class _Session:
-    """What triage remembers about one agent session (mutable, engine-private)."""
-
-    workspace: str | None = None
-    home: str | None = None
-    canaries: Canaries = NO_CANARIES
-    bound: Mapping[str, str] = field(default_factory=dict)
-    placeholders: frozenset[bytes] = frozenset()
-    logins: frozenset[str] = frozenset()
-    seen: set[str] = field(default_factory=set)
-    credentials_read: list[str] = field(default_factory=list)
-    # Findings of commands already scanned: they depend only on the command and this
-    # session's canaries and placeholders, and agents repeat their commands.
-    command_findings: dict[str, Findings] = field(default_factory=dict)
-    remotes: dict[str, str] = field(default_factory=dict)  # git remotes set: name → URL
 
 
 class Triage:
@@ -106,12 +55,11 @@ class Triage:
             kind: tuple((r.check, r.id, r.points) for r in rules if kind in r.kinds)
             for kind in KINDS
         }
-        self._sessions: dict[str, _Session] = {}
-        self._shell_cache: dict[tuple[str, str | None, str | None], ShellAnalysis] = {}
-        self._classify = HostClassifier(catalogues)
-        self._path_cache: dict[str, tuple[CredentialEntry | None, str | None, str | None]] = {}
-
-    # -- public -------------------------------------------------------------------------
+        self._sessions: dict[str, SessionState] = {}
+        self._files = FileFacts(catalogues)
+        self._net = NetFacts(catalogues)
+        self._commands = ExecFacts(catalogues, self._files, self._net)
+        self._tools = ToolFacts(catalogues, self._files, self._net, self._commands)
 
     def forget(self, session: str) -> None:
         """Drop what is remembered about a session (when the service closes it)."""
@@ -129,15 +77,10 @@ class Triage:
         """Score one event and remember what it tells about its session."""
         session = self._sessions.get(event.session)
         if isinstance(event, SessionStart):
-            fresh = self._start(event)
-            if session is not None:
-                # A repeated start changes the context but never erases what happened.
-                fresh.seen |= session.seen
-                fresh.credentials_read = session.credentials_read
-            self._sessions[event.session] = fresh
+            self._sessions[event.session] = started(event, session)
             return Verdict(event.id, signature="session.start", session=event.session)
         if session is None:
-            session = self._sessions[event.session] = _Session()
+            session = self._sessions[event.session] = SessionState()
         facts = self._facts(event, session)
         reasons = []
         total = 0
@@ -148,363 +91,22 @@ class Triage:
                 total += points
         score = max(0, min(100, total))
         band = band_of(score)
-        self._remember(facts, session)
+        remember(facts, session, self.catalogues)
         signature = make_signature(event, facts, session.workspace, band)
         return Verdict(event.id, score, band, tuple(reasons), signature, event.session)
 
-    # -- sessions -----------------------------------------------------------------------
-
-    def _start(self, event: SessionStart) -> _Session:
-        home = posixpath.normpath(event.home) if event.home else None
-        workspace = normalise_path(event.workspace, home) if event.workspace else None
-        return _Session(
-            workspace=workspace,
-            home=home,
-            canaries=canaries_of(event.canaries),
-            bound=dict(event.bound),
-            placeholders=frozenset(
-                [v.encode() for v in event.bound.values() if v]
-                + [p.encode() for p in event.placeholders]
-            ),
-            logins=frozenset(normalise_path(p, home) for p in event.logins),
-            seen=set(event.bound) | set(event.own_domains),
-        )
-
-    def _remember(self, f: Facts, session: _Session) -> None:
-        found: list[str] = []
-        if f.kind == "file.read" and f.credential is not None:
-            found.append(f.credential.id)
-        found.extend(f.credentials_inside)
-        if f.shell is not None:
-            # An `env` dump alone is judged on its own (exec.environment-read); only a
-            # pipeline that sends it out is a theft, and that is ranked where it happens.
-            found.extend(c for c in f.shell.credential_reads if c != ENVIRONMENT)
-        for cid in found:
-            title = self.catalogues.credential_titles.get(cid, cid)
-            if title not in session.credentials_read:
-                session.credentials_read.append(title)
-        if f.host is not None:
-            session.seen.add(f.host.name)
-        for h in f.shell_hosts:
-            session.seen.add(h.name)
-        if f.shell is not None and f.shell.remotes_set:
-            session.remotes.update(f.shell.remotes_set)
-
-    # -- facts --------------------------------------------------------------------------
-
-    def _facts(self, event: Event, s: _Session) -> Facts:
+    def _facts(self, event: Event, s: SessionState) -> Facts:
         prior = tuple(s.credentials_read)
         if isinstance(event, FileAccess):
-            return self._file(event.kind, event.path, s, prior, None, None)
+            return self._files.file(event.kind, event.path, s, prior, None, None)
         if isinstance(event, NetRequest):
-            return self._request(event, s, prior, None)
+            return self._net.request(event, s, prior, None)
         if isinstance(event, NetConnect):
-            return Facts(
-                kind="net.connect",
-                host=self._host(event.host, event.port, s),
-                # A name can carry data too: <canary>.attacker.example
-                payload=scan(event.host.encode(), self.catalogues, s.canaries, s.placeholders),
-                credentials_read=prior,
-            )
+            return self._net.connect(event, s, prior)
         if isinstance(event, Exec):
-            return self._exec(event.command, event.cwd, s, prior, None)
+            return self._commands.command(event.command, event.cwd, s, prior, None)
         if isinstance(event, MemoryWrite):
-            text = event.content or ""
-            if event.diff is not None:
-                text += "\n" + _added_lines(event.diff)
-            return self._file("memory.write", event.path, s, prior, None, text)
+            return self._files.memory_write(event, s, prior)
         if isinstance(event, ToolCall):
-            return self._tool(event, s, prior)
+            return self._tools.tool(event, s, prior)
         raise AssertionError(f"unhandled kind {event.kind}")  # parse_event guards this
-
-    def _file(
-        self,
-        kind: str,
-        raw: str,
-        s: _Session,
-        prior: tuple[str, ...],
-        tool: str | None,
-        text: str | None,
-    ) -> Facts:
-        ws = s.workspace
-        if ws and not raw.startswith(("/", "~")):
-            raw = f"{ws}/{raw}"  # relative paths (a patch's) are the workspace's
-        path = normalise_path(raw, s.home)
-        inside = ws is not None and (path == ws or path.startswith(ws + "/"))
-        credential, memory, protected = self._path_info(path)
-        writing = kind in ("file.write", "memory.write")
-        if not writing and path in s.logins:
-            credential = None  # the agent reading its own login (shown with placeholders)
-        text_payload = NOTHING
-        text_creds: tuple[str, ...] = ()
-        if text is not None:
-            text_payload = scan(
-                text.encode("utf-8", "surrogatepass"), self.catalogues, s.canaries, s.placeholders
-            )
-            text_creds = self._credentials_named(text, s)
-        return Facts(
-            kind=kind,
-            tool=tool,
-            path=path,
-            credential=credential,
-            in_workspace=inside,
-            outside_workspace=ws is not None and not inside,
-            protected=protected if writing else None,
-            memory_file=memory,
-            text=text,
-            text_payload=text_payload,
-            text_credentials=text_creds,
-            credentials_read=prior,
-        )
-
-    def _path_info(self, path: str) -> tuple[CredentialEntry | None, str | None, str | None]:
-        """Credential entry, memory glob and protected glob of a normalised path
-        (memoised: agents touch the same files again and again)."""
-        info = self._path_cache.get(path)
-        if info is None:
-            cat = self.catalogues
-            info = (cat.credential_at(path), cat.memory_at(path), cat.protected_at(path))
-            if len(self._path_cache) >= _PATH_CACHE_SIZE:
-                self._path_cache.clear()
-            self._path_cache[path] = info
-        return info
-
-    def _credentials_named(self, text: str, s: _Session) -> tuple[str, ...]:
-        found: list[str] = []
-        for m in _TEXT_PATH.finditer(text):
-            candidate = m.group(0).rstrip(".:")
-            for prefix in ("${HOME}", "$HOME"):
-                if candidate.startswith(prefix):
-                    candidate = "~" + candidate[len(prefix) :]
-            entry = self.catalogues.match_credential(candidate, s.home)
-            if entry is not None and entry.title not in found:
-                found.append(entry.title)
-        return tuple(found)
-
-    def _request(
-        self, event: NetRequest, s: _Session, prior: tuple[str, ...], tool: str | None
-    ) -> Facts:
-        try:
-            parts = urlsplit(event.url)
-            port = parts.port
-        except ValueError:
-            parts = urlsplit("")
-            port = None
-        hostname = parts.hostname or ""
-        if port is not None and port == _DEFAULT_PORTS.get(parts.scheme.lower()):
-            port = None
-        host = self._host(hostname, port, s)
-        lines = [event.url.encode("utf-8", "surrogatepass")]
-        lines += [f"{k}: {v}".encode("utf-8", "surrogatepass") for k, v in event.headers]
-        head = b"\n".join(lines)
-        # URL and headers apart from the body: a body without long runs then costs one
-        # translate, and where a secret sits is known for the foreign-credential check.
-        cat, canaries, allowed = self.catalogues, s.canaries, s.placeholders
-        head_findings = scan(head, cat, canaries, allowed)
-        body_findings = scan(event.body, cat, canaries, allowed)
-        payload = merge(head_findings, body_findings)
-        foreign: tuple[str, ...] = ()
-        if host.bound is not None:
-            bound = s.bound[host.bound]
-            foreign = self._foreign(
-                event, parts.query, bound, head_findings.secrets, body_findings.secrets
-            )
-        return Facts(
-            kind="net.request",
-            tool=tool,
-            method=event.method,
-            host=host,
-            payload=payload,
-            foreign_credentials=foreign,
-            credentials_read=prior,
-        )
-
-    def _foreign(
-        self,
-        event: NetRequest,
-        query: str,
-        placeholder: str,
-        head: tuple[SecretHit, ...],
-        body: tuple[SecretHit, ...],
-    ) -> tuple[str, ...]:
-        """Where a request to a bound domain carries a credential other than its placeholder."""
-        where: list[str] = []
-        for name, value in event.headers:
-            if _CREDENTIAL_HEADER.search(name) and not _is_placeholder(value, placeholder):
-                where.append(f"header {name}")
-        for name, value in parse_qsl(query, keep_blank_values=False):
-            if (
-                _CREDENTIAL_PARAM.match(name) or _CREDENTIAL_HEADER.search(name)
-            ) and not _is_placeholder(value, placeholder):
-                where.append(f"query parameter {name}")
-        for hit in head:
-            where.append(f"{hit.title} in the URL or headers")
-        for hit in body:
-            where.append(f"{hit.title} in the body")
-        return tuple(dict.fromkeys(where))
-
-    def _exec(
-        self,
-        command: str,
-        cwd: str | None,
-        s: _Session,
-        prior: tuple[str, ...],
-        tool: str | None,
-    ) -> Facts:
-        analysis = self._analyse(command, cwd, s)
-        hosts = tuple(self._host(strip_port(d), None, s) for d in analysis.destinations)
-        protected, memory = self._written(analysis.writes, cwd, s) if analysis.writes else ((), ())
-        pushes = analysis.pushes and pushed_somewhere_new(
-            analysis.pushes, s.remotes, analysis.remotes_set
-        )
-        return Facts(
-            kind="exec",
-            tool=tool,
-            command=command,
-            shell=analysis,
-            shell_hosts=hosts,
-            privileged=m.group(1) if (m := _PRIVILEGE.search(command)) else None,
-            shell_credentials=tuple(
-                self.catalogues.credential_titles.get(c, c)
-                for c in analysis.credential_reads
-                if c != ENVIRONMENT
-            ),
-            environment_read=ENVIRONMENT in analysis.credential_reads,
-            command_payload=self._command_findings(command, s),
-            protected_writes=protected,
-            memory_writes=memory,
-            pushes_new=pushes or (),
-            credentials_read=prior,
-        )
-
-    def _written(
-        self, writes: tuple[str, ...], cwd: str | None, s: _Session
-    ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-        """(path, glob) of the protected files, then of the agent files, a command writes."""
-        protected: list[tuple[str, str]] = []
-        memory: list[tuple[str, str]] = []
-        base = cwd or s.workspace
-        for raw in writes:
-            path = normalise_path(f"{base}/{raw}" if base and raw[0] not in "/~" else raw, s.home)
-            _, memory_glob, protected_glob = self._path_info(path)
-            if protected_glob is not None:
-                protected.append((path, protected_glob))
-            if memory_glob is not None:
-                memory.append((path, memory_glob))
-        return tuple(protected), tuple(memory)
-
-    def _command_findings(self, command: str, s: _Session) -> Findings:
-        found = s.command_findings.get(command)
-        if found is None:
-            data = command.encode("utf-8", "surrogatepass")
-            found = scan(data, self.catalogues, s.canaries, s.placeholders)
-            if len(s.command_findings) >= _SHELL_CACHE_SIZE:
-                s.command_findings.clear()
-            s.command_findings[command] = found
-        return found
-
-    def _analyse(self, command: str, cwd: str | None, s: _Session) -> ShellAnalysis:
-        key = (command, s.home, cwd)
-        cached = self._shell_cache.get(key)
-        if cached is not None:
-            return cached
-        cat = self.catalogues
-        home = s.home
-
-        def is_credential(path: str) -> str | None:
-            if cwd and not path.startswith(("/", "~")):
-                path = cwd.rstrip("/") + "/" + path
-            entry = cat.match_credential(path, home)
-            return entry.id if entry is not None else None
-
-        result = analyse(command, is_credential)
-        if len(self._shell_cache) >= _SHELL_CACHE_SIZE:
-            self._shell_cache.clear()
-        self._shell_cache[key] = result
-        return result
-
-    def _tool(self, event: ToolCall, s: _Session, prior: tuple[str, ...]) -> Facts:
-        action = action_of(event.tool, event.input)
-        facts = self._action(event, action, s, prior)
-        if action.leaves_sandbox is not None:
-            facts = facts._replace(leaves_sandbox=action.leaves_sandbox)
-        return facts
-
-    def _action(
-        self, event: ToolCall, action: Action, s: _Session, prior: tuple[str, ...]
-    ) -> Facts:
-        tool = event.tool
-        if action.kind == "exec" and action.command is not None:
-            return self._exec(action.command, action.cwd, s, prior, tool)
-        if action.kind == "read":
-            return self._file("file.read", action.paths[0], s, prior, tool, None)
-        if action.kind == "search":
-            facts = self._file("file.read", action.paths[0], s, prior, tool, None)
-            if facts.credential is None and facts.path is not None:
-                inside = self.catalogues.credentials_under(facts.path, s.home)
-                if inside:
-                    titles = tuple(dict.fromkeys(e.title for e in inside))
-                    facts = facts._replace(credentials_inside=titles)
-            return facts
-        if action.kind == "write" and action.paths:
-            path, text = self._weightiest(action, s)
-            return self._file("file.write", path, s, prior, tool, text)
-        if action.kind == "fetch" and action.url is not None:
-            request = NetRequest(event.id, event.session, "net.request", url=action.url)
-            return self._request(request, s, prior, tool)
-        if action.kind == "mcp":
-            body = json.dumps(dict(event.input), sort_keys=True, ensure_ascii=False, default=str)
-            return Facts(
-                kind="tool.mcp",
-                tool=tool,
-                payload=scan(
-                    body.encode("utf-8", "surrogatepass"),
-                    self.catalogues,
-                    s.canaries,
-                    s.placeholders,
-                ),
-                credentials_read=prior,
-            )
-        return Facts(kind="tool.other", tool=tool, credentials_read=prior)
-
-    def _weightiest(self, action: Action, s: _Session) -> tuple[str, str | None]:
-        """Of the files one call writes (a patch may touch several), the one that
-        matters most: a credential, then a protected file, then an agent memory file.
-        Its new text is kept only for a memory file, where the text is what is judged."""
-        best: tuple[int, str, str | None] | None = None
-        for path, text in zip(action.paths, action.texts, strict=False):
-            credential, memory, protected = self._path_info(normalise_path(path, s.home))
-            rank = 3 if credential else 2 if protected else 1 if memory else 0
-            if best is None or rank > best[0]:
-                best = (rank, path, text if memory else None)
-        assert best is not None
-        return best[1], best[2]
-
-    # -- hosts --------------------------------------------------------------------------
-
-    def _host(self, name: str, port: int | None, s: _Session) -> Host:
-        name = normalise_host(name)
-        info = self._classify(name)
-        bound = None
-        for domain in s.bound:
-            if name == domain or name.endswith("." + domain):
-                bound = domain
-                break
-        return Host(name, port, *info, new=name not in s.seen, bound=bound)
-
-
-# -- helpers ------------------------------------------------------------------------------
-
-
-def _is_placeholder(value: str, placeholder: str) -> bool:
-    """Is this header or parameter value empty or the session's own placeholder?"""
-    value = _AUTH_SCHEME.sub("", value.strip())
-    return not value or (bool(placeholder) and placeholder in value)
-
-
-def _added_lines(diff: str) -> str:
-    return "\n".join(
-        line[1:]
-        for line in diff.splitlines()
-        if line.startswith("+") and not line.startswith("+++")
-    )
