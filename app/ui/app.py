@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.client import connect_or_start
 from app.paths import Paths
+from app.settings import load_settings
 from app.ui import instance
 from app.ui.bridge import Bridge
 from app.ui.history_window import HistoryOpener
@@ -135,7 +136,10 @@ def build(paths: Paths, *, use_tray: bool | None = None) -> TrayApp:
         app.tray_controller = TrayController(
             tray, bridge, app.open_inbox, app.quit, app.sessions_kept, login=StartAtLogin(paths)
         )
-        app.tray_controller.open_history = HistoryOpener(paths.database).open
+        settings = load_settings(paths)  # read again: the service may be another's process
+        app.tray_controller.open_history = HistoryOpener(
+            settings.database(paths), settings.retention_days
+        ).open
         tray.show()
     if tray is None or not available:
         window.show()  # no system tray on this desktop: the inbox is the way in
