@@ -84,7 +84,7 @@ class Cluster:
         """Drop the database of `url`, ending its connections (a server gone, to a client)."""
         import psycopg
 
-        name = url.rsplit("/", 1)[1].split("?", 1)[0]
+        name = url.split("://", 1)[1].split("/", 1)[1].split("?", 1)[0]
         with psycopg.connect(host=str(self.folder), user=USER, dbname="postgres") as conn:
             conn.autocommit = True
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
 DatabaseAt = Path | str  # an SQLite file, or a PostgreSQL server's URL
@@ -43,9 +43,9 @@ def shown(at: DatabaseAt) -> str:
         url = make_url(at)
     except Exception:  # an unparsable URL is shown only up to its host part
         return at.split("://", 1)[0] + "://…"
-    if url.password is not None:
-        url = url.set(password=None)
-    return url.render_as_string(hide_password=False)
+    # `URL.set(password=None)` would keep it: None there means "unchanged".
+    bare = URL.create(url.drivername, url.username, None, url.host, url.port, url.database)
+    return bare.update_query_dict(dict(url.query)).render_as_string(hide_password=False)
 
 
 def _driver_url(url: str) -> str:

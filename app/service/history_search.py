@@ -57,7 +57,5 @@ def text_clause(server: bool) -> str:
 
 def search_for(text: str, server: bool) -> str | None:
     """The bound value of `text_clause`; "" for no search, None when nothing matches."""
-    if server:
-        return server_query(text)
-    query = match_query(text)
+    query = server_query(text) if server else match_query(text)
     return query if query or not text.strip() else None
