@@ -260,26 +260,32 @@ class HistoryQueries:
         decisions a person made (a batch decided at once counts once). Days are this
         computer's local days, cut here (a server's time zone may not be the reader's)."""
         now = time.time() if now is None else now
+        spans = _local_days(now, days)
         bind = _Params()
-        spans = ", ".join(
-            f"({bind(day)}, {bind(lo)}, {bind(hi)})" for day, lo, hi in _local_days(now, days)
-        )
-        cte = f"WITH days (day, lo, hi) AS (VALUES {spans})"
-        actions = dict(
-            (r[0], r[1])
+        # One count over the index of times per day: no row is read, none grouped.
+        values = ", ".join(f"({bind(day)}, {bind(lo)}, {bind(hi)})" for day, lo, hi in spans)
+        actions = {
+            r[0]: r[1]
             for r in self._rows(
-                f"{cte} SELECT days.day, count(*) FROM days"
-                " JOIN events ON events.ts >= days.lo AND events.ts < days.hi GROUP BY days.day",
+                f"WITH days (day, lo, hi) AS (VALUES {values}) SELECT day, (SELECT count(*)"
+                " FROM events WHERE events.ts >= days.lo AND events.ts < days.hi) FROM days",
                 bind.values,
             )
+            if r[1]
+        }
+        # A person's decisions are few: read once, each put in its day by its time.
+        bind = _Params()
+        day = (
+            "CASE "
+            + " ".join(f"WHEN ts < {bind(hi)} THEN {bind(key)}" for key, _lo, hi in spans[:-1])
+            + f" ELSE {bind(spans[-1][0])} END"
         )
         people = {
             r[0]: (r[1], r[2])
             for r in self._rows(
-                f"""{cte} SELECT days.day, count(DISTINCT event),
+                f"""SELECT {day}, count(DISTINCT event),
                     count(DISTINCT coalesce(batch, 'decision ' || id))
-                FROM days JOIN decisions ON decisions.ts >= days.lo AND decisions.ts < days.hi
-                WHERE by = 'user' GROUP BY days.day""",
+                FROM decisions WHERE by = 'user' AND ts >= {bind(spans[0][1])} GROUP BY 1""",
                 bind.values,
             )
         }
