@@ -53,7 +53,8 @@ class Cluster:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"{program} failed: {done.stderr.strip()} {log[-2000:]}")
 
-    def start(self) -> Cluster:
+    def start(self, **settings: str) -> Cluster:
+        """initdb and start; `settings` are server settings (`shared_buffers="1GB"`)."""
         self._run(
             "initdb", "-D", str(self.data), "-U", USER, "--auth=trust", "-E", "UTF8",
             "--locale=C.UTF-8", "--no-sync", "--no-instructions",
@@ -61,7 +62,7 @@ class Cluster:
         options = (
             f"-k {self.folder} -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
             " -c full_page_writes=off -c max_connections=200"
-        )
+        ) + "".join(f" -c {name}={value}" for name, value in settings.items())
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
         return self
 
