@@ -69,6 +69,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(home / "run"))
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    # Never the user's own store either: a test that wants a server names one.
+    monkeypatch.delenv("SANDGATE_DATABASE_URL", raising=False)
     # Never the user's keyring: a process started by a test finds none (tests that need
     # one set their own backend in-process).
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")

@@ -24,7 +24,14 @@ from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert,
 from sqlalchemy.exc import DBAPIError
 
 from app.service import migrations
-from app.service.backends import DatabaseAt, reach, server_engine, shown
+from app.service.backends import (
+    DatabaseAt,
+    DatabaseUnreachable,
+    reach,
+    reason,
+    server_engine,
+    shown,
+)
 from app.service.integrity import DatabaseDamaged
 from app.service.review_store import ReviewQueries, is_alert
 from app.service.rows import HistoryRow, MemoryChange, QuarantinedFile, SessionRow
@@ -84,7 +91,16 @@ class Store:
         if self.path is None:
             self._engine = server_engine(str(at))
             reach(self._engine, at)
-            self.previous_version = migrations.migrate(self._engine, None, migrate_to, shown(at))
+            try:
+                self.previous_version = migrations.migrate(
+                    self._engine, None, migrate_to, shown(at)
+                )
+            except DBAPIError as exc:  # reached, but its user may not make the tables
+                self._engine.dispose()
+                raise DatabaseUnreachable(
+                    f"cannot set up the database {shown(at)} ({reason(exc)}); its user needs "
+                    "the right to create tables and functions there"
+                ) from None
         else:
             self._open_file(self.path, migrate_to)
         self.review = ReviewQueries(self._engine)  # the inbox's queries

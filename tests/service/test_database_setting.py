@@ -163,3 +163,18 @@ def test_a_session_does_not_open_once_the_server_is_gone(
         client.close()
     finally:
         service.stop()
+
+
+def test_a_server_whose_user_cannot_make_the_tables_says_so(postgres: object) -> None:
+    import psycopg
+
+    url = postgres.create_database()  # type: ignore[attr-defined]
+    folder = str(postgres.folder)  # type: ignore[attr-defined]
+    with psycopg.connect(host=folder, user="sandgate", dbname="postgres") as conn:
+        conn.autocommit = True
+        conn.execute("CREATE ROLE onlooker LOGIN")  # PostgreSQL 15: no CREATE on public
+    with pytest.raises(DatabaseUnreachable) as error:
+        Store(url.replace("sandgate@", "onlooker@"))
+    message = str(error.value)
+    assert message.startswith("cannot set up the database postgresql://onlooker@")
+    assert "permission denied" in message and "\n" not in message
