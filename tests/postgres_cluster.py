@@ -36,8 +36,10 @@ class Cluster:
         if programs is None:
             raise FileNotFoundError("no PostgreSQL server programs in /usr/lib/postgresql")
         self.programs = programs
-        # Short and in /tmp: a socket's path must fit in 107 bytes.
-        self.folder = Path(tempfile.mkdtemp(prefix="sg-pg-"))
+        # Short and in /tmp: a socket's path must fit in 107 bytes, and under root the
+        # server's user must be able to reach it (a root-only TMPDIR would not do).
+        base = "/tmp" if os.path.isdir("/tmp") else None
+        self.folder = Path(tempfile.mkdtemp(prefix="sg-pg-", dir=base))
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
         self._as: list[str] = []
