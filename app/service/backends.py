@@ -9,12 +9,14 @@ both; the few places the dialects differ ask `is_server()`.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import StaticPool
 
 DatabaseAt = Path | str  # an SQLite file, or a PostgreSQL server's URL
 
@@ -101,3 +103,28 @@ def reach(engine: Engine, at: DatabaseAt) -> None:
     except DBAPIError as exc:
         engine.dispose()
         raise unreachable(at, exc) from None
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the database at `path`, usable from one other thread."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    conn.execute("PRAGMA query_only=ON")
+    # A text search over a million events looks up tens of thousands of rows by id;
+    # SQLite's default 2 MB page cache would read most of them from the file again on
+    # every keystroke. Memory-mapped reads and a larger cache keep them at hand.
+    conn.execute("PRAGMA mmap_size=268435456")
+    conn.execute("PRAGMA cache_size=-65536")
+    return conn
+
+
+def readonly_engine(at: DatabaseAt) -> Engine:
+    """An engine that only reads: the file's one read-only connection, or a server's
+    read-only sessions (reached once, so a dead server is an error now)."""
+    if isinstance(at, Path):
+        path = at
+        return create_engine(
+            "sqlite://", creator=lambda: connect_readonly(path), poolclass=StaticPool
+        )
+    engine = server_engine(at, readonly=True)
+    reach(engine, at)
+    return engine

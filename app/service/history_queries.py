@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Connection, text
 
-from app.service.backends import DatabaseAt, reach, server_engine
+from app.service.backends import DatabaseAt, readonly_engine
 from app.service.history_rows import (
     ANY_RULE,
     BANDS,
@@ -41,7 +39,7 @@ from app.service.history_rows import (
 )
 from app.service.history_search import match_query, search_for, text_clause
 
-__all__ = ["PAGE", "HistoryQueries", "connect_readonly", "match_query"]
+__all__ = ["PAGE", "HistoryQueries", "match_query"]
 
 PAGE = 200
 _RANKED = tuple(reversed(BANDS))  # critical first
@@ -53,31 +51,6 @@ _COLUMNS = """e.id, e.raw, e.session, e.ts, e.kind, e.path, e.host,
 _LATEST = """LEFT JOIN decisions d ON d.id =
     (SELECT max(id) FROM decisions WHERE decisions.event = e.id)
     LEFT JOIN sessions s ON s.id = e.session"""
-
-
-def connect_readonly(path: Path) -> sqlite3.Connection:
-    """A read-only connection to the database at `path`, usable from one other thread."""
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-    conn.execute("PRAGMA query_only=ON")
-    # A text search over a million events looks up tens of thousands of rows by id;
-    # SQLite's default 2 MB page cache would read most of them from the file again on
-    # every keystroke. Memory-mapped reads and a larger cache keep them at hand.
-    conn.execute("PRAGMA mmap_size=268435456")
-    conn.execute("PRAGMA cache_size=-65536")
-    return conn
-
-
-def readonly_engine(at: DatabaseAt) -> Engine:
-    """An engine that only reads: the file's one read-only connection, or a server's
-    read-only sessions (reached once, so a dead server is an error now)."""
-    if isinstance(at, Path):
-        path = at
-        return create_engine(
-            "sqlite://", creator=lambda: connect_readonly(path), poolclass=StaticPool
-        )
-    engine = server_engine(at, readonly=True)
-    reach(engine, at)
-    return engine
 
 
 class _Params:

@@ -277,3 +277,12 @@ def test_window_without_a_display_says_so(
         monkeypatch.delenv(var, raising=False)
     assert main(["history", "--window"]) == 1
     assert "no display" in capsys.readouterr().out
+
+
+def test_the_history_only_reads(sample) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    queries, _ids = sample
+    with queries._engine.connect() as conn, pytest.raises(DBAPIError, match=r"read-?only"):
+        conn.execute(sql("DELETE FROM events"))
+    assert len(queries.page(HistoryFilter())) == 6
