@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.client import connect_or_start
 from app.paths import Paths
-from app.settings import load_settings
+from app.settings import Settings, SettingsError, load_settings
 from app.ui import instance
 from app.ui.bridge import Bridge
 from app.ui.history_window import HistoryOpener
@@ -136,7 +136,11 @@ def build(paths: Paths, *, use_tray: bool | None = None) -> TrayApp:
         app.tray_controller = TrayController(
             tray, bridge, app.open_inbox, app.quit, app.sessions_kept, login=StartAtLogin(paths)
         )
-        settings = load_settings(paths)  # read again: the service may be another's process
+        try:  # read again: the service may be another process, started before an edit
+            settings = load_settings(paths)
+        except SettingsError as exc:
+            print(f"sandgate: {exc}; the history window uses the defaults", file=sys.stderr)
+            settings = Settings()
         app.tray_controller.open_history = HistoryOpener(
             settings.database(paths), settings.retention_days
         ).open
