@@ -97,12 +97,15 @@ def connect_or_start(paths: Paths, wait: float = 10.0) -> Client:
     client = connect(paths)
     if client is not None:
         return client
-    from app.service.runtime import AlreadyRunning, start_in_thread
+    from app.service.runtime import REFUSALS, AlreadyRunning, start_in_thread
 
     embedded = None
     # Someone else holding the instance lock is starting a service: wait for its socket.
     with contextlib.suppress(AlreadyRunning):
-        embedded = start_in_thread(paths)
+        try:
+            embedded = start_in_thread(paths)
+        except REFUSALS as exc:  # its store cannot be used: nothing would be recorded
+            raise ServiceError(str(exc)) from None
     deadline = time.monotonic() + wait
     while True:
         client = connect(paths)

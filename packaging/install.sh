@@ -14,7 +14,9 @@ start=1
 # (curl, git, nodejs), the shared libraries Qt needs even offscreen, and what the tray
 # and its tests use: a system-tray host and screenshots under Xvfb (trayer, imagemagick,
 # x11-utils, xdotool for simulated keys), a private D-Bus and notifications (dbus,
-# dbus-x11, libnotify-bin).
+# dbus-x11, libnotify-bin), and PostgreSQL's server programs, from which the store's
+# tests start a throwaway server of their own (postgresql; Sandgate itself needs no
+# server unless database_url names one).
 packages=(
   bubblewrap socat python3 python3-venv python3-pip ca-certificates curl git nodejs
   libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
@@ -22,6 +24,7 @@ packages=(
   libxcb-render-util0 libxcb-image0
   trayer imagemagick x11-utils xdotool dbus dbus-x11 libnotify-bin
   appstream desktop-file-utils
+  postgresql
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -69,6 +69,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(home / "run"))
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    # Never the user's own store either: a test that wants a server names one.
+    monkeypatch.delenv("SANDGATE_DATABASE_URL", raising=False)
     # Never the user's keyring: a process started by a test finds none (tests that need
     # one set their own backend in-process).
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
@@ -100,3 +102,29 @@ def real_service(short_runtime: Path) -> Iterator[Any]:
     thread = start_in_thread(paths)
     yield paths
     thread.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """One throwaway PostgreSQL server for the whole run (tests/postgres_cluster.py), on a
+    Unix socket in a temporary folder; each test makes its own database in it. Without
+    Debian's `postgresql` package the PostgreSQL tests skip locally and fail in CI."""
+    from tests.postgres_cluster import Cluster, server_programs
+
+    if server_programs() is None:
+        message = "no PostgreSQL server programs: packaging/install.sh installs `postgresql`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Where a store test keeps its store: an SQLite file of its own, or a database of
+    its own on the run's PostgreSQL server (the URL a user would configure)."""
+    if request.param == "sqlite":
+        return tmp_path / "sandgate.db"
+    return request.getfixturevalue("postgres").create_database()

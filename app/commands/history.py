@@ -1,7 +1,8 @@
 """`sandgate history`: recorded events with their verdicts and decisions.
 
-Reads the database file directly (SQLite in WAL mode allows it while the service
-writes), so it works whether or not a service runs.
+Reads the store directly (an SQLite file in WAL mode allows it while the service writes;
+a PostgreSQL server configured as `database_url` is read over read-only sessions), so it
+works whether or not a service runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import time
 import unicodedata
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 BANDS = ("low", "medium", "high", "critical")
@@ -89,12 +91,20 @@ def main(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import DBAPIError
 
     from app.paths import Paths
+    from app.service.backends import DatabaseUnreachable, shown
     from app.service.integrity import DatabaseDamaged
     from app.service.migrations import SchemaTooNew
     from app.service.sessions import bands_for
     from app.service.store import Store
+    from app.settings import SettingsError, load_settings
 
     paths = Paths.from_environment()
+    try:
+        settings = load_settings(paths)
+    except SettingsError as exc:
+        print(f"sandgate: {exc}", file=sys.stderr)
+        return 1
+    database = settings.database(paths)
     if args.window:
         from app.commands.tray import has_display
 
@@ -105,16 +115,16 @@ def main(args: argparse.Namespace) -> int:
         from app.trust.saving import PolicyFiles
         from app.ui.history_window import run
 
-        return leave(run(paths.database, PolicyFiles.of(paths.user_policy)))
+        return leave(run(database, settings.retention_days, PolicyFiles.of(paths.user_policy)))
     if args.format:
-        return _export(args, paths.database)
-    if not paths.database.exists():
+        return _export(args, database)
+    if isinstance(database, Path) and not database.exists():
         if not args.json:
             print("sandgate: nothing recorded yet")
         return 0
     try:
-        store = Store(paths.database)
-    except (SchemaTooNew, DatabaseDamaged) as exc:
+        store = Store(database)
+    except (SchemaTooNew, DatabaseDamaged, DatabaseUnreachable) as exc:
         print(f"sandgate: {exc}", file=sys.stderr)
         return 1
     try:
@@ -124,9 +134,14 @@ def main(args: argparse.Namespace) -> int:
             since=args.since,
             limit=DEFAULT_LIMIT if args.limit is None else args.limit,
         )
-    except DBAPIError as exc:  # damage deeper in the file than its header
+    except DBAPIError as exc:  # damage deeper in the file than its header, a server gone
+        if not isinstance(database, Path):
+            from app.service.backends import unreachable
+
+            print(f"sandgate: {unreachable(database, exc)}", file=sys.stderr)
+            return 1
         print(
-            f"sandgate: the database {paths.database} is damaged ({exc.orig}); start the "
+            f"sandgate: the database {shown(database)} is damaged ({exc.orig}); start the "
             "service (`sandgate start`) to move it aside and restore its backup",
             file=sys.stderr,
         )
@@ -160,8 +175,7 @@ def _print(rows: list[Any], as_json: bool) -> None:
 
 def _export(args: argparse.Namespace, database: object) -> int:
     """`--format csv|jsonl`: the window's export, written to standard output."""
-    from pathlib import Path
-
+    from app.service.backends import DatabaseUnreachable
     from app.service.history_export import export
     from app.service.history_queries import HistoryQueries
     from app.service.history_rows import HistoryFilter
@@ -169,12 +183,12 @@ def _export(args: argparse.Namespace, database: object) -> int:
     from app.service.sessions import bands_for
     from app.service.store import Store
 
-    assert isinstance(database, Path)
-    if not database.exists():
+    assert isinstance(database, Path | str)
+    if isinstance(database, Path) and not database.exists():
         return 0  # nothing recorded: an empty export (a CSV header would claim a file)
     try:
         Store(database).close()  # an older database is brought forward first
-    except SchemaTooNew as exc:
+    except (SchemaTooNew, DatabaseUnreachable) as exc:
         print(f"sandgate: {exc}", file=sys.stderr)
         return 1
     where = HistoryFilter(

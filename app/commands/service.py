@@ -12,14 +12,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retention-days",
         type=float,
-        default=90.0,
         metavar="DAYS",
-        help="forget events older than DAYS at start-up (default: 90)",
+        help="forget events older than DAYS at start-up (default: retention_days in "
+        "config.yaml, or 90)",
     )
 
 
 def main(args: argparse.Namespace) -> int:
+    import sys
+
     from app.paths import Paths
     from app.service.runtime import run_foreground
+    from app.settings import SettingsError, load_settings
 
-    return run_foreground(Paths.from_environment(), retention_days=args.retention_days)
+    paths = Paths.from_environment()
+    try:
+        settings = load_settings(paths)
+    except SettingsError as exc:
+        print(f"sandgate: {exc}", file=sys.stderr)
+        return 1
+    return run_foreground(paths, retention_days=args.retention_days, settings=settings)

@@ -1,8 +1,9 @@
 """The store, called from the event loop without blocking it.
 
 Every database call runs on one dedicated worker thread: SQLite writes are serialised
-anyway, one thread keeps them in order, and the loop only awaits. Reads for
-`sandgate history` from another process go straight to the file (WAL lets them).
+anyway, one thread keeps them in order (on a PostgreSQL server too), and the loop only
+awaits. Reads for `sandgate history` from another process go straight to the file (WAL
+lets them) or the server.
 """
 
 from __future__ import annotations

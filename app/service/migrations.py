@@ -6,8 +6,11 @@ exactly the steps that were current then. `schema.py` describes the newest shape
 queries; this file is the history that produces it.
 
 `schema_version` holds one row per applied migration. Before any migration runs on a
-database that already has data, the file is copied beside itself (`*.vN.bak`, mode 0600)
-so an upgrade that goes wrong loses nothing.
+database file that already has data, the file is copied beside itself (`*.vN.bak`, mode
+0600) so an upgrade that goes wrong loses nothing. A PostgreSQL server replays the same
+versions from `migrations_postgres.py`, each in its own transaction (PostgreSQL's DDL is
+transactional, so a failed step leaves the version before it); its backups are the
+server's administrators' to keep.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 # version -> statements. Append only; a released entry is never changed.
 MIGRATIONS: dict[int, Sequence[str]] = {
@@ -161,44 +164,67 @@ class SchemaTooNew(RuntimeError):
 
 def current_version(conn: Connection) -> int:
     """The highest applied migration, 0 for an empty database."""
-    exists = conn.execute(
-        text("SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'")
-    ).first()
-    if exists is None:
+    if not inspect(conn).has_table("schema_version"):
         return 0
     value = conn.execute(text("SELECT MAX(version) FROM schema_version")).scalar()
     return int(value or 0)
 
 
-def migrate(engine: Engine, path: Path, target: int = LATEST) -> int:
-    """Bring the database at `path` up to `target`; return the version it had before.
+def migrate(engine: Engine, path: Path | None, target: int = LATEST, shown: str = "") -> int:
+    """Bring the database up to `target`; return the version it had before. `path` is
+    its file (backed up first), None for a server; `shown` names it in errors.
 
     A database newer than this code is refused rather than guessed at.
     """
-    with engine.connect() as conn:
+    postgres = engine.dialect.name == "postgresql"
+    steps = _postgres_steps() if postgres else MIGRATIONS
+    with engine.begin() as conn:
+        if postgres:
+            # Two services starting at once against one server must not both migrate.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         before = current_version(conn)
     if before > LATEST:
+        move = "upgrade Sandgate or point it at another database"
+        if path is not None:
+            move = "upgrade Sandgate or move the file away"
         raise SchemaTooNew(
-            f"{path} has schema version {before}, newer than this Sandgate ({LATEST}); "
-            "upgrade Sandgate or move the file away"
+            f"{shown or path} has schema version {before}, newer than this Sandgate "
+            f"({LATEST}); {move}"
         )
     if before >= target:
         return before
-    if before > 0:
+    if before > 0 and path is not None:
         backup(path, before)
     for version in range(before + 1, target + 1):
         with engine.begin() as conn:
+            if postgres:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+                if current_version(conn) >= version:  # another service did it meanwhile
+                    continue
             if version == 1:
+                applied = "DOUBLE PRECISION" if postgres else "REAL"
                 conn.execute(
-                    text("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied REAL)")
+                    text(
+                        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                        f"applied {applied})"
+                    )
                 )
-            for statement in MIGRATIONS[version]:
+            for statement in steps[version]:
                 conn.execute(text(statement))
             conn.execute(
                 text("INSERT INTO schema_version (version, applied) VALUES (:v, :t)"),
                 {"v": version, "t": time.time()},
             )
     return before
+
+
+_LOCK_KEY = 0x5A6D6761  # the advisory lock that serialises migrations on one server
+
+
+def _postgres_steps() -> dict[int, Sequence[str]]:
+    from app.service.migrations_postgres import MIGRATIONS as POSTGRES
+
+    return dict(POSTGRES)
 
 
 def backup(path: Path, version: int) -> Path:

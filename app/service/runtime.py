@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app.paths import Paths
+from app.service.backends import DatabaseAt, DatabaseUnreachable, shown
 from app.service.changes import Changes
 from app.service.database import Database
 from app.service.instance import AlreadyRunning, InstanceLock
@@ -30,10 +31,22 @@ from app.service.server import Service
 from app.service.sessions import Sessions
 from app.service.store import Store
 from app.service.watchers import Watchers
+from app.settings import RETENTION_DAYS, Settings, SettingsError, load_settings
 
-__all__ = ["AlreadyRunning", "Parts", "Runtime", "run_foreground", "start", "start_in_thread"]
+__all__ = [
+    "REFUSALS",
+    "RETENTION_DAYS",
+    "AlreadyRunning",
+    "Parts",
+    "Runtime",
+    "run_foreground",
+    "start",
+    "start_in_thread",
+]
 
-RETENTION_DAYS = 90.0
+# Why a service may refuse to start, each said in one sentence: no session runs while
+# its actions could not be recorded.
+REFUSALS = (SchemaTooNew, DatabaseDamaged, DatabaseUnreachable, SettingsError)
 
 # A part of the service beyond sessions and the store: given the parts, it registers its
 # operations and session hooks.
@@ -65,6 +78,7 @@ class Runtime:
     watchers: Watchers
     lock: InstanceLock
     pruned: int
+    database: DatabaseAt
 
     async def stop(self) -> None:
         """Stop listening, close open sessions, then the extensions, the watches, the
@@ -109,12 +123,20 @@ async def start(
     paths: Paths,
     *,
     resources: Path | None = None,
-    retention_days: float = RETENTION_DAYS,
+    settings: Settings | None = None,
+    retention_days: float | None = None,
     sandbox: SandboxPort | None = None,
     triage: Any = None,
     extensions: tuple[Extension, ...] = EXTENSIONS,
 ) -> Runtime:
-    """Start a service for `paths`; raise AlreadyRunning if this user has one."""
+    """Start a service for `paths`; raise AlreadyRunning if this user has one, or one of
+    REFUSALS when its store cannot be used. `settings` default to the user's config.yaml
+    (`app/settings.py`); `retention_days` given here wins over theirs."""
+    if settings is None:
+        settings = load_settings(paths)
+    if retention_days is None:
+        retention_days = settings.retention_days
+    database = settings.database(paths)
     if resources is None:
         from resources import resources_dir
 
@@ -131,9 +153,10 @@ async def start(
         # outlives its service.
         for leftover in paths.sessions.iterdir():
             shutil.rmtree(leftover, ignore_errors=True)
-        for line in ensure_usable(paths.database):
-            print(f"sandgate: {line}", file=sys.stderr, flush=True)
-        store = Store(paths.database)
+        if isinstance(database, Path):  # a server keeps its own data safe
+            for line in ensure_usable(database):
+                print(f"sandgate: {line}", file=sys.stderr, flush=True)
+        store = Store(database)
         store.end_stale_sessions()
         pruned = store.prune(retention_days)
         db = Database(store)
@@ -163,7 +186,7 @@ async def start(
     review.apply_held = sessions.apply_held_settings
     changes.install(service)
     parts = Parts(paths, service, sessions, db, sessions.triage, changes, review)
-    runtime = Runtime(parts, watchers, lock, pruned)
+    runtime = Runtime(parts, watchers, lock, pruned, database)
     try:
         for install in extensions:
             await install(parts)
@@ -174,8 +197,11 @@ async def start(
     return runtime
 
 
-def run_foreground(paths: Paths, retention_days: float = RETENTION_DAYS) -> int:
-    """Serve until SIGINT or SIGTERM. 1 if another service of this user already runs."""
+def run_foreground(
+    paths: Paths, retention_days: float | None = None, settings: Settings | None = None
+) -> int:
+    """Serve until SIGINT or SIGTERM. 1 if another service of this user already runs, or
+    its store cannot be used."""
 
     async def main() -> int:
         # Handlers first: a SIGTERM while the service starts (its socket may already
@@ -185,12 +211,12 @@ def run_foreground(paths: Paths, retention_days: float = RETENTION_DAYS) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            runtime = await start(paths, retention_days=retention_days)
-        except (AlreadyRunning, SchemaTooNew, DatabaseDamaged) as exc:
+            runtime = await start(paths, settings=settings, retention_days=retention_days)
+        except (AlreadyRunning, *REFUSALS) as exc:
             print(f"sandgate: {exc}", file=sys.stderr)
             return 1
         print(f"sandgate: service listening on {paths.socket}", flush=True)
-        print(f"sandgate: database {paths.database}", flush=True)
+        print(f"sandgate: database {shown(runtime.database)}", flush=True)
         await stop.wait()
         await runtime.stop()
         return 0

@@ -14,6 +14,7 @@ return the network plan for it) and when it closes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import secrets
 import shutil
@@ -23,7 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy.exc import DBAPIError
+
 from app.paths import Paths
+from app.service.backends import reason, shown
 from app.service.changes import Changes
 from app.service.database import Database
 from app.service.sandboxing import Decoy, OpenRequest, Prepared, SandboxPort
@@ -116,6 +120,20 @@ class Sessions:
             if live.info and (session is None or live.id == session)
         ]
 
+    def _start_event(
+        self, session: str, workspace: Path, home: Path, prepared: Prepared
+    ) -> dict[str, Any]:
+        """The `session.start` event: where the session runs, its canaries and bindings."""
+        return {
+            "kind": "session.start",
+            "workspace": str(workspace),
+            "home": str(home),
+            "canaries": [d.canary for d in prepared.decoys],
+            "bound": {d: p for hook in self.hooks for d, p in hook.bound(session).items()},
+            # The agent's own login (app.service.egress): placeholders and files.
+            **{k: v for h in self.hooks for k, v in _start_context(h, session).items()},
+        }
+
     async def _op_sessions(self, request: Request) -> dict[str, Any]:
         return {"sessions": await self.listing(get(request, "session", str, None))}
 
@@ -194,27 +212,28 @@ class Sessions:
 
         started = time.time()
         agent = get(request, "agent", str, None)
-        await self.db.call(
-            self.db.store.open_session,
-            session,
-            str(workspace),
-            command,
-            agent=agent,
-            profile=opening.profile,
-            started=started,
-        )
-        await self.record(
-            session,
-            {
-                "kind": "session.start",
-                "workspace": str(workspace),
-                "home": str(home),
-                "canaries": [d.canary for d in prepared.decoys],
-                "bound": {d: p for hook in self.hooks for d, p in hook.bound(session).items()},
-                # The agent's own login (app.service.egress): placeholders and files.
-                **{k: v for h in self.hooks for k, v in _start_context(h, session).items()},
-            },
-        )
+        try:
+            await self.db.call(
+                self.db.store.open_session,
+                session,
+                str(workspace),
+                command,
+                agent=agent,
+                profile=opening.profile,
+                started=started,
+            )
+            await self.record(session, self._start_event(session, workspace, home, prepared))
+        except DBAPIError as exc:  # a server gone since start-up: never run unrecorded
+            for hook in self.hooks:
+                await hook.closing(session)
+            shutil.rmtree(session_dir, ignore_errors=True)
+            with contextlib.suppress(DBAPIError):
+                await self.db.call(self.db.store.end_session, session, None)
+            at = self.db.store.at
+            raise RequestError(
+                f"the database {shown(at)} cannot record this session ({reason(exc)}), "
+                "so it does not start"
+            ) from None
         texts = {p: _read(p) for p in prepared.memory_files}
         live = Live(session, workspace, prepared, {p: t for p, t in texts.items() if t is not None})
         live.info = {

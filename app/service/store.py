@@ -1,9 +1,10 @@
 """The Sandgate database: sessions, events, verdicts, decisions, memory changes, quarantine.
 
-SQLite through SQLAlchemy Core. The file is created private (0600) before SQLAlchemy
-opens it, runs in WAL mode so `sandgate history` can read while the service writes, and
-is migrated forward on open (see `migrations.py`). Every method returns plain frozen
-rows from `rows.py`.
+SQLAlchemy Core over an SQLite file or, for a team, a PostgreSQL server (`backends.py`).
+An SQLite file is created private (0600) before SQLAlchemy opens it and runs in WAL mode
+so `sandgate history` can read while the service writes; a server is reached once on
+open, so a dead one is an error before anything runs. Either is migrated forward on open
+(see `migrations.py`). Every method returns plain frozen rows from `rows.py`.
 
 A `Store` is synchronous. The service calls it from one worker thread (see
 `sessions.py`) so that the event loop never waits on the disk; commands call it directly.
@@ -23,6 +24,14 @@ from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert,
 from sqlalchemy.exc import DBAPIError
 
 from app.service import migrations
+from app.service.backends import (
+    DatabaseAt,
+    DatabaseUnreachable,
+    reach,
+    reason,
+    server_engine,
+    shown,
+)
 from app.service.integrity import DatabaseDamaged
 from app.service.review_store import ReviewQueries, is_alert
 from app.service.rows import HistoryRow, MemoryChange, QuarantinedFile, SessionRow
@@ -73,10 +82,30 @@ def _engine(path: Path) -> Engine:
 
 
 class Store:
-    """All reads and writes of the database at `path`; created and migrated on open."""
+    """All reads and writes of the database `at` (a file, or a server's URL); created and
+    migrated on open. Raises `DatabaseUnreachable` for a server that does not answer."""
 
-    def __init__(self, path: Path, *, migrate_to: int = migrations.LATEST) -> None:
-        self.path = path
+    def __init__(self, at: DatabaseAt, *, migrate_to: int = migrations.LATEST) -> None:
+        self.at = at
+        self.path = at if isinstance(at, Path) else None
+        if self.path is None:
+            self._engine = server_engine(str(at))
+            reach(self._engine, at)
+            try:
+                self.previous_version = migrations.migrate(
+                    self._engine, None, migrate_to, shown(at)
+                )
+            except DBAPIError as exc:  # reached, but its user may not make the tables
+                self._engine.dispose()
+                raise DatabaseUnreachable(
+                    f"cannot set up the database {shown(at)} ({reason(exc)}); its user needs "
+                    "the right to create tables and functions there"
+                ) from None
+        else:
+            self._open_file(self.path, migrate_to)
+        self.review = ReviewQueries(self._engine)  # the inbox's queries
+
+    def _open_file(self, path: Path, migrate_to: int) -> None:
         create_private(path)
         self._engine = _engine(path)
         try:
@@ -87,7 +116,6 @@ class Store:
                 f"the database {path} cannot be read ({exc.orig}); start the service "
                 "(`sandgate start`) to move it aside and restore its backup"
             ) from None
-        self.review = ReviewQueries(self._engine)  # the inbox's queries
 
     def close(self) -> None:
         self._engine.dispose()
@@ -178,7 +206,8 @@ class Store:
                 )
             ).scalar_one()
             event_id = conn.execute(
-                insert(events).values(
+                insert(events)
+                .values(
                     session=session,
                     seq=seq,
                     kind=str(raw.get("kind", "")),
@@ -187,7 +216,8 @@ class Store:
                     host=host,
                     ts=time.time() if ts is None else ts,
                 )
-            ).lastrowid
+                .returning(events.c.id)
+            ).scalar_one()
             if verdict is not None and "band" in verdict:
                 conn.execute(
                     insert(verdicts).values(
@@ -308,7 +338,8 @@ class Store:
     ) -> int:
         with self._engine.begin() as conn:
             key = conn.execute(
-                insert(memory_changes).values(
+                insert(memory_changes)
+                .values(
                     workspace=workspace,
                     path=path,
                     diff=diff,
@@ -316,7 +347,8 @@ class Store:
                     ts=time.time() if ts is None else ts,
                     reviewed=0,
                 )
-            ).lastrowid
+                .returning(memory_changes.c.id)
+            ).scalar_one()
         return int(key)
 
     def unreviewed_memory(self, workspace: str) -> list[MemoryChange]:
@@ -359,7 +391,8 @@ class Store:
     ) -> int:
         with self._engine.begin() as conn:
             key = conn.execute(
-                insert(quarantined).values(
+                insert(quarantined)
+                .values(
                     session=session,
                     workspace=workspace,
                     path=path,
@@ -367,7 +400,8 @@ class Store:
                     ts=time.time() if ts is None else ts,
                     released=0,
                 )
-            ).lastrowid
+                .returning(quarantined.c.id)
+            ).scalar_one()
         return int(key)
 
     def quarantined(self, session: str | None = None) -> list[QuarantinedFile]:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from app.client import connect_or_start
 from app.paths import Paths
+from app.settings import Settings, SettingsError, load_settings
 from app.trust.saving import PolicyFiles
 from app.ui import instance
 from app.ui.bridge import Bridge
@@ -137,8 +138,15 @@ def build(paths: Paths, *, use_tray: bool | None = None) -> TrayApp:
         app.tray_controller = TrayController(
             tray, bridge, app.open_inbox, app.quit, app.sessions_kept, login=StartAtLogin(paths)
         )
+        try:  # read again: the service may be another process, started before an edit
+            settings = load_settings(paths)
+        except SettingsError as exc:
+            print(f"sandgate: {exc}; the history window uses the defaults", file=sys.stderr)
+            settings = Settings()
         files = PolicyFiles.of(paths.user_policy)
-        app.tray_controller.open_history = HistoryOpener(paths.database, files).open
+        app.tray_controller.open_history = HistoryOpener(
+            settings.database(paths), settings.retention_days, files
+        ).open
         app.tray_controller.open_trust = TrustOpener(paths, files, bridge).open
         tray.show()
     if tray is None or not available:

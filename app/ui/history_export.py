@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
+from app.service.backends import DatabaseAt
 from app.service.history_export import export
 from app.service.history_queries import HistoryQueries
 from app.service.history_rows import HistoryFilter
@@ -31,7 +32,7 @@ class ExportJob(QObject):
 
     def __init__(
         self,
-        database: Path,
+        database: DatabaseAt,
         where: HistoryFilter,
         sort: str,
         target: Path,
@@ -80,7 +81,7 @@ class ExportJob(QObject):
 
 
 def ask_and_export(
-    parent: QWidget, database: Path, where: HistoryFilter, sort: str
+    parent: QWidget, database: DatabaseAt, where: HistoryFilter, sort: str
 ) -> ExportJob | None:
     """Ask where to save, then export there with a progress dialog; None if not asked."""
     name, chosen = QFileDialog.getSaveFileName(

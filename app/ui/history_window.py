@@ -1,7 +1,8 @@
 """The history window: every recorded event, filtered, searched, sorted, exported.
 
-Reads the database file directly over a read-only connection (as `sandgate history`
-does), so it needs no running service. Every query runs on one worker thread through
+Reads the store directly over a read-only connection (as `sandgate history` does): the
+SQLite file, or the team's PostgreSQL server when one is configured, so it needs no
+running service. Every query runs on one worker thread through
 `DatabaseCalls`; the table pages in as it scrolls (`HistoryModel`), the details pane
 and the chart are filled when their answers arrive.
 """
@@ -27,10 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.service.backends import DatabaseAt, shown
 from app.service.history_queries import HistoryQueries
 from app.service.history_rows import EventDetails, HistoryFilter
-from app.service.runtime import RETENTION_DAYS
 from app.service.store import Store
+from app.settings import RETENTION_DAYS
 from app.trust.proposal import Proposal
 from app.trust.saving import PolicyFiles
 from app.ui.history_chart import DayChart
@@ -44,10 +46,12 @@ from app.ui.trust_rule import MakeRuleDialog
 SORTED_BY_HEADER = {0: "time", 5: "score", 6: "band"}  # columns whose header sorts
 
 
-def retention_text(days: float) -> str:
-    """What the window says it keeps."""
+def retention_text(days: float, database: DatabaseAt | None = None) -> str:
+    """What the window says it keeps, and where (set as retention_days and database_url
+    in config.yaml)."""
+    where = "" if database is None else f" in {shown(database)}"
     return (
-        f"Sandgate keeps {days:g} days of history: older events, ended sessions and "
+        f"Sandgate keeps {days:g} days of history{where}: older events, ended sessions and "
         "reviewed memory changes are pruned each time the service starts. "
         "Held (quarantined) files are kept until a person decides."
     )
@@ -58,7 +62,7 @@ class HistoryWindow(QMainWindow):
 
     def __init__(
         self,
-        database: Path,
+        database: DatabaseAt,
         retention_days: float = RETENTION_DAYS,
         policy: PolicyFiles | None = None,
     ) -> None:
@@ -97,7 +101,7 @@ class HistoryWindow(QMainWindow):
         self.make_rule.setVisible(policy is not None)
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.kept = QLabel(retention_text(retention_days))
+        self.kept = QLabel(retention_text(retention_days, database))
         self.kept.setTextFormat(Qt.TextFormat.PlainText)
         self.kept.setWordWrap(True)
         self.kept.setStyleSheet("color: palette(mid);")
@@ -147,7 +151,7 @@ class HistoryWindow(QMainWindow):
 
     def _prepare(self) -> bool:
         """On the worker: bring an older database forward (as `sandgate history` does)."""
-        if not self.database.exists():
+        if isinstance(self.database, Path) and not self.database.exists():
             return False
         Store(self.database).close()
         return True
@@ -166,7 +170,7 @@ class HistoryWindow(QMainWindow):
             self.refresh()
 
         def refused(error: str) -> None:
-            self.status.setText(f"Cannot read {self.database}: {error}")
+            self.status.setText(f"Cannot read {shown(self.database)}: {error}")
 
         self.calls.call(self._prepare, then=prepared, failed=refused)
 
@@ -259,24 +263,32 @@ class HistoryOpener:
     """The tray's "Open history": one window at a time, made anew once closed (a
     closed window has let its worker go)."""
 
-    def __init__(self, database: Path, policy: PolicyFiles | None = None) -> None:
+    def __init__(
+        self,
+        database: DatabaseAt,
+        retention_days: float = RETENTION_DAYS,
+        policy: PolicyFiles | None = None,
+    ) -> None:
         self.database = database
+        self.retention_days = retention_days
         self.policy = policy
         self.window: HistoryWindow | None = None
 
     def open(self) -> None:
         if self.window is None or not self.window.isVisible():
-            self.window = HistoryWindow(self.database, policy=self.policy)
+            self.window = HistoryWindow(self.database, self.retention_days, self.policy)
             self.window.show()
             self.window.open_database()
         self.window.raise_()
         self.window.activateWindow()
 
 
-def run(database: Path, policy: PolicyFiles | None = None) -> int:
+def run(
+    database: DatabaseAt, retention_days: float = RETENTION_DAYS, policy: PolicyFiles | None = None
+) -> int:
     """`sandgate history --window`: the window alone, until it is closed."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = HistoryWindow(database, policy=policy)
+    window = HistoryWindow(database, retention_days, policy)
     window.show()
     window.open_database()
     return int(app.exec())

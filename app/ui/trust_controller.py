@@ -71,7 +71,7 @@ class TrustController(QObject):
         model.own_entries = self._own_entries
         model.setRootPath(str(files.home))
         window.tree.setRootIndex(model.index(str(files.home)))
-        self.calls.call(seen_workspaces, paths.database, then=self._offer_workspaces)
+        self.calls.call(seen_workspaces, paths, then=self._offer_workspaces)
         self.show_document()
         self.remote.start()
 

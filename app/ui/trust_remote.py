@@ -18,13 +18,19 @@ if TYPE_CHECKING:
 REFRESHING = ("remembered.revoked", "batch.decided")  # changes that alter the list
 
 
-def seen_workspaces(database: Path) -> list[str]:
-    """On the worker: the workspaces the history has seen that still exist."""
+def seen_workspaces(paths: Paths) -> list[str]:
+    """On the worker: the workspaces the history has seen that still exist (in the store
+    config.yaml names, the SQLite file by default)."""
     import os
 
     from app.service.history_queries import HistoryQueries
+    from app.settings import SettingsError, load_settings
 
-    if not database.exists():
+    try:
+        database = load_settings(paths).database(paths)
+    except SettingsError:
+        database = paths.database
+    if isinstance(database, Path) and not database.exists():
         return []
     queries = HistoryQueries(database)
     try:

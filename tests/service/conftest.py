@@ -143,3 +143,13 @@ def workspace(tmp_path: Path) -> Path:
     folder = tmp_path / "work"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture
+def configured(paths: Paths, database: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The store a command or service finds, on each backend: the data folder's SQLite
+    file, or the PostgreSQL database that SANDGATE_DATABASE_URL names."""
+    if isinstance(database, Path):
+        return paths.database
+    monkeypatch.setenv("SANDGATE_DATABASE_URL", database)
+    return database

@@ -24,9 +24,9 @@ LOW = {"score": 0, "band": "low", "reasons": [], "signature": "net.connect pypi.
 
 
 @pytest.fixture
-def recorded(paths: Paths) -> Store:
+def recorded(configured: Path | str) -> Store:
     now = time.time()
-    store = Store(paths.database)
+    store = Store(configured)
     store.open_session("s1", "/w", ["claude"], started=now - 3 * 86400)
     store.open_session("s2", "/w", ["codex"], started=now - 60)
     read = store.add_event(

@@ -1,4 +1,6 @@
-"""The store on a real SQLite file: privacy, WAL, migrations from past versions, retention."""
+"""The store on a real SQLite file (privacy, WAL, backups) and, where a test is about the
+store itself, on a real PostgreSQL server too (the `database` fixture): migrations from
+empty and from past versions, the schema, history, review rows, retention."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from app.service import migrations, schema
+from app.service.backends import DatabaseAt
 from app.service.store import Store
 
 VERDICT = {
@@ -45,53 +48,78 @@ def test_existing_file_with_loose_mode_is_tightened(tmp_path: Path) -> None:
     assert _mode(db) == 0o600
 
 
-def test_fresh_database_is_latest_version_with_no_backup(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db")
+def test_fresh_database_is_latest_version_with_no_backup(
+    database: DatabaseAt, tmp_path: Path
+) -> None:
+    store = Store(database)
     assert store.version() == migrations.LATEST
     assert store.previous_version == 0
     assert not list(tmp_path.glob("*.bak"))
 
 
-def test_schema_module_matches_the_migrations(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db")
+def test_schema_module_matches_the_migrations(database: DatabaseAt) -> None:
+    store = Store(database)
     inspector = inspect(store._engine)
     for table in schema.metadata.sorted_tables:
         migrated = {c["name"] for c in inspector.get_columns(table.name)}
         assert migrated == {c.name for c in table.columns}, table.name
+    store.close()
 
 
-def test_every_past_version_migrates_forward_with_data_kept_and_a_backup(tmp_path: Path) -> None:
-    for past in range(1, migrations.LATEST):
-        db = tmp_path / f"v{past}.db"
-        old = Store(db, migrate_to=past)
-        assert old.version() == past
-        old.open_session("old", "/w", ["agent"], started=1000.0)
-        old.add_event("old", {"id": "e1", "kind": "file.read", "path": "/w/x"}, VERDICT)
-        old.close()
+def test_a_server_gets_every_index_a_file_gets(tmp_path: Path, postgres: object) -> None:
+    # The two migration histories stay one: same versions, tables and indexes (the
+    # server has a few more, for orders SQLite finds through its rowid).
+    from app.service.migrations_postgres import MIGRATIONS as POSTGRES
 
-        store = Store(db)
-        assert store.previous_version == past
-        assert store.version() == migrations.LATEST
-        [row] = store.history(session="old")
-        assert (row.path, row.band) == ("/w/x", "high")
-        backup = tmp_path / f"v{past}.db.v{past}.bak"
-        assert _mode(backup) == 0o600
-        with sqlite3.connect(backup) as conn:
-            assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone() == (past,)
-        store.close()
+    assert set(POSTGRES) == set(migrations.MIGRATIONS)
+    file = Store(tmp_path / "s.db")
+    server = Store(postgres.create_database())  # type: ignore[attr-defined]
+    for table in [*schema.metadata.tables, "events_text"]:
+        on_file = {i["name"] for i in inspect(file._engine).get_indexes(table)}
+        on_server = {i["name"] for i in inspect(server._engine).get_indexes(table)}
+        assert on_file <= on_server, table
+    assert server.version() == file.version() == migrations.LATEST
+    file.close()
+    server.close()
 
 
-def test_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
-    Store(db).close()
-    with sqlite3.connect(db) as conn:
-        conn.execute("INSERT INTO schema_version VALUES (?, 0)", (migrations.LATEST + 1,))
+@pytest.mark.parametrize("past", range(1, migrations.LATEST))
+def test_every_past_version_migrates_forward_with_data_kept_and_a_backup(
+    database: DatabaseAt, past: int
+) -> None:
+    old = Store(database, migrate_to=past)
+    assert old.version() == past
+    old.open_session("old", "/w", ["agent"], started=1000.0)
+    old.add_event("old", {"id": "e1", "kind": "file.read", "path": "/w/x"}, VERDICT)
+    old.close()
+
+    store = Store(database)
+    assert store.previous_version == past
+    assert store.version() == migrations.LATEST
+    [row] = store.history(session="old")
+    assert (row.path, row.band) == ("/w/x", "high")
+    store.close()
+    if not isinstance(database, Path):
+        return  # a server's backups are its administrators' to keep
+    backup = database.with_name(f"{database.name}.v{past}.bak")
+    assert _mode(backup) == 0o600
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone() == (past,)
+
+
+def test_database_newer_than_the_code_is_refused(database: DatabaseAt) -> None:
+    store = Store(database)
+    with store._engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO schema_version VALUES (:v, 0)"), {"v": migrations.LATEST + 1}
+        )
+    store.close()
     with pytest.raises(migrations.SchemaTooNew, match="newer"):
-        Store(db)
+        Store(database)
 
 
-def test_history_joins_verdicts_and_latest_decision(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db")
+def test_history_joins_verdicts_and_latest_decision(database: DatabaseAt) -> None:
+    store = Store(database)
     store.open_session("a", "/w", ["agent"])
     store.open_session("b", "/w", ["agent"])
     e1 = store.add_event("a", {"kind": "file.read", "path": "/h/.aws/credentials"}, VERDICT, ts=10)
@@ -111,8 +139,8 @@ def test_history_joins_verdicts_and_latest_decision(tmp_path: Path) -> None:
     assert [r.ts for r in store.history(limit=2)] == [20, 30]
 
 
-def test_memory_changes_wait_for_review_per_workspace(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db")
+def test_memory_changes_wait_for_review_per_workspace(database: DatabaseAt) -> None:
+    store = Store(database)
     store.add_memory_change("/w1", "/w1/CLAUDE.md", "+evil", "s1")
     store.add_memory_change("/w2", "/w2/AGENTS.md", "+ok", "s2")
     assert [m.path for m in store.unreviewed_memory("/w1")] == ["/w1/CLAUDE.md"]
@@ -121,10 +149,10 @@ def test_memory_changes_wait_for_review_per_workspace(tmp_path: Path) -> None:
     assert len(store.unreviewed_memory("/w2")) == 1
 
 
-def test_retention_prunes_old_events_and_sessions_only(tmp_path: Path) -> None:
+def test_retention_prunes_old_events_and_sessions_only(database: DatabaseAt) -> None:
     day = 86400.0
     now = 1000 * day
-    store = Store(tmp_path / "s.db")
+    store = Store(database)
     store.open_session("old", "/w", ["a"], started=now - 100 * day)
     store.end_session("old", 0, ended=now - 99 * day)
     store.open_session("new", "/w", ["a"], started=now - day)

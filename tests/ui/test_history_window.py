@@ -1,5 +1,6 @@
 """The history window on a real SQLite file: paging 100,000 rows, each filter through
-the filter bar, the text search, the details pane, the chart, and the export."""
+the filter bar, the text search, the details pane, the chart, and the export. The
+sample's tests run on a real PostgreSQL server too (the `database` fixture)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
+from app.service.backends import shown as shown_at
 from app.service.history_queries import PAGE
 from app.service.store import Store
 from app.ui.history_export import ExportJob
@@ -64,9 +66,9 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def opened(qtbot: QtBot, tmp_path: Path) -> Iterator[tuple[HistoryWindow, dict[str, int]]]:
-    ids = record_sample(tmp_path / "sandgate.db", now=time.time())
-    window = HistoryWindow(tmp_path / "sandgate.db")
+def opened(qtbot: QtBot, database: Path | str) -> Iterator[tuple[HistoryWindow, dict[str, int]]]:
+    ids = record_sample(database, now=time.time())
+    window = HistoryWindow(database)
     qtbot.addWidget(window)
     window.show()
     window.open_database()
@@ -183,7 +185,19 @@ def test_chart_and_what_the_window_keeps(opened: tuple[HistoryWindow, dict[str, 
     assert sum(d.decisions for d in window.chart.days) == 2
     assert "3 reached a person" in window.chart.summary()
     assert "keeps 90 days" in window.kept.text() and "pruned" in window.kept.text()
+    assert shown_at(window.database) in window.kept.text()  # the file, or the server
     assert window.chart.grab().width() > 0
+
+
+def test_the_window_says_the_retention_and_store_that_are_configured(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = HistoryWindow("postgresql://auditor:hunter2@db.example/audit", retention_days=30)
+    qtbot.addWidget(window)
+    text = window.kept.text()
+    assert "keeps 30 days of history in postgresql://auditor@db.example/audit" in text
+    assert "hunter2" not in text
+    window.close()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
