@@ -92,9 +92,9 @@ def main(args: argparse.Namespace) -> int:
 
     from app.paths import Paths
     from app.service.backends import DatabaseUnreachable, shown
+    from app.service.history_op import bands_for
     from app.service.integrity import DatabaseDamaged
     from app.service.migrations import SchemaTooNew
-    from app.service.sessions import bands_for
     from app.service.store import Store
     from app.settings import SettingsError, load_settings
 
@@ -177,10 +177,10 @@ def _export(args: argparse.Namespace, database: object) -> int:
     """`--format csv|jsonl`: the window's export, written to standard output."""
     from app.service.backends import DatabaseUnreachable
     from app.service.history_export import export
+    from app.service.history_op import bands_for
     from app.service.history_queries import HistoryQueries
     from app.service.history_rows import HistoryFilter
     from app.service.migrations import SchemaTooNew
-    from app.service.sessions import bands_for
     from app.service.store import Store
 
     assert isinstance(database, Path | str)

@@ -1,10 +1,11 @@
 """Sessions: open a sandbox, watch its decoys and memory files, triage and record events.
 
-The operations `session.open`, `session.event`, `session.close`, `memory.accept` and
-`history` live here. Database calls go through `Database` (its own thread); policy
-loading and plan building run in the default executor, since they write decoy files.
-Triage is pure and quick, so it runs on the loop, which also keeps its per-session
-state single-threaded.
+The operations `session.open`, `session.event`, `session.close` and `memory.accept` live
+here; what a session's files do (decoys, memory and settings files, quarantine) is
+`session_files.py`, the `history` operation `history_op.py`. Database calls go
+through `Database` (its own thread); policy loading and plan building run in the
+default executor, since they write decoy files. Triage is pure and quick, so it runs on
+the loop, which also keeps its per-session state single-threaded.
 
 Other parts of the service (the egress proxy) join in two ways: `record()` triages and
 stores an event of a session, and a `SessionHook` is told when a session opens (and may
@@ -19,7 +20,6 @@ import functools
 import secrets
 import shutil
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,17 +30,15 @@ from app.paths import Paths
 from app.service.backends import reason, shown
 from app.service.changes import Changes
 from app.service.database import Database
-from app.service.sandboxing import Decoy, OpenRequest, Prepared, SandboxPort
+from app.service.history_op import HistoryOp
+from app.service.sandboxing import OpenRequest, Prepared, SandboxPort
 from app.service.server import Request, RequestError, Service, current_connection
 from app.service.server import field as get
-from app.service.store import BANDS
+from app.service.session_files import SessionFiles, read_memory
 from app.service.watchers import Watchers
-from sandbox.memory import MAX_BYTES, memory_diff
 
 if TYPE_CHECKING:
     from app.service.review import Review
-
-MEMORY_SETTLE = 0.2  # seconds a memory file must be quiet before its diff is taken
 
 
 class SessionHook(Protocol):
@@ -98,6 +96,7 @@ class Sessions:
         # (`session.open`'s `secrets`), kept only while the session opens: hooks read
         # them with `supplied(session)` instead of the keyring.
         self._supplied: dict[str, dict[str, str]] = {}
+        self.files = SessionFiles(self)
 
     def supplied(self, session: str) -> dict[str, str]:
         """Credential name → secret the opener of `session` supplied (usually none)."""
@@ -108,7 +107,7 @@ class Sessions:
         service.register("session.event", self.event)
         service.register("session.close", self.close)
         service.register("memory.accept", self.memory_accept)
-        service.register("history", self.history)
+        HistoryOp(self.db).install(service)
         service.register("sessions", self._op_sessions)
         self.changes.provide("sessions", self.listing)
 
@@ -234,7 +233,7 @@ class Sessions:
                 f"the database {shown(at)} cannot record this session ({reason(exc)}), "
                 "so it does not start"
             ) from None
-        texts = {p: _read(p) for p in prepared.memory_files}
+        texts = {p: read_memory(p) for p in prepared.memory_files}
         live = Live(session, workspace, prepared, {p: t for p, t in texts.items() if t is not None})
         live.info = {
             "session": session,
@@ -248,11 +247,13 @@ class Sessions:
         self.live[session] = live
         self.changes.publish("session.opened", {"session": live.info}, [session])
         for decoy in prepared.decoys:
-            self.watchers.watch(session, decoy.host, self._on_decoy(live, decoy))
+            self.watchers.watch(session, decoy.host, self.files.on_decoy(live, decoy))
         for path in prepared.memory_files:
-            self.watchers.watch(session, path, self._on_memory(live, path))
+            self.watchers.watch(session, path, self.files.on_memory(live, path))
         for path in prepared.settings_files:
-            self.watchers.watch(session, path, self._on_memory(live, path, self._settings_changed))
+            self.watchers.watch(
+                session, path, self.files.on_memory(live, path, self.files.settings_changed)
+            )
 
         # A caller that goes away without closing (killed, crashed) closes its session.
         connection = current_connection.get(None)
@@ -322,7 +323,7 @@ class Sessions:
         for handle in live.settling.values():
             handle.cancel()
         for path in live.prepared.memory_files:  # catch what the watches could not see
-            await self._memory_changed(live, path)
+            await self.files.memory_changed(live, path)
         if live.tasks:
             await asyncio.gather(*live.tasks, return_exceptions=True)
         for hook in self.hooks:
@@ -338,8 +339,8 @@ class Sessions:
             changed,
             self.paths.state / "held-settings",
         )
-        held = await self._quarantine(live, changed)
-        await self._reviews(live, reviews)
+        held = await self.files.quarantine(live, changed)
+        await self.files.reviews(live, reviews)
         await self.db.call(self.db.store.end_session, session, exit_code)
         closed = {"session": session, "exit_code": exit_code}
         self.changes.publish("session.closed", closed, [session])
@@ -373,126 +374,7 @@ class Sessions:
                 self.review.resolved(f"memory:{change.id}", "accept", change.session)
         return {"accepted": accepted}
 
-    async def history(self, request: Request) -> dict[str, Any]:
-        band = get(request, "band", str, None)
-        if band is not None and band.rstrip("+") not in BANDS:
-            raise RequestError(f"history: band must be one of {', '.join(BANDS)}")
-        rows = await self.db.call(
-            self.db.store.history,
-            session=get(request, "session", str, None),
-            bands=bands_for(band),
-            since=get(request, "since", (int, float), None),
-            limit=get(request, "limit", int, None),
-        )
-        return {"rows": [r.to_dict() for r in rows]}
-
-    # watches ----------------------------------------------------------------------------
-
-    def _on_decoy(self, live: Live, decoy: Decoy) -> Any:
-        def opened(event_type: str) -> None:
-            if event_type == "opened":
-                event = {"kind": "file.read", "path": decoy.shown, "decoy": decoy.credential}
-                self._spawn(live, self.record(live.id, event))
-
-        return opened
-
-    def _on_memory(self, live: Live, path: Path, then: Any = None) -> Any:
-        def changed(event_type: str) -> None:
-            if event_type in ("opened", "closed_no_write"):
-                return  # our own reads, and the agent's
-            previous = live.settling.pop(path, None)
-            if previous is not None:
-                previous.cancel()
-            live.settling[path] = asyncio.get_running_loop().call_later(
-                MEMORY_SETTLE, self._settled, live, path, then
-            )
-
-        return changed
-
-    def _settled(self, live: Live, path: Path, then: Any = None) -> None:
-        live.settling.pop(path, None)
-        self._spawn(live, (then or self._memory_changed)(live, path))
-
-    async def _settings_changed(self, live: Live, path: Path) -> None:
-        """An agent settings file written in place: its dangerous change is held now."""
-        loop = asyncio.get_running_loop()
-        held = self.paths.state / "held-settings"
-        items = await loop.run_in_executor(
-            None, self.sandbox.settle_settings, live.prepared, path, held
-        )
-        await self._reviews(live, items)
-
-    async def _reviews(self, live: Live, items: Sequence[tuple[Path, str]]) -> None:
-        """Record held settings changes like memory-file changes (sandbox/agent_settings.py)."""
-        for path, diff in items:
-            await self.record(live.id, {"kind": "memory.write", "path": str(path), "diff": diff})
-            await self.db.call(
-                self.db.store.add_memory_change, str(live.workspace), str(path), diff, live.id
-            )
-
-    async def _memory_changed(self, live: Live, path: Path) -> None:
-        old, new = live.memory.get(path), _read(path)
-        if old == new:
-            return
-        if new is None:
-            live.memory.pop(path, None)
-        else:
-            live.memory[path] = new
-        diff = memory_diff({} if old is None else {path: old}, {} if new is None else {path: new})
-        await self.record(live.id, {"kind": "memory.write", "path": str(path), "diff": diff})
-        change = await self.db.call(
-            self.db.store.add_memory_change, str(live.workspace), str(path), diff, live.id
-        )
-        if self.review is not None:
-            await self.review.memory_added(change)
-
-    def _spawn(self, live: Live, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        live.tasks.add(task)
-        task.add_done_callback(live.tasks.discard)
-
-    # quarantine -------------------------------------------------------------------------
-
-    async def _quarantine(self, live: Live, files: Sequence[Path]) -> list[str]:
-        """Move protected files the session made out of the workspace; record each."""
-        if not files:
-            return []
-        loop = asyncio.get_running_loop()
-        folder = self.paths.quarantine / live.id
-        held = await loop.run_in_executor(None, self.sandbox.hold, files, live.workspace, folder)
-        for original, stored in held:
-            key = await self.db.call(
-                self.db.store.add_quarantined,
-                live.id,
-                str(live.workspace),
-                str(original),
-                str(stored),
-            )
-            event = {"kind": "file.write", "path": str(original), "quarantined": str(stored)}
-            await self.record(live.id, event)
-            if self.review is not None:
-                await self.review.quarantined_added(key)
-        return [str(original) for original, _ in held]
-
 
 def _start_context(hook: SessionHook, session: str) -> dict[str, Any]:
     context = getattr(hook, "start_context", None)
     return dict(context(session)) if context is not None else {}
-
-
-def bands_for(band: str | None) -> list[str] | None:
-    """`high` means that band only; `high+` means high and above."""
-    if band is None:
-        return None
-    if band.endswith("+"):
-        return list(BANDS[BANDS.index(band[:-1]) :])
-    return [band]
-
-
-def _read(path: Path) -> str | None:
-    """The text of a memory file (cut at MAX_BYTES), or None if there is none."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(MAX_BYTES).decode("utf-8", errors="replace")
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
