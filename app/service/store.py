@@ -34,16 +34,16 @@ from app.service.backends import (
 )
 from app.service.integrity import DatabaseDamaged
 from app.service.review_store import ReviewQueries, is_alert
-from app.service.rows import HistoryRow, MemoryChange, QuarantinedFile, SessionRow
+from app.service.rows import HistoryRow, SessionRow
 from app.service.schema import (
     alerts,
     decisions,
     events,
     memory_changes,
-    quarantined,
     sessions,
     verdicts,
 )
+from app.service.store_held import HeldRecords
 
 BANDS = ("low", "medium", "high", "critical")
 
@@ -81,7 +81,7 @@ def _engine(path: Path) -> Engine:
     return engine
 
 
-class Store:
+class Store(HeldRecords):
     """All reads and writes of the database `at` (a file, or a server's URL); created and
     migrated on open. Raises `DatabaseUnreachable` for a server that does not answer."""
 
@@ -329,97 +329,6 @@ class Store:
                 decided_by=r.by,
             )
             for r in reversed(rows)
-        ]
-
-    # memory files -----------------------------------------------------------------------
-
-    def add_memory_change(
-        self, workspace: str, path: str, diff: str, session: str | None, ts: float | None = None
-    ) -> int:
-        with self._engine.begin() as conn:
-            key = conn.execute(
-                insert(memory_changes)
-                .values(
-                    workspace=workspace,
-                    path=path,
-                    diff=diff,
-                    session=session,
-                    ts=time.time() if ts is None else ts,
-                    reviewed=0,
-                )
-                .returning(memory_changes.c.id)
-            ).scalar_one()
-        return int(key)
-
-    def unreviewed_memory(self, workspace: str) -> list[MemoryChange]:
-        query = (
-            select(memory_changes)
-            .where(and_(memory_changes.c.workspace == workspace, memory_changes.c.reviewed == 0))
-            .order_by(memory_changes.c.id)
-        )
-        with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [
-            MemoryChange(
-                id=r.id,
-                workspace=r.workspace,
-                path=r.path,
-                diff=r.diff,
-                session=r.session,
-                ts=r.ts,
-                reviewed=bool(r.reviewed),
-            )
-            for r in rows
-        ]
-
-    def accept_memory(self, workspace: str) -> int:
-        """Mark every unreviewed change in `workspace` reviewed; return how many."""
-        with self._engine.begin() as conn:
-            result = conn.execute(
-                update(memory_changes)
-                .where(
-                    and_(memory_changes.c.workspace == workspace, memory_changes.c.reviewed == 0)
-                )
-                .values(reviewed=1)
-            )
-        return int(result.rowcount)
-
-    # quarantine -------------------------------------------------------------------------
-
-    def add_quarantined(
-        self, session: str, workspace: str, path: str, stored: str, ts: float | None = None
-    ) -> int:
-        with self._engine.begin() as conn:
-            key = conn.execute(
-                insert(quarantined)
-                .values(
-                    session=session,
-                    workspace=workspace,
-                    path=path,
-                    stored=stored,
-                    ts=time.time() if ts is None else ts,
-                    released=0,
-                )
-                .returning(quarantined.c.id)
-            ).scalar_one()
-        return int(key)
-
-    def quarantined(self, session: str | None = None) -> list[QuarantinedFile]:
-        query = select(quarantined).where(quarantined.c.released == 0).order_by(quarantined.c.id)
-        if session is not None:
-            query = query.where(quarantined.c.session == session)
-        with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [
-            QuarantinedFile(
-                id=r.id,
-                session=r.session,
-                workspace=r.workspace,
-                path=r.path,
-                stored=r.stored,
-                ts=r.ts,
-            )
-            for r in rows
         ]
 
     # retention --------------------------------------------------------------------------
