@@ -36,7 +36,7 @@ def main(args: argparse.Namespace) -> int:
     if args.explain:
         return explain(files, paths, args)
     from app.commands.leave import leave
-    from app.ui.trust_window import run
+    from app.ui.trust_open import run
 
     return leave(run(paths, files, profile=args.profile))
 

@@ -8,19 +8,34 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from app.paths import Paths
+from app.service.database import Database
+from app.service.live import Live
+from app.service.sandboxing import Decoy, SandboxPort
 from sandbox.memory import MAX_BYTES, memory_diff
 
 if TYPE_CHECKING:
-    from app.service.sandboxing import Decoy
-    from app.service.sessions import Live, Sessions
+    from app.service.review import Review
+
+
+class Recording(Protocol):
+    """What these need of the service's sessions: where to record, the sandbox's side."""
+
+    db: Database
+    review: Review | None
+    sandbox: SandboxPort
+    paths: Paths
+
+    async def record(self, session: str, event: dict[str, Any]) -> dict[str, Any]: ...
+
 
 MEMORY_SETTLE = 0.2  # seconds a memory file must be quiet before its diff is taken
 
 
 class SessionFiles:
-    def __init__(self, sessions: Sessions) -> None:
+    def __init__(self, sessions: Recording) -> None:
         self.sessions = sessions
 
     def on_decoy(self, live: Live, decoy: Decoy) -> Any:

@@ -20,7 +20,6 @@ import functools
 import secrets
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -31,6 +30,7 @@ from app.service.backends import reason, shown
 from app.service.changes import Changes
 from app.service.database import Database
 from app.service.history_op import HistoryOp
+from app.service.live import Live
 from app.service.sandboxing import OpenRequest, Prepared, SandboxPort
 from app.service.server import Request, RequestError, Service, current_connection
 from app.service.server import field as get
@@ -50,20 +50,6 @@ class SessionHook(Protocol):
 
     def bound(self, session: str) -> dict[str, str]:
         """Domain → placeholder this hook gave the session (its `session.start` `bound`)."""
-
-
-@dataclass
-class Live:
-    """A session between open and close."""
-
-    id: str
-    workspace: Path
-    prepared: Prepared
-    memory: dict[Path, str]  # last recorded text of each existing memory file
-    info: dict[str, Any] = field(default_factory=dict)  # as `sessions` lists it
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    settling: dict[Path, asyncio.TimerHandle] = field(default_factory=dict)
-    connection: Any = None  # the connection that opened it
 
 
 class Sessions:

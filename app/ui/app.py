@@ -27,7 +27,7 @@ from app.ui.inbox import InboxWindow
 from app.ui.inbox_controller import InboxController
 from app.ui.notify import Notifier
 from app.ui.tray import StartAtLogin, TrayController
-from app.ui.trust_window import TrustOpener
+from app.ui.trust_open import TrustOpener
 
 
 @dataclass

@@ -4,18 +4,28 @@ and hands it each change of the document; edits go through the controller's `edi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from app.trust.document import PolicyDocument
 from app.trust.exposure import rule_kind
+from app.trust.saving import PolicyFiles
 from sandbox.policy import PolicyError, load_policy
 
-if TYPE_CHECKING:
-    from app.ui.trust_controller import TrustController
+
+class Editing(Protocol):
+    """What the lists need of the window's controller."""
+
+    window: Any
+    files: PolicyFiles
+    document: PolicyDocument
+
+    def edit(self, change: Callable[[], object]) -> None: ...
+    def say(self, text: str) -> None: ...
 
 
 class NetworkLists:
-    def __init__(self, controller: TrustController) -> None:
+    def __init__(self, controller: Editing) -> None:
         self.controller = controller
         w = controller.window
         w.allowed.added.connect(lambda text: self.add_rule("allow", text, "name"))

@@ -1,18 +1,17 @@
 """The trusted-paths window: the tree with each path's state beside the policy's lists.
 
 A view: it lays the widgets out and names them; `TrustController`
-(app/ui/trust_controller.py) connects them and decides. `run()` is `sandgate trust`.
+(app/ui/trust_controller.py) connects them and decides; app/ui/trust_open.py opens
+the pair (`run()` is `sandgate trust`).
 """
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QFont
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -32,10 +31,12 @@ from app.ui.text import visible
 from app.ui.trust_panels import CredentialsPanel, RememberedPanel, RuleList, TimeoutBox
 from app.ui.trust_tree import TrustTree, TrustTreeModel
 
-if TYPE_CHECKING:
-    from app.paths import Paths
-    from app.trust.saving import PolicyFiles
-    from app.ui.trust_controller import TrustController
+
+class Closing(Protocol):
+    """What the window asks of its controller when it is closed."""
+
+    def may_close(self) -> bool: ...
+    def close(self) -> None: ...
 
 
 class ConflictBar(QFrame):
@@ -61,7 +62,7 @@ class TrustWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Sandgate: trusted paths and domains")
         self.resize(1280, 800)
-        self.controller: TrustController | None = None
+        self.controller: Closing | None = None  # its TrustController, once made
 
         self.editing = QComboBox()  # which file the edits go to
         self.workspace = QComboBox()  # the workspace the states are worked out for
@@ -176,32 +177,3 @@ def ask_mode(parent: QWidget, paths: list[str]) -> str | None:
     box.exec()
     clicked = box.clickedButton()
     return "ro" if clicked is ro else "rw" if clicked is rw else None
-
-
-class TrustOpener:
-    """The tray's "Trusted paths…": one window at a time, made anew once closed."""
-
-    def __init__(self, paths: Paths, files: PolicyFiles, bridge: object | None = None) -> None:
-        self.paths = paths
-        self.files = files
-        self.bridge = bridge
-        self.window: TrustWindow | None = None
-
-    def open(self) -> None:
-        from app.ui.trust_controller import open_editor
-
-        if self.window is None or not self.window.isVisible():
-            self.window = open_editor(self.paths, self.files, bridge=self.bridge)
-            self.window.show()
-        self.window.raise_()
-        self.window.activateWindow()
-
-
-def run(paths: Paths, files: PolicyFiles, profile: str | None = None) -> int:
-    """`sandgate trust`: the window alone, until it is closed."""
-    from app.ui.trust_controller import open_editor
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = open_editor(paths, files, profile=profile)
-    window.show()
-    return int(app.exec())

@@ -15,8 +15,9 @@ from app.trust.saving import PolicyFiles
 from app.ui.bridge import Bridge
 from app.ui.history_window import HistoryWindow
 from app.ui.tray import TrayController
+from app.ui.trust_open import TrustOpener
 from app.ui.trust_rule import MakeRuleDialog
-from app.ui.trust_window import TrustOpener, TrustWindow
+from app.ui.trust_window import TrustWindow
 from sandbox.policy import load_policy
 
 
