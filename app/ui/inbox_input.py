@@ -8,14 +8,25 @@ only where a default button is allowed (low); Esc hides the window.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QWidget
 
-if TYPE_CHECKING:
-    from app.ui.inbox_controller import InboxController
+from app.ui.friction import Gate
+from app.ui.inbox import InboxWindow
+
+
+class Deciding(Protocol):
+    """What the filter needs of the inbox's controller (a QObject: the filter's parent)."""
+
+    window: InboxWindow
+    gate: Gate | None
+
+    def now_ms(self) -> float: ...
+    def decide(self, decision: str) -> bool: ...
+
 
 _INPUT = (
     QEvent.Type.KeyPress,
@@ -29,8 +40,8 @@ _INPUT = (
 
 
 class InboxInput(QObject):
-    def __init__(self, controller: InboxController) -> None:
-        super().__init__(controller)
+    def __init__(self, controller: Deciding) -> None:
+        super().__init__(controller if isinstance(controller, QObject) else None)
         self.c = controller
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
