@@ -20,6 +20,8 @@ from h11._receivebuffer import ReceiveBuffer
 from mitmproxy.proxy import commands, events, layer
 from mitmproxy.proxy.layers.http._http1 import Http1Server
 
+from sandbox.proxy.refusals import REASON_HEADER
+
 MAX_HEAD = 64 * 1024  # bytes of one request head, request line and headers together
 MAX_LINE = 8 * 1024  # bytes of the request line, or of one header line
 MAX_HEADERS = 100  # header fields in one request
@@ -29,7 +31,7 @@ HEAD_TIMEOUT = 20.0  # seconds from a head's first byte to its blank line
 DRAIN_SECONDS = 2.0
 DRAIN_BYTES = 4 << 20
 
-REASON_HEADER = "X-Sandgate-Reason"
+
 _TERMINATOR = re.compile(rb"\r?\n\r?\n")
 # The start of a request line: a method token, then a space. A client whose first bytes
 # cannot begin one is answered at once rather than left waiting for a blank line.
