@@ -24,7 +24,7 @@ from mitmproxy.proxy import layer, server_hooks
 from mitmproxy.tls import ClientHelloData, TlsData
 
 from sandbox.proxy.destinations import Destination, decide_destination, fronting, policy_outcome
-from sandbox.proxy.limits import limit_http
+from sandbox.proxy.limits import KEEP_WHOLE, limit_http
 from sandbox.proxy.login_checks import keep_whole, swap_response
 from sandbox.proxy.recording import Recorder, connect_event, request_event
 from sandbox.proxy.refusals import megabytes, refuse
@@ -61,7 +61,9 @@ class PolicyAddon:
             self._socks.add(client_id)
 
     def detach(self, client_id: str) -> None:
-        self.clients.pop(client_id, None)
+        session = self.clients.pop(client_id, None)
+        if session is not None:
+            session.budget.release_client(client_id)
         self._socks.discard(client_id)
         self._cleared.pop(client_id, None)
         self._opaque.pop(client_id, None)
@@ -133,13 +135,16 @@ class PolicyAddon:
         self._emit(session, connect_event(session, host, port), outcome)
 
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
-        """Have request bodies measured as they arrive (see `sandbox.proxy.limits`)."""
-        limit_http(nextlayer, self.request_limit, self._too_large)
+        """Have bodies measured as they arrive, against the request limit and the session's
+        budget (see `sandbox.proxy.limits`)."""
+        session = self.clients.get(nextlayer.context.client.id)
+        budget = session.budget if session is not None else None
+        limit_http(nextlayer, self.request_limit, self._body_refused, budget)
 
-    def _too_large(self, flow: http.HTTPFlow) -> None:
-        """A body of undeclared size went over the limit while it arrived."""
-        reason = f"request bodies over {megabytes(self.request_limit)} cannot be inspected"
-        refuse(flow, reason, status=413)
+    def _body_refused(self, flow: http.HTTPFlow, status: int, reason: str) -> None:
+        """A body went over the limit, or over its session's budget, while it arrived."""
+        retry = {"Retry-After": "1"} if status == 503 else None
+        refuse(flow, reason, status=status, headers=retry)
         session = self.clients.get(flow.client_conn.id)
         if session is not None:
             self._emit(session, request_event(session, flow), Outcome("deny", "policy", reason))
@@ -190,6 +195,7 @@ class PolicyAddon:
             return
         session = self.clients.get(flow.client_conn.id)
         if session is not None and keep_whole(session, flow, normalise_host(flow.request.host)):
+            flow.metadata[KEEP_WHOLE] = True
             return  # a token endpoint's answer: its tokens are swapped in `response`
         size = flow.response.headers.get("content-length", "")
         if not size.isdigit() or int(size) > STREAM_ABOVE:

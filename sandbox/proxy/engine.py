@@ -70,7 +70,10 @@ class EgressProxy:
         runtime_dir: Path,
         port: int = DEFAULT_PORT,
         body_size_limit: str = "64m",
+        session_budget: str = "256m",
     ) -> None:
+        """`body_size_limit` bounds one request body; `session_budget` the bodies one
+        session's connections and streams hold at once (at least the former)."""
         self.ca_dir = data_dir / "proxy-ca"
         self.folder = runtime_dir / "proxy"
         self.port = port
@@ -82,7 +85,11 @@ class EgressProxy:
         self._master: Master | None = None
         self._intake: Intake | None = None
         self._proxyserver = proxyserver.Proxyserver()  # type: ignore[no-untyped-call]
-        self.addon = PolicyAddon(request_limit=human.parse_size(body_size_limit) or 0)
+        request_limit = human.parse_size(body_size_limit) or 0
+        self.session_budget = human.parse_size(session_budget) or 0
+        if self.session_budget < request_limit:
+            raise ValueError(f"session budget {session_budget} is below the body limit")
+        self.addon = PolicyAddon(request_limit=request_limit)
 
     async def start(self) -> None:
         """Make the CA on first start, write the bundles, and bring mitmproxy up (no listeners)."""
@@ -131,6 +138,7 @@ class EgressProxy:
             on_event=on_event,
             ask=ask,
             logins=logins,
+            budget=self.session_budget,
         )
         # Unix socket paths are short (108 bytes): name the files by a digest of the id.
         digest = hashlib.sha256(session_id.encode()).hexdigest()[:16]

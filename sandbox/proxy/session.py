@@ -8,11 +8,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sandbox.proxy.budget import BodyBudget
 from sandbox.proxy.inspect import canary_patterns
 from sandbox.proxy.logins import LoginTokens
 from sandbox.proxy.rules import IPAddress, Rules, normalise_host, resolve_map
 
 Event = dict[str, Any]
+# Bytes of bodies one session's connections and streams may hold in the proxy at once.
+DEFAULT_BUDGET = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class SessionNet:
     logins: LoginTokens = field(default_factory=LoginTokens)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     waiting: int = 0  # requests held for an answer right now
+    budget: BodyBudget = field(default_factory=lambda: BodyBudget(DEFAULT_BUDGET))
 
     def inspected(self, host: str) -> bool:
         """Must requests to `host` be seen (never an opaque tunnel)? Bound to a credential,
@@ -118,6 +122,7 @@ class SessionNet:
         on_event: OnEvent,
         ask: Ask,
         logins: LoginTokens | None = None,
+        budget: int = DEFAULT_BUDGET,
     ) -> SessionNet:
         """Compile the policy strings; raises `rules.RuleError` on a bad one."""
         return cls(
@@ -131,4 +136,5 @@ class SessionNet:
             ask=ask,
             canary_source=canaries if callable(canaries) else None,
             logins=logins if logins is not None else LoginTokens(),
+            budget=BodyBudget(budget),
         )
