@@ -92,9 +92,13 @@ class PolicyAddon:
             # talk TLS to Sandgate.
             self._refusing[flow.client_conn.id] = decision
         elif decision.action == "allow" and not session.inspected(host):
+            event = connect_event(session, host, port)
+            failure = await self._recorder.record(session, event, policy_outcome(decision))
+            if failure is not None:  # not recorded: refused inside, as a denied tunnel
+                self._refusing[flow.client_conn.id] = Decision("deny", None, failure)
+                return
             self._clear(flow.client_conn.id, host, port, address)
             self._opaque[flow.client_conn.id] = (host, port)
-            self._emit(session, connect_event(session, host, port), policy_outcome(decision))
         # else: unknown or bound — accepted, intercepted, decided per request inside.
 
     async def tls_clienthello(self, data: ClientHelloData) -> None:
@@ -180,12 +184,16 @@ class PolicyAddon:
         decision, address = destination
         event = request_event(session, flow)
         outcome, binding = await judge(session, flow, host, decision, event)
-        if outcome.action == "deny":
-            refuse(flow, outcome.reason)
-        else:
-            self._clear(flow.client_conn.id, host, port, address)
-            if binding is not None:
-                put_secret(flow, binding)
+        if outcome.action == "allow":
+            # Recorded before it goes: a request that cannot be recorded does not go.
+            failure = await self._recorder.record(session, event, outcome)
+            if failure is None:
+                self._clear(flow.client_conn.id, host, port, address)
+                if binding is not None:
+                    put_secret(flow, binding)
+                return
+            outcome = Outcome("deny", "recording", failure)
+        refuse(flow, outcome.reason)
         self._emit(session, event, outcome)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
@@ -217,9 +225,11 @@ class PolicyAddon:
             # Raw TCP over SOCKS5: the only decision point there is.
             decision, resolved = await decide_destination(session, host, port)
             if decision.action == "allow" and not session.inspected(host):
-                address = resolved
                 event = connect_event(session, host, port)
-                self._emit(session, event, policy_outcome(decision))
+                failure = await self._recorder.record(session, event, policy_outcome(decision))
+                address = resolved if failure is None else None
+        if session is not None and session.halted is not None:
+            address = None  # cleared before the halt: no new connection either
         if session is None or address is None:
             data.server.error = f"Sandgate: {host}:{port} was not allowed for this connection"
             if session is not None:
@@ -256,6 +266,10 @@ class PolicyAddon:
     def client_disconnected(self, client: Client) -> None:
         self.detach(client.id)
 
+    def is_opaque(self, client_id: str) -> bool:
+        """Is this client connection a tunnel passed through untouched?"""
+        return client_id in self._opaque
+
     # --- helpers -----------------------------------------------------------------------
 
     def _emit(self, session: SessionNet, event: Event, outcome: Outcome) -> None:
@@ -271,6 +285,7 @@ class PolicyAddon:
         port = int(data.context.server.address[1])
         decision, address = await decide_destination(session, host, port)
         if decision.action == "allow" and not session.inspected(host):
-            self._clear(data.context.client.id, host, port, address)
-            self._opaque[data.context.client.id] = (host, port)
-            self._emit(session, connect_event(session, host, port), policy_outcome(decision))
+            event = connect_event(session, host, port)
+            if await self._recorder.record(session, event, policy_outcome(decision)) is None:
+                self._clear(data.context.client.id, host, port, address)
+                self._opaque[data.context.client.id] = (host, port)

@@ -19,7 +19,10 @@ Destination = tuple[Decision, IPAddress | None]
 
 
 async def decide_destination(session: SessionNet, host: str, port: int) -> Destination:
-    """The rules' decision on `host:port`, and the checked address to connect to."""
+    """The rules' decision on `host:port`, and the checked address to connect to; a
+    refusal for every destination while the session is halted (it cannot be recorded)."""
+    if session.halted is not None:
+        return Decision("deny", None, session.halted), None
     addresses = await _resolve(session, host, port)
     decision = session.rules.decide(host, port, addresses)
     if decision.action == "ask" and host in session.bindings:

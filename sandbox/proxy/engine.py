@@ -84,6 +84,7 @@ class EgressProxy:
         self._listeners: dict[str, Listener] = {}
         self._master: Master | None = None
         self._intake: Intake | None = None
+        self._halted: str | None = None  # why no session gets network now (see `halt`)
         self._proxyserver = proxyserver.Proxyserver()  # type: ignore[no-untyped-call]
         request_limit = human.parse_size(body_size_limit) or 0
         self.session_budget = human.parse_size(session_budget) or 0
@@ -140,6 +141,7 @@ class EgressProxy:
             logins=logins,
             budget=self.session_budget,
         )
+        session.halted = self._halted
         # Unix socket paths are short (108 bytes): name the files by a digest of the id.
         digest = hashlib.sha256(session_id.encode()).hexdigest()[:16]
         path = self.folder / f"s-{digest}.sock"
@@ -207,6 +209,23 @@ class EgressProxy:
 
     def session_ids(self) -> list[str]:
         return list(self._listeners)
+
+    def halt(self, reason: str) -> None:
+        """No network for any session, new or open, until `resume()`: every request and
+        tunnel is refused with `reason`, and tunnels passed through untouched (whose
+        traffic no later decision would see) are cut."""
+        self._halted = reason
+        for listener in self._listeners.values():
+            listener.session.halted = reason
+            for client_id, writer in list(listener.clients.items()):
+                if self.addon.is_opaque(client_id):
+                    writer.close()
+
+    def resume(self) -> None:
+        """Sessions get their network back (the service can record them again)."""
+        self._halted = None
+        for listener in self._listeners.values():
+            listener.session.halted = None
 
     def _trust_upstream(self, ca_file: Path) -> None:
         # mitmproxy verifies upstream against one bundle for all connections, so the

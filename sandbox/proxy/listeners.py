@@ -43,6 +43,7 @@ class Listener:
         self.server = server
         self.bundle = bundle
         self.writers: set[asyncio.StreamWriter] = set()
+        self.clients: dict[str, asyncio.StreamWriter] = {}  # mitmproxy's client id → its socket
 
 
 class Intake:
@@ -108,10 +109,12 @@ class Intake:
         )
         client_id = context.client.id
         self._addon.attach(client_id, listener.session, socks=socks)
+        listener.clients[client_id] = writer
         try:
             with self._proxyserver.register_connection(client_id, handler):
                 await handler.handle_client()
         except Exception:
             logger.exception("proxy connection handler failed")
         finally:
+            listener.clients.pop(client_id, None)
             self._addon.detach(client_id)

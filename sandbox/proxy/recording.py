@@ -15,7 +15,7 @@ import uuid
 
 from mitmproxy import http
 
-from sandbox.proxy.session import Event, Outcome, SessionNet
+from sandbox.proxy.session import Event, NotRecorded, Outcome, SessionNet
 
 logger = logging.getLogger(__name__)
 
@@ -30,21 +30,50 @@ class Recorder:
 
     def emit(self, session: SessionNet, event: Event, outcome: Outcome) -> None:
         """Hand a decided event to the service without making the traffic wait for it
-        (triage and the database write run after the request goes on its way)."""
+        (a refusal: nothing goes out, so nothing waits on its record)."""
+        self._start(session, event, outcome)
+
+    async def record(self, session: SessionNet, event: Event, outcome: Outcome) -> str | None:
+        """Hand an allowed event to the service and wait until it is recorded; return why
+        it could not be (the traffic must then not go), or None once it is."""
         try:
             result = session.on_event(event, outcome)
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(result)
+                self._recording.add(task)  # recorded even if the client goes meanwhile
+                task.add_done_callback(self._recording.discard)
+                await asyncio.shield(task)
+        except NotRecorded as exc:
+            return str(exc)
         except Exception:
             logger.exception("the service's event callback failed")
-            return
-        if inspect.isawaitable(result):
-            task = asyncio.ensure_future(result)
-            self._recording.add(task)
-            task.add_done_callback(self._recorded)
+            return "Sandgate could not record this request"
+        return None
+
+    def _start(
+        self, session: SessionNet, event: Event, outcome: Outcome
+    ) -> asyncio.Future[None] | None:
+        try:
+            result = session.on_event(event, outcome)
+        except NotRecorded:
+            return None
+        except Exception:
+            logger.exception("the service's event callback failed")
+            return None
+        if not inspect.isawaitable(result):
+            return None
+        task = asyncio.ensure_future(result)
+        self._recording.add(task)
+        task.add_done_callback(self._recorded)
+        return task
 
     def _recorded(self, task: asyncio.Future[None]) -> None:
         self._recording.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("the service's event callback failed", exc_info=task.exception())
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None and not isinstance(error, NotRecorded):  # the service logs those
+            logger.error("the service's event callback failed", exc_info=error)
 
 
 def _base_event(session: SessionNet, kind: str) -> Event:

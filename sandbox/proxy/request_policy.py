@@ -15,7 +15,14 @@ from sandbox.proxy.destinations import policy_outcome
 from sandbox.proxy.inspect import MISSING_PREFIX, RequestView, find_canary, foreign_credential
 from sandbox.proxy.login_checks import check_login
 from sandbox.proxy.rules import Decision
-from sandbox.proxy.session import Answer, Event, Outcome, SecretBinding, SessionNet
+from sandbox.proxy.session import (
+    Answer,
+    Event,
+    NotRecorded,
+    Outcome,
+    SecretBinding,
+    SessionNet,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +117,8 @@ async def ask_service(session: SessionNet, event: Event) -> Answer:
     asking.cancel()
     if closing in done:
         return Answer(False, "closed", "the session ended while the request waited")
+    if asking in done and isinstance(asking.exception(), NotRecorded):
+        return Answer(False, "recording", str(asking.exception()))
     if asking in done:
         logger.error("asking about a request failed", exc_info=asking.exception())
         return Answer(False, "error", "Sandgate could not ask about this request")

@@ -18,13 +18,19 @@ Event = dict[str, Any]
 DEFAULT_BUDGET = 256 << 20
 
 
+class NotRecorded(Exception):
+    """Raised by the service's `on_event` (or `ask`) when it could not record the event:
+    what the event describes must not go out. Its text is the reason a person reads."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one request or tunnel, and who or what decided it.
 
     `by` is one of: `policy` (a rule, named in `rule`, or a built-in refusal such as a
     private address), `canary`, `credential`, `person`, `remembered` (an earlier decision
-    with a scope), `timeout`, `closed` (the session ended while the request waited).
+    with a scope), `timeout`, `closed` (the session ended while the request waited),
+    `recording` (allowed, but refused because the service could not record it).
     """
 
     action: Literal["allow", "deny"]
@@ -94,6 +100,8 @@ class SessionNet:
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     waiting: int = 0  # requests held for an answer right now
     budget: BodyBudget = field(default_factory=lambda: BodyBudget(DEFAULT_BUDGET))
+    # Why this session gets no network now (the service cannot record it), or None.
+    halted: str | None = None
 
     def inspected(self, host: str) -> bool:
         """Must requests to `host` be seen (never an opaque tunnel)? Bound to a credential,
