@@ -68,11 +68,11 @@ class LimitedStream(HttpStream):
     checked as bodies arrive."""
 
     def __init__(
-        self, context: Context, stream_id: int, layer: LimitedHttpLayer, refuse: Refuse
+        self, context: Context, stream_id: int, parent: LimitedHttpLayer, refuse: Refuse
     ) -> None:
         super().__init__(context, stream_id)
-        self.layer = layer
-        self.limit = layer.limit
+        self.layer = parent
+        self.limit = parent.limit
         self.refuse = refuse
         self._closing: commands.RequestWakeup | None = None  # after a refusal in a tunnel
 
