@@ -325,6 +325,9 @@ def main() -> int:
         seen = answered(outcomes, half)
         written = recorded.get(half, 0)
         verdict = "equal" if seen == written else f"DIFFER by {written - seen:+d}"
+        if half == "first half" and written > seen:
+            # Allowed requests are recorded before they go: the kill cut answers after that.
+            verdict += " (recorded before they went, then the kill -9 cut the answer)"
         print(f"  {half:12} answered {seen:6}   recorded {written:6}   {verdict}")
     shutil.rmtree(base, ignore_errors=True)
     shutil.rmtree(env["XDG_RUNTIME_DIR"], ignore_errors=True)

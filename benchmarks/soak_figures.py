@@ -33,10 +33,13 @@ def compare(phases: dict[str, tuple[float, float, int]], times: dict[str, list[f
     if not reference:
         return
     ref = statistics.median(reference)
-    print(f"  median time per request, by kind (ratio to the baseline's {ref * 1000:.1f} ms):")
+    plain = statistics.median(times.get("second half allowed 200") or reference)
+    print(f"  median time per request, by kind: ratio to the baseline's {ref * 1000:.1f} ms, "
+          f"and to plain allowed HTTP in the same half, {plain * 1000:.1f} ms:")  # fmt: skip
     for key in sorted(k for k in times if k.startswith("second half")):
         median = statistics.median(times[key])
-        print(f"    {key:36} {median * 1000:8.1f} ms  {median / ref:6.2f}x  ({len(times[key])})")
+        print(f"    {key:36} {median * 1000:8.1f} ms  {median / ref:6.2f}x  "
+              f"{median / plain:6.2f}x  ({len(times[key])})")  # fmt: skip
 
 
 def tally(output: str, half: str, times: dict[str, list[float]]) -> Counter[str]:

@@ -12,6 +12,8 @@ from typing import Any
 from mitmproxy.connection import Connection
 from mitmproxy.proxy.mode_servers import ProxyConnectionHandler
 
+from sandbox.proxy.budget import BodyBudget
+
 # How much mitmproxy takes from a connection at a time. Its own loop asks for 64 KiB, and
 # every chunk then walks the whole layer stack (HTTP/1 framing, the tunnel, the writer):
 # on a large download that per-chunk Python work, not copying bytes, was a third of the
@@ -52,11 +54,20 @@ class LargeReads:
     Framing is unaffected: `read` returns what is buffered, never waits to fill.
 
     For a client connection, given its handler's running hooks, it also stops reading
-    once `HELD_READ_LIMIT` has been read while hooks ran, until they finish."""
+    once `HELD_READ_LIMIT` has been read while hooks ran, or while its session's body
+    budget is spent, until they finish: what arrives meanwhile waits in mitmproxy's
+    queues (charged to the budget by `sandbox.proxy.limits`), so TCP keeps the rest in
+    the client."""
 
-    def __init__(self, reader: Any, hooks: set[asyncio.Task[None]] | None = None) -> None:
+    def __init__(
+        self,
+        reader: Any,
+        hooks: set[asyncio.Task[None]] | None = None,
+        budget: BodyBudget | None = None,
+    ) -> None:
         self._reader = reader
         self._hooks = hooks
+        self._budget = budget
         self._held = 0  # bytes read since the hooks now running started
         inner = getattr(reader, "_reader", reader)
         if isinstance(inner, asyncio.StreamReader) and getattr(inner, "_limit", 0) < READ_SIZE:
@@ -64,11 +75,17 @@ class LargeReads:
             # default for mitmproxy's upstream connections): let a whole read's worth in.
             inner._limit = READ_SIZE  # type: ignore[attr-defined]
 
+    def _must_wait(self) -> bool:
+        if not self._hooks:
+            return False
+        spent = self._budget is not None and self._budget.held >= self._budget.limit
+        return spent or self._held >= HELD_READ_LIMIT
+
     async def read(self, n: int = -1) -> bytes:
         if self._hooks is not None:
             if not self._hooks:
                 self._held = 0
-            while self._hooks and self._held >= HELD_READ_LIMIT:
+            while self._must_wait():
                 await asyncio.wait(set(self._hooks))
                 if not self._hooks:
                     self._held = 0
@@ -101,11 +118,16 @@ class Prefixed:
 class Handler(ProxyConnectionHandler):
     """mitmproxy's handler for one client connection, reading in larger chunks from both
     the client and the servers it connects to, and not reading the client past
-    `HELD_READ_LIMIT` while its hooks run. Nothing else changes."""
+    `HELD_READ_LIMIT` (or its session's budget) while its hooks run. Nothing else changes."""
+
+    budget: BodyBudget | None = None  # the session's, set before the connection is handled
 
     async def handle_connection(self, connection: Connection) -> None:
         io = self.transports[connection]
         if io.reader is not None:
-            hooks = self.hook_tasks if connection is self.client else None
-            io.reader = LargeReads(io.reader, hooks)  # type: ignore[assignment]
+            if connection is self.client:
+                reader = LargeReads(io.reader, self.hook_tasks, self.budget)
+            else:
+                reader = LargeReads(io.reader)
+            io.reader = reader  # type: ignore[assignment]
         await super().handle_connection(connection)

@@ -37,7 +37,11 @@ from mitmproxy.proxy.layers.http import (
     HttpStream,
     SendHttp,
 )
-from mitmproxy.proxy.layers.http._events import ResponseData, ResponseProtocolError
+from mitmproxy.proxy.layers.http._events import (
+    RequestData,
+    ResponseData,
+    ResponseProtocolError,
+)
 
 from sandbox.proxy.budget import BodyBudget
 from sandbox.proxy.heads import DRAIN_SECONDS, HeadLimitedHttp1Server, in_tunnel
@@ -52,9 +56,13 @@ _layer_ids = itertools.count(1)
 
 
 def held_bytes(stream: HttpStream) -> int:
-    """The body bytes `stream` holds now: what is buffered, and its flow's bodies once whole
-    (a streamed response's body passes through and is never held)."""
+    """The body bytes `stream` holds now: what is buffered, what waits for it while a hook
+    runs (mitmproxy queues a paused stream's events), and its flow's bodies once whole (a
+    streamed response's body passes through and is never held)."""
     size = len(stream.request_body_buf) + len(stream.response_body_buf)
+    for waiting in stream._paused_event_queue:
+        if isinstance(waiting, RequestData | ResponseData):
+            size += len(waiting.data)
     flow: http.HTTPFlow | None = getattr(stream, "flow", None)
     if flow is not None:
         size += len(flow.request.raw_content or b"")
@@ -187,6 +195,8 @@ class LimitedHttpLayer(HttpLayer):
         self, child: layer.Layer | HttpStream, event: events.Event
     ) -> layer.CommandGenerator[None]:
         yield from super().event_to_child(child, event)
+        if isinstance(child, LimitedStream) and child._paused_event_queue:
+            self.hold(child)  # body data queued behind a hook it waits for
         if self._holding:
             self._settle()
 

@@ -103,6 +103,7 @@ class Intake:
             self._master.options,
             self._socks_mode if socks else self._mode,
         )
+        handler.budget = listener.session.budget
         context = handler.layer.context
         handler.layer = (
             layers.modes.Socks5Proxy(context) if socks else layers.modes.HttpProxy(context)
