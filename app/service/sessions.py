@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from app.paths import Paths
 from app.service.changes import Changes
 from app.service.database import Database
+from app.service.record_health import problem
 from app.service.sandboxing import Decoy, OpenRequest, Prepared, SandboxPort
 from app.service.server import Request, RequestError, Service, current_connection
 from app.service.server import field as get
@@ -194,27 +195,36 @@ class Sessions:
 
         started = time.time()
         agent = get(request, "agent", str, None)
-        await self.db.call(
-            self.db.store.open_session,
-            session,
-            str(workspace),
-            command,
-            agent=agent,
-            profile=opening.profile,
-            started=started,
-        )
-        await self.record(
-            session,
-            {
-                "kind": "session.start",
-                "workspace": str(workspace),
-                "home": str(home),
-                "canaries": [d.canary for d in prepared.decoys],
-                "bound": {d: p for hook in self.hooks for d, p in hook.bound(session).items()},
-                # The agent's own login (app.service.egress): placeholders and files.
-                **{k: v for h in self.hooks for k, v in _start_context(h, session).items()},
-            },
-        )
+        try:
+            await self.db.call(
+                self.db.store.open_session,
+                session,
+                str(workspace),
+                command,
+                agent=agent,
+                profile=opening.profile,
+                started=started,
+            )
+            await self.record(
+                session,
+                {
+                    "kind": "session.start",
+                    "workspace": str(workspace),
+                    "home": str(home),
+                    "canaries": [d.canary for d in prepared.decoys],
+                    "bound": {d: p for h in self.hooks for d, p in h.bound(session).items()},
+                    # The agent's own login (app.service.egress): placeholders and files.
+                    **{k: v for h in self.hooks for k, v in _start_context(h, session).items()},
+                },
+            )
+        except Exception as exc:  # a session that cannot be recorded does not start
+            for hook in self.hooks:
+                await hook.closing(session)
+            shutil.rmtree(session_dir, ignore_errors=True)
+            if isinstance(exc, RequestError):
+                raise
+            why = f"cannot record to {self.paths.database} ({problem(exc)})"
+            raise RequestError(f"{why}: the session is not started") from exc
         texts = {p: _read(p) for p in prepared.memory_files}
         live = Live(session, workspace, prepared, {p: t for p, t in texts.items() if t is not None})
         live.info = {

@@ -139,3 +139,31 @@ def test_a_full_disk_stops_the_network_and_says_why(
     assert (workspace / "after").read_text().startswith("hello from api.example.test")
     logged = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any("database or disk is full" in m and database in m for m in logged), logged
+
+
+def test_a_session_that_cannot_be_recorded_does_not_start(
+    service: Any, small_disk: Path, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+
+    def run_in_sandbox(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", "run", "--", *command],
+            cwd=workspace, env=dict(os.environ), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    assert run_in_sandbox("true").returncode == 0  # the proxy's CA is made, on the disk
+    filler = _fill(small_disk)
+    try:
+        run = run_in_sandbox("touch", "ran")
+    finally:
+        filler.unlink()
+    database = str(small_disk / "sandgate" / "sandgate.db")
+    assert run.returncode != 0
+    assert run.stderr.strip() == (
+        f"sandgate: cannot record to {database} (database or disk is full): "
+        "the session is not started"
+    ), run.stderr
+    assert not (workspace / "ran").exists()
+    assert not service.runtime.parts.sessions.live
