@@ -32,6 +32,7 @@ from mitmproxy.net.http import status_codes
 from mitmproxy.proxy import commands, events, layer
 from mitmproxy.proxy.context import Context
 from mitmproxy.proxy.layers.http import (
+    DropStream,
     HttpLayer,
     HTTPMode,
     HttpStream,
@@ -133,6 +134,9 @@ class LimitedStream(HttpStream):
                 ),
                 self.context.client,
             )
+            # Done with: otherwise it stayed in the layer (and on the budget) until the
+            # connection closed, one refused stream after another.
+            yield DropStream(self.stream_id)
         elif in_tunnel(self.context):
             # No half-close inside a tunnel (see `heads.in_tunnel`): what the client still
             # sends is dropped, and the connection closes when it goes or after a while.

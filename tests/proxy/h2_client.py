@@ -48,12 +48,34 @@ def h2_requests(
 ) -> list[H2Reply]:
     """Send `requests` as concurrent POST streams on one HTTP/2 connection tunnelled to
     `host:port` through the proxy on 127.0.0.1:`proxy_port`; return each reply in order."""
-    raw = socket.create_connection(("127.0.0.1", proxy_port), timeout=timeout)
-    try:
-        raw.sendall(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+    with H2Client(proxy_port, host, port, bundle, timeout) as client:
+        return client.send(requests)
+
+
+class H2Client:
+    """One HTTP/2 connection through the proxy, for batches of streams one after another."""
+
+    def __init__(
+        self, proxy_port: int, host: str, port: int, bundle: Path, timeout: float = 30
+    ) -> None:
+        self.authority = f"{host}:{port}"
+        self.raw = socket.create_connection(("127.0.0.1", proxy_port), timeout=timeout)
+        try:
+            self.tls = self._tunnel(host, port, bundle)
+        except BaseException:
+            self.raw.close()
+            raise
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        self.conn.initiate_connection()
+        self.tls.sendall(self.conn.data_to_send())
+
+    def _tunnel(self, host: str, port: int, bundle: Path) -> ssl.SSLSocket:
+        self.raw.sendall(
+            f"CONNECT {self.authority} HTTP/1.1\r\nHost: {self.authority}\r\n\r\n".encode()
+        )
         head = b""
         while b"\r\n\r\n" not in head:
-            chunk = raw.recv(4096)
+            chunk = self.raw.recv(4096)
             if not chunk:
                 raise ConnectionError(f"the proxy closed the CONNECT: {head!r}")
             head += chunk
@@ -61,41 +83,45 @@ def h2_requests(
             raise ConnectionError(f"CONNECT refused: {head[:200]!r}")
         context = ssl.create_default_context(cafile=str(bundle))
         context.set_alpn_protocols(["h2"])
-        tls = context.wrap_socket(raw, server_hostname=host)
+        tls = context.wrap_socket(self.raw, server_hostname=host)
         if tls.selected_alpn_protocol() != "h2":
             raise ConnectionError("the proxy did not speak HTTP/2")
-        return _exchange(tls, f"{host}:{port}", requests)
-    finally:
-        raw.close()
+        return tls
 
+    def __enter__(self) -> H2Client:
+        return self
 
-def _exchange(tls: ssl.SSLSocket, authority: str, requests: list[H2Request]) -> list[H2Reply]:
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
-    conn.initiate_connection()
-    ids: list[int] = []
-    rest: dict[int, memoryview] = {}
-    replies: dict[int, H2Reply] = {}
-    for request in requests:
-        stream_id = conn.get_next_available_stream_id()
-        headers = [(":method", "POST"), (":path", request.path), (":authority", authority),
-                   (":scheme", "https"), *request.headers]  # fmt: skip
-        if request.declared:
-            headers.append(("content-length", str(len(request.body))))
-        conn.send_headers(stream_id, headers)
-        ids.append(stream_id)
-        rest[stream_id] = memoryview(request.body)
-        replies[stream_id] = H2Reply()
-    tls.sendall(conn.data_to_send())
-    while not all(r.ended or r.reset for r in replies.values()):
-        _send_what_fits(conn, rest, replies)
+    def __exit__(self, *_: object) -> None:
+        self.raw.close()
+
+    def send(self, requests: list[H2Request]) -> list[H2Reply]:
+        """Send `requests` as concurrent streams; return once each has ended or was reset."""
+        conn, tls = self.conn, self.tls
+        ids: list[int] = []
+        rest: dict[int, memoryview] = {}
+        replies: dict[int, H2Reply] = {}
+        for request in requests:
+            stream_id = conn.get_next_available_stream_id()
+            headers = [(":method", "POST"), (":path", request.path),
+                       (":authority", self.authority), (":scheme", "https"),
+                       *request.headers]  # fmt: skip
+            if request.declared:
+                headers.append(("content-length", str(len(request.body))))
+            conn.send_headers(stream_id, headers)
+            ids.append(stream_id)
+            rest[stream_id] = memoryview(request.body)
+            replies[stream_id] = H2Reply()
         tls.sendall(conn.data_to_send())
-        data = tls.recv(65536)
-        if not data:
-            break
-        for event in conn.receive_data(data):
-            _on_event(conn, event, replies, rest)
-        tls.sendall(conn.data_to_send())
-    return [replies[i] for i in ids]
+        while not all(r.ended or r.reset for r in replies.values()):
+            _send_what_fits(conn, rest, replies)
+            tls.sendall(conn.data_to_send())
+            data = tls.recv(65536)
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                _on_event(conn, event, replies, rest)
+            tls.sendall(conn.data_to_send())
+        return [replies[i] for i in ids]
 
 
 def _send_what_fits(

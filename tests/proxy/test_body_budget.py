@@ -21,7 +21,7 @@ import pytest
 
 from sandbox.proxy.session import SecretBinding
 from tests.proxy.conftest import Net, ProxySession, ProxyThread, Servers, curl
-from tests.proxy.h2_client import H2Reply, H2Request, h2_requests, h2_requests_apart
+from tests.proxy.h2_client import H2Client, H2Reply, H2Request, h2_requests, h2_requests_apart
 from tests.proxy.test_body_limit import _PeakRss
 
 BUDGET = 1 << 20  # the engine below: "1m" for one body and for the session's budget
@@ -315,3 +315,24 @@ def test_a_body_exactly_the_budget_always_passes(
     arrived = [s for s in servers.http.seen + servers.https.seen if s.path != "/budget-aborted"]
     assert sum(1 for s in arrived if len(s.body) == BUDGET) == 4 * 6
     assert "/budget-over" not in [s.path for s in servers.http.seen]
+
+
+def test_refused_http2_streams_leave_nothing_on_a_connection_that_stays(
+    open_session, engine: ProxyThread, servers: Servers
+) -> None:
+    """One HTTP/2 connection, kept open: stream after refused stream (over the limit) is
+    reset and let go of, so the same connection's next body of exactly the budget
+    passes. A refused stream kept on the budget until the connection closed would have
+    spent it."""
+    session = _session(open_session, servers)
+    key = (("x-api-key", session.plan.env["KEY"]),)
+    with H2Client(session.port, BOUND, servers.https.port, session.bundle) as client:
+        for round_ in range(3):
+            for i in range(4):
+                body = b"o" * (BUDGET + 1)
+                (reply,) = client.send([H2Request(f"/budget-h2-over-{round_}-{i}", body, key)])
+                assert reply.status == 413 and reply.reset, reply
+            _wait_released(engine, session)
+            (exact,) = client.send([H2Request(f"/budget-h2-after-{round_}", b"e" * BUDGET, key)])
+            assert exact.status == 200 and exact.ended, exact
+    assert not [p for p in servers.https.paths() if p.startswith("/budget-h2-over-")]
