@@ -80,7 +80,7 @@ class LimitedStream(HttpStream):
         self, context: Context, stream_id: int, parent: LimitedHttpLayer, refuse: Refuse
     ) -> None:
         super().__init__(context, stream_id)
-        self.layer = parent
+        self.http_layer = parent
         self.limit = parent.limit
         self.refuse = refuse
         self._closing: commands.RequestWakeup | None = None  # after a refusal in a tunnel
@@ -92,8 +92,8 @@ class LimitedStream(HttpStream):
                 reason = f"request bodies over {megabytes(self.limit)} cannot be inspected"
                 yield from self._cut(refused, 413, reason)
                 return True
-            budget = self.layer.budget
-            if budget is not None and self.layer.hold(self) > budget.limit:
+            budget = self.http_layer.budget
+            if budget is not None and self.http_layer.hold(self) > budget.limit:
                 reason = (
                     f"this session's requests together hold over {megabytes(budget.limit)} "
                     "of bodies in Sandgate (its budget): send this again when they finish"
@@ -101,8 +101,8 @@ class LimitedStream(HttpStream):
                 yield from self._cut(False, 503, reason)
                 return True
         elif not request and self.server_state == self.state_consume_response_body:
-            budget = self.layer.budget
-            over = budget is not None and self.layer.hold(self) > budget.limit
+            budget = self.http_layer.budget
+            over = budget is not None and self.http_layer.hold(self) > budget.limit
             if over and not self.flow.metadata.get(KEEP_WHOLE):
                 yield from self._stream_response()
         return (yield from super().check_body_size(request))
@@ -116,14 +116,14 @@ class LimitedStream(HttpStream):
         self.response_body_buf.clear()  # type: ignore[no-untyped-call]
         yield from self.start_response_stream()
         yield from self.handle_event(ResponseData(self.stream_id, buffered))
-        self.layer.hold(self)
+        self.http_layer.hold(self)
 
     def _cut(self, refused: bool, status: int, reason: str) -> layer.CommandGenerator[None]:
         self.request_body_buf.clear()  # type: ignore[no-untyped-call]
         self.client_state = self.state_errored  # what the client still sends is dropped
         if not refused:
             self.refuse(self.flow, status, reason)
-        self.layer.hold(self)
+        self.http_layer.hold(self)
         assert self.flow.response is not None
         yield from self.send_response()
         if self.flow.request.is_http2:
