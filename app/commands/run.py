@@ -213,7 +213,9 @@ class WaitingNotices:
 
     def _change(self, change: dict[str, Any]) -> None:
         name = change.get("change")
-        if name in ("batch.added", "batch.joined"):
+        if name in ("recording.failed", "recording.restored"):
+            self._say(str(change.get("reason", "")))  # the session's network went or came back
+        elif name in ("batch.added", "batch.joined"):
             self._seen(change["batch"]["batch"], change["member"])
         elif name == "batch.decided" and change.get("batch") in self.hosts:
             if change.get("member") not in (None, *self.events):

@@ -14,13 +14,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.service.backends import shown
 from app.service.egress_credentials import CredentialIndex, default_env, secret_for
 from app.service.egress_logins import SessionLogins, prepare_logins
 from app.service.fetch import FetchRules
+from app.service.record_health import RecordHealth
 from app.service.server import RequestError
 from sandbox.proxy.engine import EgressProxy
 from sandbox.proxy.rules import RuleError
-from sandbox.proxy.session import Answer, Event, Outcome, SecretBinding
+from sandbox.proxy.session import Answer, Event, NotRecorded, Outcome, SecretBinding
 
 if TYPE_CHECKING:
     from app.service.parts import Parts
@@ -50,6 +52,13 @@ class Egress:
         self._logins: dict[str, SessionLogins] = {}
         self._starts: dict[str, dict[str, Any]] = {}  # the context triage was given
         self._fetch: dict[str, FetchRules] = {}  # `network.fetch` of each session
+        self.health = RecordHealth(
+            parts.changes,
+            shown(parts.db.store.at),
+            halt=proxy.halt,
+            resume=proxy.resume,
+            sessions=lambda: list(parts.sessions.live),
+        )
 
     def bound(self, session: str) -> dict[str, str]:
         """Domain → placeholder of `session`: the `bound` field of its `session.start`."""
@@ -192,7 +201,7 @@ class Egress:
         # Recorded when seen, its outcome when known: a held request is in history even
         # if the service dies while it waits.
         db = self.parts.db
-        row = await db.call(db.store.add_event, session, event, verdict, event.get("ts"))
+        row = await self._write(db.store.add_event, session, event, verdict, event.get("ts"))
         self._seen[str(event["id"])] = row
         if self.parts.review is not None:
             await self.parts.review.event_recorded(row, dict(event), verdict)
@@ -209,7 +218,9 @@ class Egress:
         db = self.parts.db
         event_id = self._seen.pop(str(event["id"]), None)
         if event_id is None:
-            event_id = await db.call(db.store.add_event, session, event, verdict, event.get("ts"))
+            event_id = await self._write(
+                db.store.add_event, session, event, verdict, event.get("ts")
+            )
             if self.parts.review is not None:
                 await self.parts.review.event_recorded(event_id, dict(event), verdict)
         if outcome.by == "person":
@@ -218,7 +229,7 @@ class Egress:
             by = f"{outcome.by}:{outcome.rule}"
         else:
             by = outcome.by
-        await db.call(
+        await self._write(
             db.store.add_decision,
             outcome.action,
             outcome.scope or "once",
@@ -235,7 +246,7 @@ class Egress:
         db = self.parts.db
         rows = [self._seen[e] for e in events if e in self._seen]
         task = asyncio.ensure_future(
-            db.call(
+            self._write(
                 db.store.add_decision,
                 decision,
                 scope,
@@ -247,6 +258,17 @@ class Egress:
         )
         task.add_done_callback(_log_failure)
         return task
+
+    async def _write(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """A store write for the proxy's record. If it fails, every session loses its
+        network (`RecordHealth`) and `NotRecorded` says why: the proxy then refuses what
+        the record was for."""
+        try:
+            result = await self.parts.db.call(method, *args, **kwargs)
+        except Exception as exc:
+            raise NotRecorded(self.health.failed(exc)) from exc
+        self.health.succeeded()
+        return result
 
 
 CRITICAL_SCORE = 80  # the lowest score of the critical band (events.md)
@@ -272,7 +294,9 @@ def critical_verdict(verdict: dict[str, Any], outcome: Outcome) -> dict[str, Any
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
+    if task.cancelled() or isinstance(task.exception(), NotRecorded):
+        return  # a failed record is logged (once) by RecordHealth
+    if task.exception() is not None:
         logger.error("recording a decision failed", exc_info=task.exception())
 
 
@@ -282,4 +306,5 @@ async def install_egress(parts: Parts, queue: DecisionQueue) -> Egress:
     queue.on_decided = egress.on_decided
     parts.sessions.hooks.append(egress)
     parts.on_stop.append(egress.stop)
+    parts.changes.provide("recording", egress.health.state)
     return egress

@@ -208,16 +208,17 @@ class Sessions:
                 started=started,
             )
             await self.record(session, self._start_event(session, workspace, home, prepared))
-        except DBAPIError as exc:  # a server gone since start-up: never run unrecorded
+        except Exception as exc:  # a session that cannot be recorded does not start
             for hook in self.hooks:
                 await hook.closing(session)
             shutil.rmtree(session_dir, ignore_errors=True)
+            if isinstance(exc, RequestError):
+                raise
             with contextlib.suppress(DBAPIError):
                 await self.db.call(self.db.store.end_session, session, None)
-            at = self.db.store.at
             raise RequestError(
-                f"the database {shown(at)} cannot record this session ({reason(exc)}), "
-                "so it does not start"
+                f"the database {shown(self.db.store.at)} cannot record this session "
+                f"({reason(exc)}), so it does not start"
             ) from None
         texts = {p: read_memory(p) for p in prepared.memory_files}
         live = Live(session, workspace, prepared, {p: t for p, t in texts.items() if t is not None})

@@ -24,8 +24,8 @@ _FILL = {
 
 def state_of(state: State) -> str:
     """The icon state for what the service last said."""
-    if not state.connected:
-        return "down"
+    if not state.connected or state.recording_failed is not None:
+        return "down"  # no record means no network: the service cannot do its job
     if state.critical_waiting:
         return "critical"
     if state.paused is not None:

@@ -119,6 +119,8 @@ class InboxController(QObject):
             when = "shown as last seen" if state.stale else "connecting"
             return f"Service down: reconnecting… ({when}; nothing can be decided now)"
         parts = [f"{state.waiting} waiting", f"{len(state.sessions)} session(s) running"]
+        if state.recording_failed is not None:
+            parts.insert(0, state.recording_failed)
         if state.paused is not None:
             until = state.paused.until
             parts.append(

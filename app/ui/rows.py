@@ -103,6 +103,7 @@ class State:
     sessions: tuple[Session, ...] = ()
     review: tuple[ReviewItem, ...] = ()
     paused: Paused | None = None
+    recording_failed: str | None = None  # why nothing can be recorded (no network meanwhile)
     seq: int = 0
     instance: str = ""  # the service run that said it (batch ids restart with a run)
     connected: bool = False
@@ -207,6 +208,12 @@ def _paused(raw: Any) -> Paused | None:
     return Paused(float(until) if until is not None else None)
 
 
+def _recording(raw: Any) -> str | None:
+    if not isinstance(raw, Mapping):
+        return None
+    return str(raw.get("reason") or "the record cannot be written")
+
+
 def state(raw: Mapping[str, Any], seq: int, instance: str = "") -> State:
     """The `state` of a `watch` reply."""
     return State(
@@ -215,6 +222,7 @@ def state(raw: Mapping[str, Any], seq: int, instance: str = "") -> State:
         sessions=tuple(session(s) for s in raw.get("sessions") or ()),
         review=tuple(review_item(i) for i in raw.get("review") or ()),
         paused=_paused(raw.get("paused")),
+        recording_failed=_recording(raw.get("recording")),
         seq=seq,
         connected=True,
     )
@@ -291,4 +299,8 @@ def fold(current: State, raw: Mapping[str, Any]) -> tuple[State, Change]:
         s = replace(s, paused=Paused(float(until) if until is not None else None))
     elif name == "resumed":
         s = replace(s, paused=None)
+    elif name == "recording.failed":
+        s = replace(s, recording_failed=_recording(raw))
+    elif name == "recording.restored":
+        s = replace(s, recording_failed=None)
     return s, change

@@ -38,6 +38,8 @@ def tooltip(state: State, now: float) -> str:
     if not state.connected:
         return "Sandgate: the service is down, reconnecting (the inbox shows the last state)"
     lines = []
+    if state.recording_failed is not None:
+        lines.append(f"Sandgate: {state.recording_failed}")
     waiting = state.waiting
     if state.critical_waiting:
         lines.append(f"Sandgate: a critical request is blocked ({waiting} waiting)")

@@ -13,49 +13,30 @@ the check and the connect). Clearance comes from:
   (Claude Code says `ERR_SOCKET_CLOSED`), and the reason is lost.
 - `request`: a visible request (plain HTTP, or inside an intercepted tunnel) is checked
   for canaries and foreign credentials, then allowed, denied, or held while the service
-  asks a person.
+  asks a person (`sandbox.proxy.request_policy`).
 """
 
 from __future__ import annotations
-
-import asyncio
-import base64
-import inspect
-import logging
-import socket
-import time
-import uuid
-from collections.abc import Sequence
 
 from mitmproxy import http
 from mitmproxy.connection import Client
 from mitmproxy.proxy import layer, server_hooks
 from mitmproxy.tls import ClientHelloData, TlsData
 
-from sandbox.proxy.inspect import MISSING_PREFIX, RequestView, find_canary, foreign_credential
-from sandbox.proxy.limits import limit_http
-from sandbox.proxy.login_checks import check_login, keep_whole, swap_response, vendor_decision
+from sandbox.proxy.destinations import Destination, decide_destination, fronting, policy_outcome
+from sandbox.proxy.limits import KEEP_WHOLE, limit_http
+from sandbox.proxy.login_checks import keep_whole, swap_response
+from sandbox.proxy.recording import Recorder, connect_event, request_event
+from sandbox.proxy.refusals import megabytes, refuse
+from sandbox.proxy.request_policy import judge, put_secret
 from sandbox.proxy.rules import Decision, IPAddress, normalise_host, parse_address
-from sandbox.proxy.session import Answer, Event, Outcome, SessionNet
+from sandbox.proxy.session import Event, Outcome, SessionNet
 
-logger = logging.getLogger(__name__)
-
-EVENT_BODY_LIMIT = 64 * 1024
-REASON_HEADER = "X-Sandgate-Reason"
-RESOLVE_TIMEOUT = 5.0
 STREAM_ABOVE = 256 * 1024
 # Protocols where the server speaks first (ssh, ftp, smtp, pop, imap, mysql, vnc, …):
 # a client tunnelling one through CONNECT sends nothing until it hears the server, so a
 # refusal intercepted to be told over TLS would never be heard. Their CONNECT fails.
 SERVER_FIRST_PORTS = frozenset({21, 22, 23, 25, 110, 143, 465, 587, 993, 995, 3306, 5900})
-
-Destination = tuple[Decision, IPAddress | None]
-
-
-def _printable(text: str, limit: int = 200) -> str:
-    """Safe for a status line or header: printable ASCII, no CR/LF, bounded."""
-    clean = "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
-    return clean[:limit]
 
 
 class PolicyAddon:
@@ -68,7 +49,7 @@ class PolicyAddon:
         self._opaque: dict[str, tuple[str, int]] = {}
         self._names: dict[str, tuple[str, int]] = {}  # server connection → name it was for
         self._refusing: dict[str, Decision] = {}  # client → its tunnel's refusal
-        self._recording: set[asyncio.Future[None]] = set()
+        self._recorder = Recorder()
         self._socks: set[str] = set()  # SOCKS5 clients: no CONNECT, the destination comes first
 
     # --- attribution -------------------------------------------------------------------
@@ -80,7 +61,9 @@ class PolicyAddon:
             self._socks.add(client_id)
 
     def detach(self, client_id: str) -> None:
-        self.clients.pop(client_id, None)
+        session = self.clients.pop(client_id, None)
+        if session is not None:
+            session.budget.release_client(client_id)
         self._socks.discard(client_id)
         self._cleared.pop(client_id, None)
         self._opaque.pop(client_id, None)
@@ -96,22 +79,26 @@ class PolicyAddon:
         """Decide a CONNECT: opaque tunnel, refusal, or interception to decide inside."""
         session = self.clients.get(flow.client_conn.id)
         if session is None:
-            _refuse(flow, "connection not attributed to a Sandgate session", connect=True)
+            refuse(flow, "connection not attributed to a Sandgate session", connect=True)
             return
         host, port = normalise_host(flow.request.host), flow.request.port
-        decision, address = await self._destination(session, host, port)
+        decision, address = await decide_destination(session, host, port)
         if decision.action == "deny" and port in SERVER_FIRST_PORTS:
-            _refuse(flow, decision.reason, connect=True)
-            self._emit(session, _connect_event(session, host, port), _policy(decision))
+            refuse(flow, decision.reason, connect=True)
+            self._emit(session, connect_event(session, host, port), policy_outcome(decision))
         elif decision.action == "deny":
             # Accepted and intercepted: `requestheaders` refuses each request inside with
             # a 403 and records it; `tls_failed_client` records a client that will not
             # talk TLS to Sandgate.
             self._refusing[flow.client_conn.id] = decision
         elif decision.action == "allow" and not session.inspected(host):
+            event = connect_event(session, host, port)
+            failure = await self._recorder.record(session, event, policy_outcome(decision))
+            if failure is not None:  # not recorded: refused inside, as a denied tunnel
+                self._refusing[flow.client_conn.id] = Decision("deny", None, failure)
+                return
             self._clear(flow.client_conn.id, host, port, address)
             self._opaque[flow.client_conn.id] = (host, port)
-            self._emit(session, _connect_event(session, host, port), _policy(decision))
         # else: unknown or bound — accepted, intercepted, decided per request inside.
 
     async def tls_clienthello(self, data: ClientHelloData) -> None:
@@ -149,38 +136,41 @@ class PolicyAddon:
                 "is inspected: unknown, or bound to a credential); nothing was sent"
             )
             outcome = Outcome("deny", "policy", why)
-        self._emit(session, _connect_event(session, host, port), outcome)
+        self._emit(session, connect_event(session, host, port), outcome)
 
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
-        """Have request bodies measured as they arrive (see `sandbox.proxy.limits`)."""
-        limit_http(nextlayer, self.request_limit, self._too_large)
+        """Have bodies measured as they arrive, against the request limit and the session's
+        budget (see `sandbox.proxy.limits`)."""
+        session = self.clients.get(nextlayer.context.client.id)
+        budget = session.budget if session is not None else None
+        limit_http(nextlayer, self.request_limit, self._body_refused, budget)
 
-    def _too_large(self, flow: http.HTTPFlow) -> None:
-        """A body of undeclared size went over the limit while it arrived."""
-        reason = f"request bodies over {_megabytes(self.request_limit)} cannot be inspected"
-        _refuse(flow, reason, status=413)
+    def _body_refused(self, flow: http.HTTPFlow, status: int, reason: str) -> None:
+        """A body went over the limit, or over its session's budget, while it arrived."""
+        retry = {"Retry-After": "1"} if status == 503 else None
+        refuse(flow, reason, status=status, headers=retry)
         session = self.clients.get(flow.client_conn.id)
         if session is not None:
-            self._emit(session, _request_event(session, flow), Outcome("deny", "policy", reason))
+            self._emit(session, request_event(session, flow), Outcome("deny", "policy", reason))
 
     async def requestheaders(self, flow: http.HTTPFlow) -> None:
         """Refuse denied destinations before their body is read."""
         session = self.clients.get(flow.client_conn.id)
         if session is None:
-            _refuse(flow, "connection not attributed to a Sandgate session")
+            refuse(flow, "connection not attributed to a Sandgate session")
             return
         host, port = normalise_host(flow.request.host), flow.request.port
-        decision, address = await self._destination(session, host, port)
-        decision = _fronting(session, flow, host, port, decision, address)
+        decision, address = await decide_destination(session, host, port)
+        decision = fronting(session, flow, host, port, decision, address)
         flow.metadata["sandgate.destination"] = (decision, address)
         size = flow.request.headers.get("content-length", "")
         too_large = size.isdigit() and int(size) > self.request_limit
         if decision.action != "deny" and too_large:
-            limit = _megabytes(self.request_limit)
+            limit = megabytes(self.request_limit)
             decision = Decision("deny", None, f"request bodies over {limit} cannot be inspected")
         if decision.action == "deny":
-            _refuse(flow, decision.reason, status=413 if too_large else 403)
-            self._emit(session, _request_event(session, flow), _policy(decision))
+            refuse(flow, decision.reason, status=413 if too_large else 403)
+            self._emit(session, request_event(session, flow), policy_outcome(decision))
 
     async def request(self, flow: http.HTTPFlow) -> None:
         """Decide a complete request: canaries, bound credentials, then the destination."""
@@ -190,70 +180,20 @@ class PolicyAddon:
         host, port = normalise_host(flow.request.host), flow.request.port
         destination: Destination | None = flow.metadata.get("sandgate.destination")
         if destination is None:
-            destination = await self._destination(session, host, port)
+            destination = await decide_destination(session, host, port)
         decision, address = destination
-        event = _request_event(session, flow)
-        body = flow.request.raw_content or b""
-        # A compressed body is searched decoded too (a canary inside gzip is still a canary).
-        decoded = flow.request.get_content(strict=False) or b""
-        view = RequestView(
-            url=flow.request.url,
-            headers=list(flow.request.headers.items(multi=True)),  # type: ignore[no-untyped-call]
-            body=body if decoded == body else body + b"\n" + decoded,
-        )
-        outcome: Outcome | None = None
-        canary = find_canary(view, session.canary_forms())
-        login = None if canary is not None else check_login(session, flow, host, view)
-        binding = session.bindings.get(host) if login is None else None
-        if canary is not None:
-            outcome = Outcome(
-                "deny", "canary", "the request carries this session's canary token", critical=True
-            )
-        elif login is not None and login.critical:
-            outcome = login  # the login's token toward another vendor, or a foreign key
-        elif decision.action == "deny":
-            outcome = _policy(decision)
-        elif login is not None:
-            outcome = login
-        elif binding is not None:
-            if binding.secret is None:
-                why = f"credential {binding.name!r} is not stored: `sandgate credential add`"
-                outcome = Outcome("deny", "credential", why)
-            elif flow.request.scheme != "https":
-                why = f"{host} is bound to a credential: HTTPS only"
-                outcome = Outcome("deny", "credential", why)
-            elif foreign := foreign_credential(view, binding.header, binding.placeholder):
-                missing = foreign.startswith(MISSING_PREFIX)
-                reason = foreign.removeprefix(MISSING_PREFIX)
-                outcome = Outcome("deny", "credential", reason, critical=not missing)
-            else:
-                outcome = Outcome(
-                    "allow",
-                    "credential",
-                    f"carries the placeholder of credential {binding.name!r}",
-                    rule=f"credential:{binding.name}",
-                )
-        elif decision.action == "allow":
-            outcome = _policy(decision)
-        else:
-            answer = await self._ask(session, event)
-            outcome = Outcome(
-                "allow" if answer.allow else "deny",
-                answer.by,
-                answer.reason,
-                scope=answer.scope,
-                batch=answer.batch,
-            )
-
-        if outcome.action == "deny":
-            _refuse(flow, outcome.reason)
-        else:
-            self._clear(flow.client_conn.id, host, port, address)
-            if binding is not None and binding.secret is not None:
-                value = flow.request.headers[binding.header]
-                flow.request.headers[binding.header] = value.replace(
-                    binding.placeholder, binding.secret
-                )
+        event = request_event(session, flow)
+        outcome, binding = await judge(session, flow, host, decision, event)
+        if outcome.action == "allow":
+            # Recorded before it goes: a request that cannot be recorded does not go.
+            failure = await self._recorder.record(session, event, outcome)
+            if failure is None:
+                self._clear(flow.client_conn.id, host, port, address)
+                if binding is not None:
+                    put_secret(flow, binding)
+                return
+            outcome = Outcome("deny", "recording", failure)
+        refuse(flow, outcome.reason)
         self._emit(session, event, outcome)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
@@ -263,6 +203,7 @@ class PolicyAddon:
             return
         session = self.clients.get(flow.client_conn.id)
         if session is not None and keep_whole(session, flow, normalise_host(flow.request.host)):
+            flow.metadata[KEEP_WHOLE] = True
             return  # a token endpoint's answer: its tokens are swapped in `response`
         size = flow.response.headers.get("content-length", "")
         if not size.isdigit() or int(size) > STREAM_ABOVE:
@@ -282,16 +223,19 @@ class PolicyAddon:
         address = self._cleared.get(data.client.id, {}).get((host, port))
         if session is not None and address is None and data.client.id in self._socks:
             # Raw TCP over SOCKS5: the only decision point there is.
-            decision, resolved = await self._destination(session, host, port)
+            decision, resolved = await decide_destination(session, host, port)
             if decision.action == "allow" and not session.inspected(host):
-                address = resolved
-                self._emit(session, _connect_event(session, host, port), _policy(decision))
+                event = connect_event(session, host, port)
+                failure = await self._recorder.record(session, event, policy_outcome(decision))
+                address = resolved if failure is None else None
+        if session is not None and session.halted is not None:
+            address = None  # cleared before the halt: no new connection either
         if session is None or address is None:
             data.server.error = f"Sandgate: {host}:{port} was not allowed for this connection"
             if session is not None:
                 refused = self._refusing.get(data.client.id)
                 outcome = (
-                    _policy(refused)
+                    policy_outcome(refused)
                     if refused is not None
                     else Outcome(
                         "deny",
@@ -299,7 +243,7 @@ class PolicyAddon:
                         "an undecided destination's tunnel carries no HTTP(S) Sandgate can inspect",
                     )
                 )
-                self._emit(session, _connect_event(session, host, port), outcome)
+                self._emit(session, connect_event(session, host, port), outcome)
             return
         if data.server.sni is None and parse_address(host) is None:
             data.server.sni = host
@@ -322,25 +266,14 @@ class PolicyAddon:
     def client_disconnected(self, client: Client) -> None:
         self.detach(client.id)
 
+    def is_opaque(self, client_id: str) -> bool:
+        """Is this client connection a tunnel passed through untouched?"""
+        return client_id in self._opaque
+
     # --- helpers -----------------------------------------------------------------------
 
     def _emit(self, session: SessionNet, event: Event, outcome: Outcome) -> None:
-        """Hand a decided event to the service without making the traffic wait for it
-        (triage and the database write run after the request goes on its way)."""
-        try:
-            result = session.on_event(event, outcome)
-        except Exception:
-            logger.exception("the service's event callback failed")
-            return
-        if inspect.isawaitable(result):
-            task = asyncio.ensure_future(result)
-            self._recording.add(task)
-            task.add_done_callback(self._recorded)
-
-    def _recorded(self, task: asyncio.Future[None]) -> None:
-        self._recording.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("the service's event callback failed", exc_info=task.exception())
+        self._recorder.emit(session, event, outcome)
 
     async def _open_socks_tunnel(self, data: ClientHelloData) -> None:
         """A SOCKS5 client's TLS: an allowed destination becomes an opaque tunnel, as after
@@ -350,154 +283,9 @@ class PolicyAddon:
             return
         host = normalise_host(str(data.context.server.address[0]))
         port = int(data.context.server.address[1])
-        decision, address = await self._destination(session, host, port)
+        decision, address = await decide_destination(session, host, port)
         if decision.action == "allow" and not session.inspected(host):
-            self._clear(data.context.client.id, host, port, address)
-            self._opaque[data.context.client.id] = (host, port)
-            self._emit(session, _connect_event(session, host, port), _policy(decision))
-
-    async def _destination(self, session: SessionNet, host: str, port: int) -> Destination:
-        addresses = await _resolve(session, host, port)
-        decision = session.rules.decide(host, port, addresses)
-        if decision.action == "ask" and host in session.bindings:
-            binding = session.bindings[host]
-            decision = Decision(
-                "allow", f"credential:{binding.name}", f"bound to credential {binding.name!r}"
-            )
-        decision = vendor_decision(session, host, decision)
-        # Connect to an IPv4 address first when there is one: the sandbox's host may
-        # lack IPv6 routes, and the choice must be one of the checked addresses.
-        ordered = sorted(addresses, key=lambda a: a.version)
-        return decision, (ordered[0] if ordered else None)
-
-    async def _ask(self, session: SessionNet, event: Event) -> Answer:
-        """Wait for the service's answer; the session closing or a stuck service deny."""
-        asking = asyncio.ensure_future(session.ask(event))
-        closing = asyncio.ensure_future(session.closed.wait())
-        session.waiting += 1
-        try:
-            done, _ = await asyncio.wait(
-                {asking, closing},
-                timeout=session.ask_timeout + 10,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            session.waiting -= 1
-            closing.cancel()
-        if asking in done and not asking.cancelled() and asking.exception() is None:
-            return asking.result()
-        asking.cancel()
-        if closing in done:
-            return Answer(False, "closed", "the session ended while the request waited")
-        if asking in done:
-            logger.error("asking about a request failed", exc_info=asking.exception())
-            return Answer(False, "error", "Sandgate could not ask about this request")
-        return Answer(False, "timeout", "no decision in time")
-
-
-async def _resolve(session: SessionNet, host: str, port: int) -> Sequence[IPAddress]:
-    literal = parse_address(host)
-    if literal is not None:
-        return [literal]
-    if host in session.resolve:
-        return [session.resolve[host]]
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT
-        )
-    except (TimeoutError, OSError, UnicodeError):
-        return []
-    found: list[IPAddress] = []
-    for info in infos:
-        address = parse_address(str(info[4][0]).split("%")[0])
-        if address is not None and address not in found:
-            found.append(address)
-    return found
-
-
-def _fronting(
-    session: SessionNet,
-    flow: http.HTTPFlow,
-    host: str,
-    port: int,
-    decision: Decision,
-    address: IPAddress | None,
-) -> Decision:
-    """Domain fronting: the connection goes to `host`, but the Host header (or the TLS
-    SNI) names another host, which a shared front end (a CDN) would route to. Each name
-    the request carries must pass the rules on its own, at the address actually reached;
-    the strictest answer wins."""
-    names = {flow.request.host_header or "", flow.client_conn.sni or ""}
-    rank = {"allow": 0, "ask": 1, "deny": 2}
-    for raw in names:
-        other = normalise_host(_strip_port(raw))
-        if not other or other == host or parse_address(other) is not None:
-            continue
-        if other in session.bindings and other != host:
-            extra = Decision("deny", None, "a bound domain reached through another host")
-        else:
-            extra = session.rules.decide(other, port, [address] if address else [])
-        if rank[extra.action] > rank[decision.action]:
-            decision = Decision(
-                extra.action, extra.rule, f"the request names {other}: {extra.reason}"
-            )
-    return decision
-
-
-def _strip_port(authority: str) -> str:
-    if authority.startswith("["):
-        return authority.split("]")[0] + "]"
-    return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
-
-
-def _policy(decision: Decision) -> Outcome:
-    if decision.action == "allow":
-        return Outcome("allow", "policy", decision.reason, rule=decision.rule)
-    return Outcome("deny", "policy", decision.reason, rule=decision.rule)
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1 << 20):g} MB"
-
-
-def _refuse(flow: http.HTTPFlow, reason: str, connect: bool = False, status: int = 403) -> None:
-    text = _printable(reason)
-    flow.response = http.Response.make(
-        status,
-        f"Sandgate refused this request: {text}\n",
-        {"Content-Type": "text/plain; charset=utf-8", REASON_HEADER: text, "Connection": "close"},
-    )
-    if connect:
-        flow.response.reason = f"Sandgate: {text}"
-    else:
-        flow.response.reason = "Forbidden by Sandgate" if status == 403 else "Refused by Sandgate"
-
-
-def _base_event(session: SessionNet, kind: str) -> Event:
-    return {"id": uuid.uuid4().hex, "session": session.id, "kind": kind, "ts": time.time()}
-
-
-def _connect_event(session: SessionNet, host: str, port: int) -> Event:
-    return _base_event(session, "net.connect") | {"host": host, "port": port}
-
-
-def _request_event(session: SessionNet, flow: http.HTTPFlow) -> Event:
-    headers: dict[str, str] = {}
-    for name, value in flow.request.headers.items(multi=True):  # type: ignore[no-untyped-call]
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    event = _base_event(session, "net.request") | {
-        "method": flow.request.method,
-        "url": flow.request.url,
-        "headers": headers,
-    }
-    body = flow.request.raw_content or b""
-    if body:
-        clipped = body[:EVENT_BODY_LIMIT]
-        try:
-            event["body"] = clipped.decode("utf-8")
-        except UnicodeDecodeError:
-            event["body_b64"] = base64.b64encode(clipped).decode()
-        if len(body) > EVENT_BODY_LIMIT:
-            event["body_truncated"] = len(body)
-    return event
+            event = connect_event(session, host, port)
+            if await self._recorder.record(session, event, policy_outcome(decision)) is None:
+                self._clear(data.context.client.id, host, port, address)
+                self._opaque[data.context.client.id] = (host, port)

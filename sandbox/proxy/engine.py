@@ -22,30 +22,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import hashlib
-import itertools
 import logging
-import socket
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from mitmproxy import ctx, hooks, options
-from mitmproxy.addons import next_layer, proxyserver, tlsconfig
-from mitmproxy.connection import Connection
+from mitmproxy import hooks
+from mitmproxy.addons import proxyserver
 from mitmproxy.master import Master
-from mitmproxy.proxy import layers, mode_specs
-from mitmproxy.proxy.mode_servers import ProxyConnectionHandler
 from mitmproxy.utils import human
 
 from sandbox.proxy.addon import PolicyAddon
+from sandbox.proxy.allocator import tune_allocator
 from sandbox.proxy.ca import ensure_ca, system_ca_file, write_bundle
-from sandbox.proxy.framing import BodyFraming
-from sandbox.proxy.heads import Refusal, refusal_bytes
+from sandbox.proxy.connection_io import READ_SIZE
+from sandbox.proxy.listeners import Intake, Listener
 from sandbox.proxy.logins import LoginTokens
+from sandbox.proxy.master import build_master
 from sandbox.proxy.plan import DEFAULT_PORT, NetworkPlan, proxy_env
 from sandbox.proxy.session import Ask, OnEvent, SecretBinding, SessionNet
 
@@ -67,150 +61,6 @@ class NetworkRules(Protocol):
     def ask_timeout(self) -> float: ...
 
 
-class _PeerWriter:
-    """A StreamWriter that reports a loopback peer: mitmproxy expects an IP peer name,
-    and a Unix socket has none. The peer name is only used in mitmproxy's logs."""
-
-    def __init__(self, writer: asyncio.StreamWriter, peer: tuple[str, int]) -> None:
-        self._writer = writer
-        self._peer = peer
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        if name in ("peername", "sockname"):
-            return self._peer
-        return self._writer.get_extra_info(name, default)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._writer, name)
-
-
-# How much mitmproxy takes from a connection at a time. Its own loop asks for 64 KiB, and
-# every chunk then walks the whole layer stack (HTTP/1 framing, the tunnel, the writer):
-# on a large download that per-chunk Python work, not copying bytes, was a third of the
-# proxy's CPU. 256 KiB is what asyncio's transport takes from the socket in one recv,
-# and still fits the CPU's cache (1 MiB reads measured slower than 256 KiB).
-READ_SIZE = 256 * 1024
-# The session socket's send buffer. The default (~208 KiB) is smaller than one read, so
-# every chunk of a download was a partial send, the rest copied into asyncio's buffer and
-# sent on a second wake-up. The kernel doubles this and caps it at net.core.wmem_max
-# (on default settings: 416 KiB, still room for a whole read).
-SEND_BUFFER = 2 * READ_SIZE
-
-
-# While a hook runs for a connection (a request held for a person's decision, a name being
-# resolved), mitmproxy keeps reading the client and queues what arrives, with no limit: a
-# client could send gigabytes behind a held request. Past this much read during hooks, the
-# client is not read until they are done, and TCP leaves the rest waiting in the client.
-HELD_READ_LIMIT = 4 * READ_SIZE
-
-
-class _LargeReads:
-    """A StreamReader whose `read(n)` takes up to `READ_SIZE` (at least `n`) at a time.
-    Framing is unaffected: `read` returns what is buffered, never waits to fill.
-
-    For a client connection, given its handler's running hooks, it also stops reading
-    once `HELD_READ_LIMIT` has been read while hooks ran, until they finish."""
-
-    def __init__(self, reader: Any, hooks: set[asyncio.Task[None]] | None = None) -> None:
-        self._reader = reader
-        self._hooks = hooks
-        self._held = 0  # bytes read since the hooks now running started
-        inner = getattr(reader, "_reader", reader)
-        if isinstance(inner, asyncio.StreamReader) and getattr(inner, "_limit", 0) < READ_SIZE:
-            # The stream stops reading the socket past twice its limit (64 KiB by
-            # default for mitmproxy's upstream connections): let a whole read's worth in.
-            inner._limit = READ_SIZE  # type: ignore[attr-defined]
-
-    async def read(self, n: int = -1) -> bytes:
-        if self._hooks is not None:
-            if not self._hooks:
-                self._held = 0
-            while self._hooks and self._held >= HELD_READ_LIMIT:
-                await asyncio.wait(set(self._hooks))
-                if not self._hooks:
-                    self._held = 0
-        data: bytes = await self._reader.read(max(n, READ_SIZE) if n > 0 else n)
-        if self._hooks:
-            self._held += len(data)
-        return data
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._reader, name)
-
-
-# glibc's allocator, left to itself, handed each 256 KiB buffer of a download back to the
-# kernel and faulted fresh pages in for the next: asyncio's transport allocates 256 KiB
-# for every recv, above malloc's first mmap threshold, and the heap top is trimmed as soon
-# as 2 such buffers are free. Page faults were then a quarter of the proxy's CPU on a
-# passed-through tunnel. Fixed thresholds keep these buffers on the heap and reused.
-MMAP_THRESHOLD = 1 << 20  # mallocs at least this large get their own mapping
-TRIM_THRESHOLD = 16 << 20  # free memory at the heap top kept for reuse, at most
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt(3) parameters in glibc
-
-
-def tune_allocator() -> bool:
-    """Set glibc's malloc thresholds for streaming (process-wide, idempotent). True if set;
-    False elsewhere (macOS, musl), where nothing needs it or nothing can be done."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    # mallopt returns 1 on success; both or neither (one alone stops glibc adapting).
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-    )
-
-
-class _Handler(ProxyConnectionHandler):
-    """mitmproxy's handler for one client connection, reading in larger chunks from both
-    the client and the servers it connects to, and not reading the client past
-    `HELD_READ_LIMIT` while its hooks run. Nothing else changes."""
-
-    async def handle_connection(self, connection: Connection) -> None:
-        io = self.transports[connection]
-        if io.reader is not None:
-            hooks = self.hook_tasks if connection is self.client else None
-            io.reader = _LargeReads(io.reader, hooks)  # type: ignore[assignment]
-        await super().handle_connection(connection)
-
-
-class _Prefixed:
-    """A StreamReader that first returns bytes already read (the peeked protocol byte)."""
-
-    def __init__(self, first: bytes, reader: asyncio.StreamReader) -> None:
-        self._first = first
-        self._reader = reader
-
-    async def read(self, n: int = -1) -> bytes:
-        if self._first:
-            first, self._first = self._first, b""
-            return first
-        return await self._reader.read(n)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._reader, name)
-
-
-SOCKS5 = 0x05
-# Connections one session may hold open at once; past it a new one is refused.
-MAX_CONNECTIONS = 512
-
-
-class _Listener:
-    def __init__(
-        self, session: SessionNet, path: Path, server: asyncio.Server, bundle: Path
-    ) -> None:
-        self.session = session
-        self.path = path
-        self.server = server
-        self.bundle = bundle
-        self.writers: set[asyncio.StreamWriter] = set()
-
-
 class EgressProxy:
     """One per service. `start()`, then `open_session()` per sandbox, `stop()` at the end."""
 
@@ -220,7 +70,10 @@ class EgressProxy:
         runtime_dir: Path,
         port: int = DEFAULT_PORT,
         body_size_limit: str = "64m",
+        session_budget: str = "256m",
     ) -> None:
+        """`body_size_limit` bounds one request body; `session_budget` the bodies one
+        session's connections and streams hold at once (at least the former)."""
         self.ca_dir = data_dir / "proxy-ca"
         self.folder = runtime_dir / "proxy"
         self.port = port
@@ -228,13 +81,16 @@ class EgressProxy:
         self.ca_bundle = self.folder / "ca-bundle.pem"
         self._upstream_bundle = self.folder / "upstream-ca.pem"
         self._upstream_extra: list[Path] = []
-        self._listeners: dict[str, _Listener] = {}
-        self._peer_ports = itertools.count(1)
-        self._mode = mode_specs.ProxyMode.parse("regular")
-        self._socks_mode = mode_specs.ProxyMode.parse("socks5")
+        self._listeners: dict[str, Listener] = {}
         self._master: Master | None = None
+        self._intake: Intake | None = None
+        self._halted: str | None = None  # why no session gets network now (see `halt`)
         self._proxyserver = proxyserver.Proxyserver()  # type: ignore[no-untyped-call]
-        self.addon = PolicyAddon(request_limit=human.parse_size(body_size_limit) or 0)
+        request_limit = human.parse_size(body_size_limit) or 0
+        self.session_budget = human.parse_size(session_budget) or 0
+        if self.session_budget < request_limit:
+            raise ValueError(f"session budget {session_budget} is below the body limit")
+        self.addon = PolicyAddon(request_limit=request_limit)
 
     async def start(self) -> None:
         """Make the CA on first start, write the bundles, and bring mitmproxy up (no listeners)."""
@@ -245,31 +101,10 @@ class EgressProxy:
         system = system_ca_file()
         write_bundle(self.ca_bundle, [system, ca_cert])
         write_bundle(self._upstream_bundle, [system])
-        opts = options.Options(confdir=str(self.ca_dir), mode=[])
-        # mitmproxy logs every connection at INFO; Sandgate records events itself.
-        logging.getLogger("mitmproxy").setLevel(logging.WARNING)
-        master = Master(opts)
-        _keep_root_logging_ours()
-        master.addons.add(  # type: ignore[no-untyped-call]
-            self._proxyserver,
-            next_layer.NextLayer(),
-            tlsconfig.TlsConfig(),
-            self.addon,
-            BodyFraming(),  # after the policy: only what it lets through is framed
-        )
-        opts.update(  # type: ignore[no-untyped-call]
-            connection_strategy="lazy",  # connect upstream only once a request is allowed
-            ssl_insecure=False,
-            ssl_verify_upstream_trusted_ca=str(self._upstream_bundle),
-            # No global limit: mitmproxy checks it on response headers too, so it would cut
-            # downloads. Request bodies are limited as they arrive, declared size or not
-            # (sandbox.proxy.limits, put in place by the addon); responses stream.
-            body_size_limit=None,
-            stream_large_bodies=None,
-            http3=False,
-        )
+        master = build_master(self.ca_dir, self._proxyserver, self.addon, self._upstream_bundle)
         await master.addons.trigger_event(hooks.RunningHook())  # type: ignore[no-untyped-call]
         self._master = master
+        self._intake = Intake(master, self._proxyserver, self.addon)
 
     async def open_session(
         self,
@@ -289,7 +124,7 @@ class EgressProxy:
 
         Raises `rules.RuleError` for a rule it cannot understand, before listening.
         """
-        if self._master is None:
+        if self._intake is None:
             raise RuntimeError("EgressProxy.start() has not been called")
         if session_id in self._listeners:
             raise ValueError(f"session {session_id!r} is already open")
@@ -304,7 +139,9 @@ class EgressProxy:
             on_event=on_event,
             ask=ask,
             logins=logins,
+            budget=self.session_budget,
         )
+        session.halted = self._halted
         # Unix socket paths are short (108 bytes): name the files by a digest of the id.
         digest = hashlib.sha256(session_id.encode()).hexdigest()[:16]
         path = self.folder / f"s-{digest}.sock"
@@ -317,15 +154,16 @@ class EgressProxy:
             bundle = write_bundle(self.folder / f"s-{digest}-ca.pem", [self.ca_bundle, upstream_ca])
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        listener: _Listener | None = None
+        listener: Listener | None = None
+        intake = self._intake
 
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             assert listener is not None
-            await self._serve(listener, reader, writer)
+            await intake.serve(listener, reader, writer)
 
         server = await asyncio.start_unix_server(serve, path=str(path), limit=READ_SIZE)
         path.chmod(0o600)
-        listener = _Listener(session, path, server, bundle)
+        listener = Listener(session, path, server, bundle)
         self._listeners[session_id] = listener
         secrets = {b.env: b.placeholder for b in credentials if b.env}
         return NetworkPlan(
@@ -367,9 +205,27 @@ class EgressProxy:
         if self._master is not None:
             await self._master.addons.trigger_event(hooks.DoneHook())  # type: ignore[no-untyped-call]
             self._master = None
+            self._intake = None
 
     def session_ids(self) -> list[str]:
         return list(self._listeners)
+
+    def halt(self, reason: str) -> None:
+        """No network for any session, new or open, until `resume()`: every request and
+        tunnel is refused with `reason`, and tunnels passed through untouched (whose
+        traffic no later decision would see) are cut."""
+        self._halted = reason
+        for listener in self._listeners.values():
+            listener.session.halted = reason
+            for client_id, writer in list(listener.clients.items()):
+                if self.addon.is_opaque(client_id):
+                    writer.close()
+
+    def resume(self) -> None:
+        """Sessions get their network back (the service can record them again)."""
+        self._halted = None
+        for listener in self._listeners.values():
+            listener.session.halted = None
 
     def _trust_upstream(self, ca_file: Path) -> None:
         # mitmproxy verifies upstream against one bundle for all connections, so the
@@ -383,76 +239,3 @@ class EgressProxy:
         write_bundle(self._upstream_bundle, [system_ca_file(), *self._upstream_extra])
         assert self._master is not None
         self._master.options.update(ssl_verify_upstream_trusted_ca=str(self._upstream_bundle))  # type: ignore[no-untyped-call]
-
-    async def _serve(
-        self, listener: _Listener, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        if len(listener.writers) >= MAX_CONNECTIONS:
-            # One sandbox holding thousands of idle connections must not use up the
-            # service's descriptors (its control socket shares them).
-            reason = f"this session already has {MAX_CONNECTIONS} connections open"
-            writer.write(refusal_bytes(Refusal(503, reason)))
-            with contextlib.suppress(ConnectionError):
-                await writer.drain()
-            writer.close()
-            return
-        listener.writers.add(writer)
-        try:
-            await self._handle(listener, reader, writer)
-        finally:
-            listener.writers.discard(writer)
-            if not writer.is_closing():
-                writer.close()
-
-    async def _handle(
-        self, listener: _Listener, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        assert self._master is not None
-        # One port speaks both HTTP proxy and SOCKS5: a SOCKS5 greeting starts with 0x05,
-        # which no HTTP request line does.
-        try:
-            first = await reader.readexactly(1)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
-            return
-        socks = first[0] == SOCKS5
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
-        # mitmproxy's addons read one process-wide context; this engine is the one serving.
-        ctx.master, ctx.options = self._master, self._master.options
-        peer = ("127.0.0.1", next(self._peer_ports) % 65535 + 1)
-        handler = _Handler(  # type: ignore[no-untyped-call]
-            self._master,
-            _Prefixed(first, reader),
-            _PeerWriter(writer, peer),
-            self._master.options,
-            self._socks_mode if socks else self._mode,
-        )
-        context = handler.layer.context
-        handler.layer = (
-            layers.modes.Socks5Proxy(context) if socks else layers.modes.HttpProxy(context)
-        )
-        client_id = context.client.id
-        self.addon.attach(client_id, listener.session, socks=socks)
-        try:
-            with self._proxyserver.register_connection(client_id, handler):
-                await handler.handle_client()
-        except Exception:
-            logger.exception("proxy connection handler failed")
-        finally:
-            self.addon.detach(client_id)
-
-
-def _keep_root_logging_ours() -> None:
-    """Move the log handler mitmproxy's Master puts on the root logger onto mitmproxy's
-    own logger. On the root it would count as "logging configured", so Python's last
-    resort handler would stay silent and every later Sandgate warning and error would
-    be swallowed."""
-    root = logging.getLogger()
-    mitm = logging.getLogger("mitmproxy")
-    for handler in list(root.handlers):
-        if type(handler).__module__.startswith("mitmproxy"):
-            root.removeHandler(handler)
-            mitm.addHandler(handler)

@@ -18,7 +18,11 @@ from dataclasses import dataclass
 
 from h11._receivebuffer import ReceiveBuffer
 from mitmproxy.proxy import commands, events, layer
+from mitmproxy.proxy.context import Context
+from mitmproxy.proxy.layers.http import HttpLayer
 from mitmproxy.proxy.layers.http._http1 import Http1Server
+
+from sandbox.proxy.refusals import REASON_HEADER
 
 MAX_HEAD = 64 * 1024  # bytes of one request head, request line and headers together
 MAX_LINE = 8 * 1024  # bytes of the request line, or of one header line
@@ -29,7 +33,7 @@ HEAD_TIMEOUT = 20.0  # seconds from a head's first byte to its blank line
 DRAIN_SECONDS = 2.0
 DRAIN_BYTES = 4 << 20
 
-REASON_HEADER = "X-Sandgate-Reason"
+
 _TERMINATOR = re.compile(rb"\r?\n\r?\n")
 # The start of a request line: a method token, then a space. A client whose first bytes
 # cannot begin one is answered at once rather than left waiting for a blank line.
@@ -101,6 +105,17 @@ def refusal_bytes(refusal: Refusal) -> bytes:
     return head.encode() + body
 
 
+def in_tunnel(context: Context) -> bool:
+    """Does this HTTP layer run inside another's tunnel (TLS intercepted after CONNECT)?
+
+    There a half-close cannot be had: the tunnel's layer turns any close of the client
+    from inside into a full close, and a full close with the client's data unread resets
+    the connection, throwing the answer away before the client reads it (a client still
+    sending a refused body got "empty reply"). Inside a tunnel the connection is left
+    open instead, and closed once the client goes or after `DRAIN_SECONDS`."""
+    return sum(isinstance(x, HttpLayer) for x in context.layers) > 1
+
+
 class HeadLimitedHttp1Server(Http1Server):
     """mitmproxy's HTTP/1 server side, refusing a head over the limits above before
     mitmproxy parses it (and so before any hook sees or forwards the request)."""
@@ -155,7 +170,8 @@ class HeadLimitedHttp1Server(Http1Server):
         connection, and a reset throws away the answer before the client reads it."""
         self._head_started = None
         yield commands.SendData(self.conn, refusal_bytes(refusal))
-        yield commands.CloseTcpConnection(self.conn, half_close=True)
+        if not in_tunnel(self.context):
+            yield commands.CloseTcpConnection(self.conn, half_close=True)
         self._drained = 0
         self.state = self._drain
         self._wakeup = commands.RequestWakeup(DRAIN_SECONDS)
@@ -183,5 +199,6 @@ __all__ = [
     "Refusal",
     "check_head",
     "check_partial",
+    "in_tunnel",
     "refusal_bytes",
 ]

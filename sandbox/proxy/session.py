@@ -8,11 +8,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sandbox.proxy.budget import BodyBudget
 from sandbox.proxy.inspect import canary_patterns
 from sandbox.proxy.logins import LoginTokens
 from sandbox.proxy.rules import IPAddress, Rules, normalise_host, resolve_map
 
 Event = dict[str, Any]
+# Bytes of bodies one session's connections and streams may hold in the proxy at once.
+DEFAULT_BUDGET = 256 << 20
+
+
+class NotRecorded(Exception):
+    """Raised by the service's `on_event` (or `ask`) when it could not record the event:
+    what the event describes must not go out. Its text is the reason a person reads."""
 
 
 @dataclass(frozen=True)
@@ -21,7 +29,8 @@ class Outcome:
 
     `by` is one of: `policy` (a rule, named in `rule`, or a built-in refusal such as a
     private address), `canary`, `credential`, `person`, `remembered` (an earlier decision
-    with a scope), `timeout`, `closed` (the session ended while the request waited).
+    with a scope), `timeout`, `closed` (the session ended while the request waited),
+    `recording` (allowed, but refused because the service could not record it).
     """
 
     action: Literal["allow", "deny"]
@@ -90,6 +99,9 @@ class SessionNet:
     logins: LoginTokens = field(default_factory=LoginTokens)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     waiting: int = 0  # requests held for an answer right now
+    budget: BodyBudget = field(default_factory=lambda: BodyBudget(DEFAULT_BUDGET))
+    # Why this session gets no network now (the service cannot record it), or None.
+    halted: str | None = None
 
     def inspected(self, host: str) -> bool:
         """Must requests to `host` be seen (never an opaque tunnel)? Bound to a credential,
@@ -118,6 +130,7 @@ class SessionNet:
         on_event: OnEvent,
         ask: Ask,
         logins: LoginTokens | None = None,
+        budget: int = DEFAULT_BUDGET,
     ) -> SessionNet:
         """Compile the policy strings; raises `rules.RuleError` on a bad one."""
         return cls(
@@ -131,4 +144,5 @@ class SessionNet:
             ask=ask,
             canary_source=canaries if callable(canaries) else None,
             logins=logins if logins is not None else LoginTokens(),
+            budget=BodyBudget(budget),
         )

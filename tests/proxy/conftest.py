@@ -141,8 +141,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: RecordingServer
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = self._chunked_body()
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
         self.server.seen.append(
             Seen(
                 self.command,
@@ -192,6 +195,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+    def _chunked_body(self) -> bytes:
+        parts = []
+        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass  # trailers
+        return b"".join(parts)
 
     do_GET = do_POST = do_PUT = do_DELETE = _handle
 
@@ -248,11 +260,18 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 class ProxyThread:
     """The real `EgressProxy`, on an event loop in a thread, driven from blocking tests."""
 
-    def __init__(self, folder: Path, body_size_limit: str = "64m") -> None:
+    def __init__(
+        self, folder: Path, body_size_limit: str = "64m", session_budget: str = "256m"
+    ) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.proxy = EgressProxy(folder / "data", folder / "run", body_size_limit=body_size_limit)
+        self.proxy = EgressProxy(
+            folder / "data",
+            folder / "run",
+            body_size_limit=body_size_limit,
+            session_budget=session_budget,
+        )
         self.call(self.proxy.start())
         self.queue = DecisionQueue()
 

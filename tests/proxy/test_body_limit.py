@@ -252,3 +252,16 @@ def test_http2_body_of_undeclared_size_reaches_an_http1_upstream_framed(
     assert len(seen) == 1 and seen[0].body == body
     headers = {k.lower(): v for k, v in seen[0].headers.items()}
     assert headers.get("content-length") == str(len(body)) or "transfer-encoding" in headers
+
+
+def test_a_refusal_inside_a_tunnel_reaches_a_client_still_sending(
+    session: ProxySession, servers: Servers
+) -> None:
+    """Inside intercepted TLS a refusal cannot half-close: mitmproxy's tunnel made it a
+    full close, the reset threw the 413 away, and curl (told 100 Continue, still
+    sending) said "empty reply" about one time in five. Again and again, it must hear."""
+    url = f"https://{BOUND}:{servers.https.port}/limit-tunnel-refusal"
+    for attempt in range(8):
+        result = _chunked_curl(session, url, "--http1.1")
+        assert b"HTTP/1.1 413" in result.stdout, (attempt, result.stderr, result.stdout[-300:])
+    assert "/limit-tunnel-refusal" not in servers.https.paths()

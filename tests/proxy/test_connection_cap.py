@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from sandbox.proxy import engine as engine_module
+from sandbox.proxy import listeners as listeners_module
 from tests.proxy.conftest import Net, ProxySession, ProxyThread, Servers
 
 
@@ -26,7 +26,7 @@ def _unix(path: str) -> socket.socket:
 def test_connections_past_the_cap_are_refused_and_the_rest_keep_working(
     open_session, engine: ProxyThread, servers: Servers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "MAX_CONNECTIONS", 12)
+    monkeypatch.setattr(listeners_module, "MAX_CONNECTIONS", 12)
     # No relay: its readiness probe would hold a connection of its own, at a moment the
     # test cannot see, and take one of the twelve places.
     session: ProxySession = open_session(

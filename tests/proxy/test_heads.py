@@ -105,7 +105,10 @@ def test_a_64_megabyte_head_is_refused_without_being_held(session: ProxySession,
 
 def test_garbage_is_answered_at_once(session: ProxySession, servers: Servers) -> None:
     started = time.monotonic()
-    reply = _send(session, os.urandom(4096).replace(b"\n", b"?"), timeout=5)
+    garbage = os.urandom(4096).replace(b"\n", b"?")
+    # A first byte 0x05 is a SOCKS5 greeting, not garbage (one run in 256 failed so).
+    garbage = b"?" + garbage[1:] if garbage[0] == 0x05 else garbage
+    reply = _send(session, garbage, timeout=5)
     _refused(reply, 400)
     assert time.monotonic() - started < 3  # not left open until some timeout
     _still_serving(session, servers)

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from sandbox.proxy.addon import PolicyAddon
-from sandbox.proxy.engine import READ_SIZE, tune_allocator
+from sandbox.proxy.allocator import tune_allocator
+from sandbox.proxy.connection_io import READ_SIZE
 from tests.proxy.conftest import Net, Servers, curl
 
 CANARY = "sgc0123456789abcdef0123456789abcdef"
@@ -53,7 +54,7 @@ def test_large_request_body_is_judged_whole(open_session, servers: Servers, tmp_
 
 
 def test_allocator_thresholds_are_set_on_glibc() -> None:
-    """Streaming buffers stay on the heap (see engine.tune_allocator); safe to repeat."""
+    """Streaming buffers stay on the heap (see allocator.tune_allocator); safe to repeat."""
     expected = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     assert tune_allocator() is expected
     assert tune_allocator() is expected

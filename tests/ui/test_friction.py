@@ -41,6 +41,7 @@ def test_medium_needs_the_members_listed_first() -> None:
 
 
 def test_high_ignores_the_first_moment_and_has_no_approve_all() -> None:
+    assert GUARD_MS == 700  # the first moment, as the design fixes it
     gate = Gate(_batch("high", 3), shown_at_ms=1000)
     gate.members_listed()
     assert gate.refusal("allow", 1000 + GUARD_MS - 1, member="e0", scope="once") is not None
@@ -107,8 +108,17 @@ def test_medium_lists_the_members_before_approve_is_enabled(
 
 
 def test_high_ignores_input_at_first_and_decides_one_request_at_a_time(
-    service: Service, tray_app, qtbot
+    service: Service, tray_app, qtbot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The shipped guard (GUARD_MS, 700 ms) is the gate's test above; here the window
+    # gets a longer one, so that a loaded machine still presses every key inside it.
+    from dataclasses import replace
+
+    from app.ui import friction
+
+    guard_ms = 2500
+    longer = replace(friction._RULES["high"], guard_ms=guard_ms)
+    monkeypatch.setitem(friction._RULES, "high", longer)
     s = service.open_session()
     held = [service.hold(s, "high", f"https://up.test/{i}", method="PUT") for i in range(3)]
     qtbot.waitUntil(lambda: tray_app.inbox.state.waiting == 3)
@@ -121,12 +131,12 @@ def test_high_ignores_input_at_first_and_decides_one_request_at_a_time(
     for key in (Qt.Key.Key_A, Qt.Key.Key_Return, Qt.Key.Key_Space, Qt.Key.Key_D):
         QTest.keyClick(pane.members, key)
     QTest.mouseClick(pane.allow, Qt.MouseButton.LeftButton)
-    assert time.monotonic() - shown < GUARD_MS / 1000, "the machine was too slow to test this"
+    assert time.monotonic() - shown < guard_ms / 1000, "the machine was too slow to test this"
     qtbot.wait(100)
     assert not any(h.done() for h in held)
     assert not pane.allow.isDefault() and not pane.allow.autoDefault()
     assert "this request" in pane.allow.text()  # no approve-all is offered
-    qtbot.waitUntil(pane.allow.isEnabled, timeout=3000)
+    qtbot.waitUntil(pane.allow.isEnabled, timeout=guard_ms + 5000)
     QTest.keyClick(pane.members, Qt.Key.Key_Return)  # no default button
     qtbot.wait(150)
     assert not any(h.done() for h in held)

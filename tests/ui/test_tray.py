@@ -106,3 +106,47 @@ def test_start_at_login_from_the_menu_writes_and_removes_the_autostart_entry(
 
     assert toggle() is False and entry.is_file() and autostart.enabled(service.paths)
     assert toggle() is True and not entry.exists()
+
+
+def test_a_record_that_cannot_be_written_shows_in_the_icon_and_its_words(
+    service: Service, qtbot
+) -> None:
+    """The real change stream: the service's record health fails (as on a full disk,
+    which tests/proxy/test_disk_full.py drives for real) and comes back."""
+    import sqlite3
+
+    from app.service.egress import Egress
+    from app.ui.bridge import Bridge
+
+    assert service.thread.runtime is not None
+    [egress] = [h for h in service.thread.runtime.parts.sessions.hooks if isinstance(h, Egress)]
+    bridge = Bridge(service.paths)
+    seen: list[rows.State] = []
+    bridge.state.connect(seen.append)
+    bridge.start()
+    try:
+        qtbot.waitUntil(lambda: bool(seen) and seen[-1].connected, timeout=5000)
+        assert seen[-1].recording_failed is None
+        loop = service.thread._loop
+        assert loop is not None
+        full = sqlite3.OperationalError("database or disk is full")
+        loop.call_soon_threadsafe(egress.health.failed, full)
+        qtbot.waitUntil(lambda: seen[-1].recording_failed is not None, timeout=5000)
+        assert state_of(seen[-1]) == "down"
+        words = tooltip(seen[-1], 0)
+        assert "database or disk is full" in words and "no network for any session" in words
+        # A watcher that connects now is told too, from the state.
+        late = Bridge(service.paths)
+        late_seen: list[rows.State] = []
+        late.state.connect(late_seen.append)
+        late.start()
+        try:
+            qtbot.waitUntil(lambda: bool(late_seen) and late_seen[-1].connected, timeout=5000)
+            assert late_seen[-1].recording_failed == seen[-1].recording_failed
+        finally:
+            late.stop()
+        loop.call_soon_threadsafe(egress.health.succeeded)
+        qtbot.waitUntil(lambda: seen[-1].recording_failed is None, timeout=5000)
+        assert state_of(seen[-1]) != "down"
+    finally:
+        bridge.stop()
