@@ -83,7 +83,7 @@ def test_watch_answers_the_state_then_streams_every_change_in_order(
     watch = Watch(full)
     state = watch.reply["state"]
     assert watch.reply["seq"] == 0
-    assert state == {"batches": [], "sessions": [], "review": [], "paused": None}
+    assert state == {"batches": [], "sessions": [], "review": [], "paused": None, "recording": None}
     with full.client() as client:
         session = _open(client, workspace)
         opened = watch.next("session.opened")
