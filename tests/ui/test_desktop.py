@@ -5,7 +5,9 @@ agent's request released."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -59,6 +61,7 @@ def test_a_request_decided_from_the_tray_inbox_with_keys(paths, tmp_path: Path, 
         tray = subprocess.Popen(
             ["dbus-run-session", "--", sys.executable, "-m", "app.cli"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,  # its own group: the bus ends with the tray
         )  # fmt: skip
         agent = None
         try:
@@ -102,10 +105,12 @@ def test_a_request_decided_from_the_tray_inbox_with_keys(paths, tmp_path: Path, 
         finally:
             if agent is not None and agent.poll() is None:
                 agent.kill()
-            tray.terminate()
+            # dbus-run-session does not pass SIGTERM on: the whole group is told.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(tray.pid, signal.SIGTERM)
             try:
                 tray.wait(20)
             except subprocess.TimeoutExpired:
-                tray.kill()
+                os.killpg(tray.pid, signal.SIGKILL)
             server.shutdown()
             server.server_close()

@@ -3,8 +3,11 @@ notification server on it: what is announced, how repeats fold, what a click doe
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -61,12 +64,15 @@ def server(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Serv
     proc = subprocess.Popen(
         ["dbus-run-session", "--", sys.executable, str(HERE / "notification_server.py")],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+        start_new_session=True,  # its own group: the bus and the server end together
     )  # fmt: skip
     assert proc.stdout is not None
     address = json.loads(proc.stdout.readline())["address"]
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)  # the private bus only
     yield Server(proc)
-    proc.terminate()
+    # dbus-run-session does not pass SIGTERM on: the server would outlive the test.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(10)
 
 
