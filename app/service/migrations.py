@@ -21,6 +21,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from app.service.migration_sql import ALERTS_BACKFILL, HISTORY_INDEXES
+
 # version -> statements. Append only; a released entry is never changed.
 MIGRATIONS: dict[int, Sequence[str]] = {
     1: (
@@ -95,26 +97,10 @@ MIGRATIONS: dict[int, Sequence[str]] = {
             acknowledged REAL
         )""",
         "CREATE INDEX alerts_open ON alerts (acknowledged)",
-        # Those recorded before this version, found once by their text.
-        """INSERT INTO alerts (event)
-            SELECT events.id FROM events LEFT JOIN verdicts ON verdicts.event = events.id
-            WHERE (events.kind = 'file.read' AND events.raw LIKE '%"decoy": %')
-               OR verdicts.reasons LIKE '%.canary"%'""",
+        ALERTS_BACKFILL,
     ),
     4: (
-        # The history window's filters and sorts, each served by an index.
-        "CREATE INDEX events_session_ts ON events (session, ts)",
-        "CREATE INDEX events_kind_ts ON events (kind, ts)",
-        "CREATE INDEX verdicts_score ON verdicts (score)",
-        "CREATE INDEX decisions_decision ON decisions (decision, event)",
-        "CREATE INDEX decisions_by ON decisions (by, event)",
-        "CREATE INDEX decisions_ts ON decisions (ts)",
-        "CREATE INDEX sessions_workspace ON sessions (workspace)",
-        "CREATE INDEX sessions_agent ON sessions (agent)",
-        # Narrow copies of what a filter checks, so a text search that finds tens of
-        # thousands of events checks them without reading each wide row (`raw`, `reasons`).
-        "CREATE INDEX events_narrow ON events (id, ts, session, kind)",
-        "CREATE INDEX verdicts_narrow ON verdicts (event, band, score)",
+        *HISTORY_INDEXES,
         # Its text search: the words of each event (kind, path, host, command, URL, tool,
         # and the rules and reasons of its verdict) in an FTS5 index keyed by event id,
         # kept in step by triggers so no writer has to know it exists.

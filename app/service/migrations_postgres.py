@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.service.migration_sql import ALERTS_BACKFILL, HISTORY_INDEXES
+
 # Letters FTS5's tokenizer folds to their base letter (remove_diacritics): those of
 # Latin-1 and Latin Extended-A/B that decompose to an ASCII letter and combining marks.
 _ACCENTED = (
@@ -110,22 +112,10 @@ MIGRATIONS: dict[int, Sequence[str]] = {
             acknowledged DOUBLE PRECISION
         )""",
         "CREATE INDEX alerts_open ON alerts (acknowledged)",
-        """INSERT INTO alerts (event)
-            SELECT events.id FROM events LEFT JOIN verdicts ON verdicts.event = events.id
-            WHERE (events.kind = 'file.read' AND events.raw LIKE '%"decoy": %')
-               OR verdicts.reasons LIKE '%.canary"%'""",
+        ALERTS_BACKFILL,
     ),
     4: (
-        "CREATE INDEX events_session_ts ON events (session, ts)",
-        "CREATE INDEX events_kind_ts ON events (kind, ts)",
-        "CREATE INDEX verdicts_score ON verdicts (score)",
-        "CREATE INDEX decisions_decision ON decisions (decision, event)",
-        "CREATE INDEX decisions_by ON decisions (by, event)",
-        "CREATE INDEX decisions_ts ON decisions (ts)",
-        "CREATE INDEX sessions_workspace ON sessions (workspace)",
-        "CREATE INDEX sessions_agent ON sessions (agent)",
-        "CREATE INDEX events_narrow ON events (id, ts, session, kind)",
-        "CREATE INDEX verdicts_narrow ON verdicts (event, band, score)",
+        *HISTORY_INDEXES,
         # PostgreSQL only: the keyset order of the pages (ts, then id) in one index, and
         # the score sort's; SQLite finds the same order through its rowid.
         "CREATE INDEX events_ts_id ON events (ts, id)",
