@@ -5,8 +5,9 @@ listing them for the inbox is `review_store.py`."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy import Engine, Table, and_, insert, select, update
 
 from app.service.rows import MemoryChange, QuarantinedFile
 from app.service.schema import memory_changes, quarantined
@@ -20,20 +21,11 @@ class HeldRecords:
     def add_memory_change(
         self, workspace: str, path: str, diff: str, session: str | None, ts: float | None = None
     ) -> int:
-        with self._engine.begin() as conn:
-            key = conn.execute(
-                insert(memory_changes)
-                .values(
-                    workspace=workspace,
-                    path=path,
-                    diff=diff,
-                    session=session,
-                    ts=time.time() if ts is None else ts,
-                    reviewed=0,
-                )
-                .returning(memory_changes.c.id)
-            ).scalar_one()
-        return int(key)
+        now = time.time() if ts is None else ts
+        return self._add(
+            memory_changes, workspace=workspace, path=path, diff=diff, session=session,
+            ts=now, reviewed=0,
+        )  # fmt: skip
 
     def unreviewed_memory(self, workspace: str) -> list[MemoryChange]:
         query = (
@@ -73,19 +65,16 @@ class HeldRecords:
     def add_quarantined(
         self, session: str, workspace: str, path: str, stored: str, ts: float | None = None
     ) -> int:
+        now = time.time() if ts is None else ts
+        return self._add(
+            quarantined, session=session, workspace=workspace, path=path, stored=stored,
+            ts=now, released=0,
+        )  # fmt: skip
+
+    def _add(self, table: Table, **values: Any) -> int:
+        """Insert one row; its new id."""
         with self._engine.begin() as conn:
-            key = conn.execute(
-                insert(quarantined)
-                .values(
-                    session=session,
-                    workspace=workspace,
-                    path=path,
-                    stored=stored,
-                    ts=time.time() if ts is None else ts,
-                    released=0,
-                )
-                .returning(quarantined.c.id)
-            ).scalar_one()
+            key = conn.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
         return int(key)
 
     def quarantined(self, session: str | None = None) -> list[QuarantinedFile]:
