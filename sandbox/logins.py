@@ -41,7 +41,9 @@ TOKEN_KEYS = frozenset(
         "OPENAI_API_KEY",
         "api_key",
         "apiKey",
-        # Claude Code's console sign-in, kept in its state file ~/.claude.json.
+        # Claude Code's console sign-in: the key it is given (`raw_key`), kept in its
+        # state file ~/.claude.json (`primaryApiKey`).
+        "raw_key",
         "primaryApiKey",
     }
 )

@@ -90,7 +90,7 @@ def swap_response(session: SessionNet, flow: http.HTTPFlow, host: str) -> None:
     if not is_token_endpoint(flow.request.path):
         return
     text = flow.response.get_text(strict=False)
-    if not text or "token" not in text.lower():
+    if not text:
         return
     shown = session.logins.swap_out(text, login.vendor)
     if shown is not None:

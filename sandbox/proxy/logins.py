@@ -24,10 +24,16 @@ from sandbox.proxy.inspect import RequestView, canary_patterns, find_canary, for
 _PUBLIC_OAUTH_FIELDS = frozenset({"client_id", "client_secret"})
 
 
+# Paths whose answers carry new login tokens: OAuth 2.0 `/token` (the vendors' own
+# `/v1/oauth/token`, `/oauth/token`), and Claude Code's console sign-in, which trades
+# its OAuth token for an API key (`/api/oauth/claude_cli/create_api_key`, `raw_key`).
+_TOKEN_PATHS = ("/token", "/create_api_key")
+
+
 def is_token_endpoint(path: str) -> bool:
-    """Is this (path, or URL) a token endpoint (OAuth 2.0 `/token`, the vendors' own
-    `/v1/oauth/token`, `/oauth/token`), whose request and answer carry login tokens?"""
-    return urlsplit(path).path.endswith("/token")
+    """Is this (path, or URL) a token endpoint, whose request and answer carry login
+    tokens?"""
+    return urlsplit(path).path.endswith(_TOKEN_PATHS)
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,31 @@ def test_a_refresh_gives_the_agent_new_placeholders_only(open_session, servers: 
     assert seen.headers["authorization"] == f"Bearer {new_access}"
 
 
+def test_a_console_sign_in_key_becomes_a_placeholder_on_the_way_in(
+    open_session, servers: Servers
+) -> None:
+    """Claude Code's console sign-in trades its OAuth token for an API key
+    (`create_api_key`, answered with `raw_key`): the key never enters the sandbox, and
+    the placeholder given instead works on the vendor's API."""
+    login, [access] = tokens(REAL_ACCESS)
+    console_key = "sk-ant-api03-CONSOLEKEYCONSOLEKEYCONSOLEKEY00"
+    path = "/api/oauth/claude_cli/create_api_key"
+    servers.https.replies[path] = (
+        "application/json",
+        json.dumps({"raw_key": console_key}).encode(),
+    )
+    s = open_session(Net(allow=loopback(servers)), logins=login)
+    url = f"https://api.anthropic.com:{servers.https.port}{path}"
+    result = curl(s, "-X", "POST", "-H", f"Authorization: Bearer {access}", url)
+    assert last(servers, path).headers["authorization"] == f"Bearer {REAL_ACCESS}"
+    assert console_key not in result.stdout, result.stdout
+    shown = json.loads(result.stdout)["raw_key"]
+    assert shown.startswith("sk-ant-api03-sandgate")
+    api = f"https://api.anthropic.com:{servers.https.port}/v1/messages?console"
+    curl(s, "-H", f"x-api-key: {shown}", api)
+    assert last(servers, "/v1/messages?console").headers["x-api-key"] == console_key
+
+
 def test_login_endpoints_are_never_opaque_tunnels(open_session, servers: Servers) -> None:
     """Even when a rule allows the vendor's domain, its tunnel is inspected: otherwise a
     foreign key would pass untouched (the incident this guards against)."""

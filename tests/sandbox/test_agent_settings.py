@@ -122,6 +122,29 @@ def test_a_console_sign_in_key_in_claude_json_is_a_placeholder_inside(box: Box) 
     assert json.loads(state.read_text())["primaryApiKey"] == CONSOLE_KEY
 
 
+def test_a_key_from_a_sign_in_inside_is_held_and_its_diff_never_shows_it(box: Box) -> None:
+    """A console sign-in inside: the proxy gave the agent a placeholder for the new key
+    (the session's `login_tokens`), the agent saves it; the real key reaches the host
+    only when a person accepts, and the diff they read shows only its first letters."""
+    box.profile = "claude-code"
+    state = box.home / ".claude.json"
+    state.write_text(json.dumps({"numStartups": 1}))
+    new_key = "sk-ant-api03-" + "NEWCONSOLE" * 8
+    placeholder = "sk-ant-api03-sandgate" + "p" * 32
+    shutil.rmtree(box.state / "sessions" / "s1", ignore_errors=True)
+    saved = json.dumps({"numStartups": 2, "primaryApiKey": placeholder})
+    plan = box.plan(["/bin/sh", "-c", ATOMIC_WRITE, "sh", saved])
+    plan.settings.login_tokens = {placeholder: new_key}  # as the proxy's live map holds it
+    done = subprocess.run(plan.argv, env=dict(plan.env), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    [held] = finish(plan.settings, box.state / "held")
+    assert "primaryApiKey" in held.diff and f"sk-ant-api03…{new_key[-4:]} (hidden)" in held.diff
+    assert new_key not in held.diff and placeholder not in held.diff
+    assert json.loads(state.read_text()) == {"numStartups": 2}  # the harmless part only
+    accept([state], box.state / "held")
+    assert json.loads(state.read_text())["primaryApiKey"] == new_key
+
+
 def test_codex_env_is_held_whole_and_a_trust_answer_passes(box: Box) -> None:
     box.profile = "codex"
     config = box.home / ".codex" / "config.toml"
