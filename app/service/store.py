@@ -101,6 +101,9 @@ class Store(HeldRecords):
                     f"cannot set up the database {shown(at)} ({reason(exc)}); its user needs "
                     "the right to create tables and functions there"
                 ) from None
+            except BaseException:  # a schema too new, an interrupt: no connection left open
+                self._engine.dispose()
+                raise
         else:
             self._open_file(self.path, migrate_to)
         self.review = ReviewQueries(self._engine)  # the inbox's queries
@@ -116,6 +119,9 @@ class Store(HeldRecords):
                 f"the database {path} cannot be read ({exc.orig}); start the service "
                 "(`sandgate start`) to move it aside and restore its backup"
             ) from None
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     def close(self) -> None:
         self._engine.dispose()

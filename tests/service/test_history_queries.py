@@ -60,6 +60,7 @@ def record_sample(database: DatabaseAt, now: float = NOW) -> dict[str, int]:
     )
     store.add_decision("allow", "once", "user", events_=[ids["make"]], ts=now - DAY + 5)
     store.close()
+    store.close()
     return ids
 
 

@@ -55,6 +55,7 @@ def test_fresh_database_is_latest_version_with_no_backup(
     assert store.version() == migrations.LATEST
     assert store.previous_version == 0
     assert not list(tmp_path.glob("*.bak"))
+    store.close()
 
 
 def test_schema_module_matches_the_migrations(database: DatabaseAt) -> None:
@@ -137,6 +138,7 @@ def test_history_joins_verdicts_and_latest_decision(database: DatabaseAt) -> Non
     assert [r.event for r in store.history(bands=["high"])] == [e1]
     assert [r.ts for r in store.history(since=15)] == [20, 30]
     assert [r.ts for r in store.history(limit=2)] == [20, 30]
+    store.close()
 
 
 def test_memory_changes_wait_for_review_per_workspace(database: DatabaseAt) -> None:
@@ -147,6 +149,7 @@ def test_memory_changes_wait_for_review_per_workspace(database: DatabaseAt) -> N
     assert store.accept_memory("/w1") == 1
     assert store.unreviewed_memory("/w1") == []
     assert len(store.unreviewed_memory("/w2")) == 1
+    store.close()
 
 
 def test_retention_prunes_old_events_and_sessions_only(database: DatabaseAt) -> None:
@@ -169,6 +172,7 @@ def test_retention_prunes_old_events_and_sessions_only(database: DatabaseAt) -> 
     assert store.session("new") is not None
     assert [m.diff for m in store.unreviewed_memory("/w")] == ["+b"]  # unreviewed stays
     assert len(store.quarantined()) == 1  # held files wait for a person
+    store.close()
 
 
 def test_version_2_review_rows_survive_and_alerts_can_be_acknowledged(tmp_path: Path) -> None:
