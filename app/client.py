@@ -55,7 +55,7 @@ class Client:
         while True:
             try:
                 line = self._reader.readline()
-            except OSError:
+            except (OSError, ValueError):  # ValueError: closed by `close()` meanwhile
                 return
             if not line:
                 return
