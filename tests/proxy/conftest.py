@@ -8,14 +8,17 @@ the policy's `resolve` section, and the servers listen on 127.0.0.1 only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import http.server
 import inspect
 import ipaddress
+import os
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -455,3 +458,33 @@ def serve_git_repository(servers: Servers, folder: Path, name: str, text: str) -
     subprocess.run(["git", "clone", "-q", "--bare", str(source), str(bare)], check=True)
     subprocess.run(["git", "-C", str(bare), "update-server-info"], check=True)
     servers.https.git_root = bare
+
+
+# --- the whole service, and the commands against it -------------------------------------
+
+
+@contextlib.contextmanager
+def serving(policy: str) -> Iterator[Any]:
+    """The real service in a thread with `policy` as the user's policy (the environment's
+    paths: use it with `short_runtime`, since session sockets must fit AF_UNIX)."""
+    from app.paths import Paths
+    from app.service.runtime import start_in_thread
+
+    paths = Paths.from_environment().ensure()
+    paths.user_policy.write_text(policy)
+    thread = start_in_thread(paths)
+    try:
+        yield thread
+    finally:
+        thread.stop()
+
+
+def sandgate(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`sandgate ARGS` as a user types it, with this test's environment (and `env`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.proxy.conftest import Servers
+from tests.proxy.conftest import Servers, serving
 
 if shutil.which("bwrap") is None or shutil.which("socat") is None:  # pragma: no cover
     pytest.skip("needs bubblewrap and socat", allow_module_level=True)
@@ -58,24 +58,16 @@ def _fill(folder: Path) -> Path:
 
 
 @pytest.fixture
-def service(
-    isolated_env: Path, short_runtime: Path, small_disk: Path, monkeypatch, servers: Servers
-) -> Iterator[Any]:
-    from app.paths import Paths
-    from app.service.runtime import start_in_thread
-
+def service(short_runtime: Path, small_disk: Path, monkeypatch, servers: Servers) -> Iterator[Any]:
     monkeypatch.setenv("XDG_DATA_HOME", str(small_disk))
-    paths = Paths.from_environment().ensure()
     port = servers.http.port
-    paths.user_policy.write_text(
+    with serving(
         "version: 1\n"
         "network:\n"
         f"  allow: [api.example.test, '127.0.0.1:{port}']\n"
         "  resolve: {api.example.test: 127.0.0.1}\n"
-    )
-    thread = start_in_thread(paths)
-    yield thread
-    thread.stop()
+    ) as thread:
+        yield thread
 
 
 def _watching(thread: Any) -> bool:

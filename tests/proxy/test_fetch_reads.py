@@ -5,40 +5,22 @@ real service, `sandgate run` in a real sandbox, a stand-in registry on 127.0.0.1
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.proxy.conftest import Servers
+from tests.proxy.conftest import Servers, sandgate, serving
 
 if shutil.which("bwrap") is None or shutil.which("socat") is None:  # pragma: no cover
     pytest.skip("needs bubblewrap and socat", allow_module_level=True)
 
 
-def sandgate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=cwd, env=dict(os.environ), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-
-
 @pytest.fixture
-def service(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, servers: Servers) -> Iterator[Any]:
-    from app.paths import Paths
-    from app.service.runtime import start_in_thread
-
-    runtime = Path(tempfile.mkdtemp(prefix="sg"))  # AF_UNIX paths are short
-    runtime.chmod(0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    paths = Paths.from_environment().ensure()
-    paths.user_policy.write_text(
+def service(short_runtime: Path, servers: Servers) -> Iterator[Any]:
+    with serving(
         "version: 1\n"
         "network:\n"
         f"  allow: ['127.0.0.1:{servers.https.port}']\n"
@@ -46,11 +28,8 @@ def service(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, servers: Server
         "  fetch: [registry.test]\n"
         "  ask_timeout: 1\n"
         f"  upstream_ca: {servers.pki.ca_pem}\n"
-    )
-    thread = start_in_thread(paths)
-    yield thread
-    thread.stop()
-    shutil.rmtree(runtime, ignore_errors=True)
+    ) as thread:
+        yield thread
 
 
 def rows(cwd: Path) -> list[dict[str, Any]]:

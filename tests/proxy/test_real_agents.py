@@ -12,16 +12,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.proxy.conftest import Servers
+from tests.proxy.conftest import Servers, sandgate, serving
 from tests.proxy.vendor_standin import REPLY, MessagesStandIn
 
 if shutil.which("bwrap") is None or shutil.which("socat") is None:  # pragma: no cover
@@ -45,17 +42,8 @@ def standin(servers: Servers) -> Iterator[MessagesStandIn]:
 
 
 @pytest.fixture
-def service(
-    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, servers: Servers, standin
-) -> Iterator[Any]:
-    from app.paths import Paths
-    from app.service.runtime import start_in_thread
-
-    runtime = Path(tempfile.mkdtemp(prefix="sg"))  # AF_UNIX paths are short
-    runtime.chmod(0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    paths = Paths.from_environment().ensure()
-    paths.user_policy.write_text(
+def service(short_runtime: Path, servers: Servers, standin) -> Iterator[Any]:
+    with serving(
         "version: 1\n"
         "network:\n"
         f"  allow: ['127.0.0.1:{standin.port}', '127.0.0.1:{servers.https.port}']\n"
@@ -64,19 +52,8 @@ def service(
         " api.openai.com: 127.0.0.1, auth.openai.com: 127.0.0.1, chatgpt.com: 127.0.0.1}\n"
         "  ask_timeout: 5\n"
         f"  upstream_ca: {servers.pki.ca_pem}\n"
-    )
-    thread = start_in_thread(paths)
-    yield thread
-    thread.stop()
-    shutil.rmtree(runtime, ignore_errors=True)
-
-
-def sandgate(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
-        timeout=timeout,
-    )  # fmt: skip
+    ) as thread:
+        yield thread
 
 
 def history_rows(cwd: Path) -> list[dict[str, Any]]:

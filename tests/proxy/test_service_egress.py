@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,33 +16,16 @@ from typing import Any
 
 import pytest
 
-from tests.proxy.conftest import Servers
+from tests.proxy.conftest import Servers, sandgate, serving
 
 if shutil.which("bwrap") is None or shutil.which("socat") is None:  # pragma: no cover
     pytest.skip("needs bubblewrap and socat", allow_module_level=True)
 
 
-def sandgate(
-    *args: str, cwd: Path | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=cwd, env=dict(os.environ), capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
-
-
 @pytest.fixture
-def service(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, servers: Servers) -> Iterator[Any]:
-    from app.paths import Paths
-    from app.service.runtime import start_in_thread
-
-    # A short runtime folder: session sockets must fit AF_UNIX's 108 bytes.
-    runtime = Path(tempfile.mkdtemp(prefix="sg"))
-    runtime.chmod(0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    paths = Paths.from_environment().ensure()
+def service(short_runtime: Path, servers: Servers) -> Iterator[Any]:
     port = servers.http.port
-    paths.user_policy.write_text(
+    with serving(
         "version: 1\n"
         "network:\n"
         f"  allow: [api.example.test, '127.0.0.1:{port}', '127.0.0.1:{servers.https.port}']\n"
@@ -52,11 +34,8 @@ def service(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, servers: Server
         " evilexample.test: 127.0.0.1}\n"
         "  ask_timeout: 20\n"
         f"  upstream_ca: {servers.pki.ca_pem}\n"
-    )
-    thread = start_in_thread(paths)
-    yield thread
-    thread.stop()
-    shutil.rmtree(runtime, ignore_errors=True)
+    ) as thread:
+        yield thread
 
 
 def history(*, kind: str) -> list[dict[str, Any]]:
