@@ -1,0 +1,222 @@
+"""Servers the proxy tests own on 127.0.0.1: a test CA and its certificate for every
+name the tests use (mapped to loopback through the policy's `resolve`), and HTTP and
+HTTPS servers that record what reaches them. The fixtures are in conftest.py."""
+
+from __future__ import annotations
+
+import datetime
+import http.server
+import ipaddress
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+NAMES = (
+    "api.example.test",
+    "example.test",
+    "evilexample.test",
+    "deep.api.example.test",
+    "outside.test",
+    "unknown.test",
+    "sneaky.test",
+    # The agents' vendors, served on loopback only (mapped through `resolve`).
+    "api.anthropic.com",
+    "platform.claude.com",
+    "generativelanguage.googleapis.com",
+    "api.openai.com",
+    "auth.openai.com",
+    "chatgpt.com",
+    # A package registry (`network.fetch`).
+    "registry.test",
+)
+
+
+# --- certificates ---------------------------------------------------------------------
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+@dataclass
+class TestPKI:
+    ca_pem: Path
+    cert_pem: Path
+    key_pem: Path
+
+
+def make_pki(folder: Path) -> TestPKI:
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Sandgate test upstream CA"))
+        .issuer_name(_name("Sandgate test upstream CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in NAMES]
+    sans.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("api.example.test"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    pki = TestPKI(folder / "ca.pem", folder / "server.pem", folder / "server-key.pem")
+    pki.ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    pki.cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pki.key_pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return pki
+
+
+# --- servers that record what reaches them ----------------------------------------------
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    host: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: RecordingServer
+
+    def _handle(self) -> None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = self._chunked_body()
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+        self.server.seen.append(
+            Seen(
+                self.command,
+                self.path,
+                self.headers.get("Host", ""),
+                {k.lower(): v for k, v in self.headers.items()},
+                body,
+            )
+        )
+        reply = self.server.replies.get(self.path)
+        if reply is not None:
+            content_type, data = reply
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        if self.path.startswith("/big/"):
+            size = int(self.path.split("/")[2])
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            chunk = b"x" * 65536
+            sent = 0
+            while sent < size:
+                part = chunk[: size - sent]
+                self.wfile.write(part)
+                sent += len(part)
+            return
+        if self.path.startswith("/repo.git/") and self.server.git_root is not None:
+            target = self.server.git_root / self.path[len("/repo.git/") :].split("?")[0]
+            if target.is_file():
+                data = target.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        payload = f"hello from {self.headers.get('Host', '')} {self.path}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _chunked_body(self) -> bytes:
+        parts = []
+        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass  # trailers
+        return b"".join(parts)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+class RecordingServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # bursts of 200 connections must not overflow the backlog
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.seen: list[Seen] = []
+        self.replies: dict[str, tuple[str, bytes]] = {}  # path → (content type, body)
+        self.git_root: Path | None = None
+        self.tls = tls
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.port = self.server_address[1]
+
+    def paths(self) -> list[str]:
+        return [s.path for s in self.seen]
+
+
+@dataclass
+class Servers:
+    http: RecordingServer
+    https: RecordingServer
+    pki: TestPKI
+
+    def clear(self) -> None:
+        self.http.seen.clear()
+        self.https.seen.clear()
