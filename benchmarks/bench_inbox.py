@@ -24,18 +24,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-def _private_home() -> Path:
-    home = Path(tempfile.mkdtemp(prefix="sgbench"))
-    for var, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"),
-                     ("XDG_DATA_HOME", ".local/share"), ("XDG_STATE_HOME", ".local/state"),
-                     ("XDG_RUNTIME_DIR", "run")):  # fmt: skip
-        (home / sub).mkdir(parents=True, exist_ok=True)
-        os.environ[var] = str(home / sub)
-    (home / "run").chmod(0o700)
-    os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
-    return home
+from tests.private_env import enter_private_home
 
 
 def _hold(service, session: str, count: int, batches: int, spread: float = 0.0) -> None:
@@ -69,7 +58,7 @@ def _hold(service, session: str, count: int, batches: int, spread: float = 0.0) 
 
 
 def main() -> int:
-    home = _private_home()
+    home = enter_private_home(Path(tempfile.mkdtemp(prefix="sgbench")))
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 

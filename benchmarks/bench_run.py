@@ -26,25 +26,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # a script: the project's packages and the tests' helpers
+from tests.private_env import private_env  # noqa: E402
+
+__all__ = ["ROOT", "private_env"]
 TARGET_MS = 60.0
-
-
-def private_env(base: Path) -> dict[str, str]:
-    """An environment whose HOME and XDG folders are all inside `base`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
-    folders = {
-        "HOME": base,
-        "XDG_CONFIG_HOME": base / ".config",
-        "XDG_DATA_HOME": base / ".local/share",
-        "XDG_STATE_HOME": base / ".local/state",
-        "XDG_CACHE_HOME": base / ".cache",
-        "XDG_RUNTIME_DIR": base / "run",
-    }
-    for name, folder in folders.items():
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        env[name] = str(folder)
-    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
-    return env
 
 
 def timed(

@@ -25,19 +25,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def private_home(base: Path) -> None:
-    """Point HOME and the XDG folders into `base` (no real home is touched)."""
-    for name, sub in (
-        ("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
-        ("XDG_STATE_HOME", ".local/state"), ("XDG_CACHE_HOME", ".cache"),
-        ("XDG_RUNTIME_DIR", "run"),
-    ):  # fmt: skip
-        folder = base / sub
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.environ[name] = str(folder)
-    os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
+sys.path.insert(0, str(ROOT))
+from tests.private_env import enter_private_home  # noqa: E402
 
 
 class Reader:
@@ -67,7 +56,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    private_home(Path(tempfile.mkdtemp(prefix="sgw")))
+    enter_private_home(Path(tempfile.mkdtemp(prefix="sgw")))
 
     from app.client import connect
     from app.paths import Paths

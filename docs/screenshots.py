@@ -19,24 +19,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def _home() -> Path:
-    home = Path(tempfile.mkdtemp(prefix="sgshots"))
-    for var, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"),
-                     ("XDG_DATA_HOME", ".local/share"), ("XDG_STATE_HOME", ".local/state"),
-                     ("XDG_RUNTIME_DIR", "run")):  # fmt: skip
-        (home / sub).mkdir(parents=True, exist_ok=True)
-        os.environ[var] = str(home / sub)
-    (home / "run").chmod(0o700)
-    os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
-    return home
+from tests.private_env import enter_private_home  # noqa: E402
 
 
 def main() -> int:
     from tests.ui.desktop import desktop, screenshot
 
-    home = _home()
+    home = enter_private_home(Path(tempfile.mkdtemp(prefix="sgshots")))
     with desktop("1280x800x24") as display:
         os.environ["DISPLAY"] = display
         os.environ["QT_QPA_PLATFORM"] = "xcb"

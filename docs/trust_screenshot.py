@@ -9,7 +9,6 @@ workspace and a path, and saves the window.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.private_env import private_env  # noqa: E402
 
 POLICY = """\
 # My own additions to Sandgate's policy.
@@ -67,13 +67,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sgtrust") as tmp, desktop("1280x800x24") as display:
         home = Path(tmp) / "ana"
         workspace = make_home(home)
-        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", HOME=str(home),
-                   XDG_CONFIG_HOME=str(home / ".config"),
-                   XDG_DATA_HOME=str(home / ".local/share"),
-                   XDG_STATE_HOME=str(home / ".local/state"),
-                   XDG_RUNTIME_DIR=str(Path(tmp) / "run"))  # fmt: skip
-        env.pop("DBUS_SESSION_BUS_ADDRESS", None)
-        (Path(tmp) / "run").mkdir(mode=0o700)
+        env = {**private_env(home), "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         script = f"""
 import sys, time
 sys.path.insert(0, {str(ROOT)!r})
