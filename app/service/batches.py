@@ -25,6 +25,7 @@ class Member:
     session: str
     workspace: str | None
     future: asyncio.Future[Answer] | None
+    key: str = ""  # its remembered-decision key (`decision_key`), worked out once
     timer: asyncio.TimerHandle | None = None
 
     @property

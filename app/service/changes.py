@@ -60,8 +60,9 @@ class Changes:
     """The publisher of changes and the `watch` operation."""
 
     def __init__(self) -> None:
-        # Names this run of the service: batch ids start again at b1 after a restart, so
-        # a decision made on what an earlier run showed must not land on a new batch.
+        # Names this run of the service: a batch that was waiting, unrecorded, when an
+        # earlier run died may see its number again, and a decision made on what that run
+        # showed must not land on the new batch.
         self.instance = secrets.token_hex(6)
         self.seq = 0
         self.watchers: set[Watcher] = set()

@@ -96,7 +96,8 @@ class DecisionQueue:
         """Hold `event` until its batch is decided, a remembered rule applies, or `timeout`."""
         signature = str(verdict.get("signature") or _fallback_signature(event))
         band = str(verdict.get("band", "low"))
-        rule = self.remembered_for(decision_key(event, signature), session, workspace, band)
+        key = decision_key(event, signature)
+        rule = self.remembered_for(key, session, workspace, band)
         if rule is not None:
             return Answer(
                 rule.decision == "allow",
@@ -108,7 +109,7 @@ class DecisionQueue:
         batch = self._batch_for(signature)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
-        member = Member(event, verdict, session, workspace, future)
+        member = Member(event, verdict, session, workspace, future, key)
         if self.pause is not None and self.pause.active():
             # Nobody is asked while paused: denied now, listed for a later look.
             future.set_result(Answer(False, "paused", "asking is paused: denied, not asked"))
@@ -315,7 +316,7 @@ class DecisionQueue:
             if m.waiting
             and any(
                 r.applies(
-                    decision_key(m.event, other.signature),
+                    m.key,
                     m.session,
                     m.workspace,
                     now,
@@ -348,7 +349,7 @@ class DecisionQueue:
         """The remembered decisions a decision on `chosen` of `batch` with `scope` makes:
         matching their `decision_key`, up to the riskiest band the person saw."""
         band = max((str(m.verdict.get("band", "low")) for m in chosen), key=_rank, default="low")
-        key = decision_key(chosen[0].event, batch.signature) if chosen else batch.signature
+        key = chosen[0].key if chosen else batch.signature
         if scope == "always":
             keys: set[tuple[str | None, str | None]] = {(None, None)}
         elif scope == "session":
