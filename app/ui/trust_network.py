@@ -27,6 +27,7 @@ class Editing(Protocol):
 class NetworkLists:
     def __init__(self, controller: Editing) -> None:
         self.controller = controller
+        self._shipped: list[str] | None = None  # the shipped list, read once
         w = controller.window
         w.allowed.added.connect(lambda text: self.add_rule("allow", text, "name"))
         w.denied.added.connect(lambda text: self.add_rule("deny", text, None))
@@ -79,10 +80,12 @@ class NetworkLists:
         own = self.document.fetch()
         if own is not None:
             return [e.value for e in own]
-        try:
-            return list(load_policy(self.controller.files.defaults).network.fetch)
-        except PolicyError:
-            return []
+        if self._shipped is None:  # the shipped file does not change while the window is open
+            try:
+                self._shipped = list(load_policy(self.controller.files.defaults).network.fetch)
+            except PolicyError:
+                self._shipped = []
+        return list(self._shipped)
 
     def add_fetch(self, text: str) -> None:
         text = text.strip()
