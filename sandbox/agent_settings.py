@@ -43,7 +43,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.logins import hide_tokens, keyed_tokens, restore_tokens
+from sandbox.logins import hide_tokens, hint_tokens, restore_tokens
 from sandbox.patterns import expand_home
 from sandbox.settings_review import Change, apply, change_from_dict, dump_json, parse, review
 
@@ -262,30 +262,13 @@ def _review_item(item: Tracked, held_dir: Path, plan: SettingsPlan) -> HeldSetti
     if not outcome.holds:
         return None
     _store(held_dir, item, outcome.held, outcome.held_text)
-    return HeldSettings(item.host, masked(outcome.diff, item.before, after, item.spec.format))
-
-
-def masked(diff: str, before: str | None, after: str | None, fmt: str) -> str:
-    """`diff` with every login token of either text cut to its first and last characters
-    (a person can still tell two keys apart): the diff is shown in the inbox and kept in
-    history, and a key must reach neither (the held change itself, applied on `accept`,
-    keeps it, under the service's state)."""
-    for text in (before, after):
+    documents = []
+    for text in (item.before, after):
         try:
-            document = parse(text or "", fmt)
+            documents.append(parse(text or "", item.spec.format))
         except ValueError:
             continue
-        for _kind, token in keyed_tokens(document):
-            diff = diff.replace(token, _hint(token))
-    return diff
-
-
-def _hint(token: str) -> str:
-    """Enough of a token to tell it from another, never enough to use: a prefix of at
-    most 12 characters (a quarter of a short one), and the last 4 of a long one."""
-    head = token[: min(12, len(token) // 4)]
-    tail = token[-4:] if len(token) >= 40 else ""
-    return f"{head}…{tail} (hidden)"
+    return HeldSettings(item.host, hint_tokens(outcome.diff, documents))
 
 
 def project_files(

@@ -179,6 +179,25 @@ def hide_tokens(
     return _replace_tokens(text, keyed_tokens(document), by_real, made)[0]
 
 
+def hint_tokens(text: str, documents: Iterable[Any]) -> str:
+    """`text` (a review diff) with every login token of `documents` (the parsed file,
+    before and after) cut to a hint: the diff is shown in the inbox and kept in history,
+    and a key must reach neither (the held change itself, applied on `accept`, keeps it,
+    under the service's state)."""
+    for document in documents:
+        for _kind, token in keyed_tokens(document):
+            text = text.replace(token, _hint(token))
+    return text
+
+
+def _hint(token: str) -> str:
+    """Enough of a token to tell it from another, never enough to use: a prefix of at
+    most 12 characters (a quarter of a short one), and the last 4 of a long one."""
+    head = token[: min(12, len(token) // 4)]
+    tail = token[-4:] if len(token) >= 40 else ""
+    return f"{head}…{tail} (hidden)"
+
+
 def restore_tokens(text: str, swaps: Mapping[str, str]) -> str:
     """The inverse: every placeholder in `text` replaced by its real token."""
     for placeholder, real in swaps.items():
