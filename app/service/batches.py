@@ -60,27 +60,46 @@ class Member:
         return self.future.result().by
 
 
+def _rank(band: str) -> int:
+    return _BANDS.index(band) if band in _BANDS else 0
+
+
 @dataclass
 class Batch:
+    """Requests of one signature. Members are only ever added (`add`), so its band and
+    score are kept as they join: a change about one member then costs one member, not
+    a walk over the two hundred before it."""
+
     id: str
     signature: str
     created: float
     members: list[Member] = field(default_factory=list)
+    _rank: int = field(default=0, repr=False)
+    _score: int = field(default=0, repr=False)
+    sessions: set[str] = field(default_factory=set)  # of its members
+
+    def add(self, member: Member) -> None:
+        self.members.append(member)
+        self.sessions.add(member.session)
+        self._rank = max(self._rank, _rank(str(member.verdict.get("band", "low"))))
+        self._score = max(self._score, int(member.verdict.get("score", 0)))
 
     @property
     def band(self) -> str:
-        found = [m.verdict.get("band", "low") for m in self.members]
-        return max(found, key=lambda b: _BANDS.index(b) if b in _BANDS else 0, default="low")
+        return _BANDS[self._rank]
 
     @property
     def score(self) -> int:
-        return max((int(m.verdict.get("score", 0)) for m in self.members), default=0)
+        return self._score
 
     @property
     def state(self) -> str:
-        return "pending" if any(m.waiting for m in self.members) else "expired"
+        # The newest members are the likeliest to wait: look from the end.
+        return "pending" if any(m.waiting for m in reversed(self.members)) else "expired"
 
-    def to_dict(self) -> dict[str, Any]:
+    def header(self) -> dict[str, Any]:
+        """The batch without its members: what a change about one member carries, so a
+        burst of joins costs one member each, not the whole batch again."""
         return {
             "batch": self.id,
             "signature": self.signature,
@@ -88,5 +107,8 @@ class Batch:
             "band": self.band,
             "score": self.score,
             "created": self.created,
-            "members": [m.to_dict() for m in self.members],
+            "count": len(self.members),
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.header(), "members": [m.to_dict() for m in self.members]}

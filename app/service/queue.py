@@ -114,7 +114,7 @@ class DecisionQueue:
             # Nobody is asked while paused: denied now, listed for a later look.
             future.set_result(Answer(False, "paused", "asking is paused: denied, not asked"))
         member.timer = loop.call_later(max(timeout, 0.0), self._expire, member)
-        batch.members.append(member)
+        batch.add(member)
         self._tell("batch.added" if len(batch.members) == 1 else "batch.joined", batch, member)
         try:
             return await asyncio.shield(future)
@@ -204,7 +204,7 @@ class DecisionQueue:
         }  # fmt: skip
         if batch.id in self.batches:
             fields["state"] = batch.to_dict()
-        self._publish("batch.decided", fields, {m.session for m in batch.members})
+        self._publish("batch.decided", fields, set(batch.sessions))
         for other in {id(b): b for b, _ in also}.values():
             if not any(m.waiting for m in other.members):
                 self.batches.pop(other.id, None)
@@ -212,7 +212,7 @@ class DecisionQueue:
             body.pop("state", None)
             if other.id in self.batches:
                 body["state"] = other.to_dict()
-            self._publish("batch.decided", body, {m.session for m in other.members})
+            self._publish("batch.decided", body, set(other.sessions))
         return released + len(also)
 
     def preview(self, batch_id: str, scope: str, decision: str = "allow") -> list[dict[str, Any]]:
@@ -286,11 +286,13 @@ class DecisionQueue:
                     self._tell("batch.expired", batch, member)
 
     def _tell(self, name: str, batch: Batch, member: Member | None, **fields: Any) -> None:
-        """Publish a change of `batch` (its dict, and the member it concerns)."""
-        body: dict[str, Any] = {"batch": batch.to_dict(), **fields}
+        """Publish a change of `batch`: the member it concerns, and the batch whole when
+        it is new, otherwise its header (the watcher already holds the other members)."""
+        whole = name == "batch.added"
+        body: dict[str, Any] = {"batch": batch.to_dict() if whole else batch.header(), **fields}
         if member is not None:
             body["member"] = member.to_dict()
-        self._publish(name, body, {m.session for m in batch.members})
+        self._publish(name, body, set(batch.sessions))
 
     def _publish(self, name: str, fields: dict[str, Any], sessions: set[str]) -> None:
         if self.on_change is not None:
@@ -307,13 +309,15 @@ class DecisionQueue:
         """Waiting requests of other batches that deciding `batch` with `scope` would
         decide too: matched by the remembered-decision code itself."""
         rules = self._rules(batch, chosen, decision, scope, expires)
+        keys = {r.signature for r in rules}  # a rule matches its own key only
         now = self.clock()
         return [
             (other, m)
             for other in self.batches.values()
             if other is not batch
             for m in other.members
-            if m.waiting
+            if m.key in keys
+            and m.waiting
             and any(
                 r.applies(
                     m.key,

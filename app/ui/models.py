@@ -110,9 +110,26 @@ class MembersModel(_Table):
         self.members: tuple[Member, ...] = ()
 
     def reset(self, members: tuple[Member, ...]) -> None:
-        self.beginResetModel()
+        """Show `members`. The same batch grown (members only join at the end) inserts
+        the new rows and repaints the changed ones, keeping the view's place and
+        selection; anything else resets the view."""
+        old = self.members
+        if not (old and len(members) >= len(old) and members[0].event == old[0].event
+                and members[len(old) - 1].event == old[-1].event):  # fmt: skip
+            self.beginResetModel()
+            self.members = members
+            self.endResetModel()
+            return
+        kept = zip(old, members[: len(old)], strict=True)
+        changed = [n for n, (a, b) in enumerate(kept) if a is not b]
+        if len(members) > len(old):
+            self.beginInsertRows(QModelIndex(), len(old), len(members) - 1)
+            self.members = members
+            self.endInsertRows()
         self.members = members
-        self.endResetModel()
+        if changed:
+            last = len(self.HEADERS) - 1
+            self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], last))
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

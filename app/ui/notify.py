@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QProcess, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from app.ui.rows import Change
+from app.ui.rows import Batch, Change
 from app.ui.text import short
 from app.ui.words import describe
 
@@ -74,17 +74,20 @@ class Notifier(QObject):
                 title = "Sandgate: critical request blocked" if critical else "Sandgate: waiting"
                 self._announce(b.batch, title, describe(b), critical)
             elif change.name == "batch.joined" and change.batch is not None:
-                self._joined(change.batch.batch, describe(change.batch), change.batch.band)
+                self._joined(change.batch)
             elif change.name == "review.added" and change.item is not None:
                 item = change.item
                 if item.band == "critical":
                     self._announce(item.id, "Sandgate: critical alert", short(item.summary), True)
 
-    def _joined(self, key: str, words: str, band: str) -> None:
+    def _joined(self, batch: Batch) -> None:
+        key, band = batch.batch, batch.band
         shown = self.shown.get(key)
         if shown is None or self.clock() - shown.at > FOLD_S:
+            # Described only here: a repeat is folded into the words already shown, and
+            # describing walks every member (a burst joins hundreds a second).
             title = "Sandgate: waiting" if band != "critical" else "Sandgate: critical"
-            self._announce(key, title, words, band == "critical")
+            self._announce(key, title, describe(batch), band == "critical")
             return
         shown.joined += 1
         body = f"{shown.body}\n{shown.joined} more request{'s' if shown.joined > 1 else ''} joined"

@@ -50,11 +50,13 @@ class Batch:
     score: int
     created: float
     members: tuple[Member, ...]
+    # How many members wait: counted here when not given; the stream's fold gives it,
+    # worked out from the batch before, so a join does not count the other members.
+    waiting: int = -1
 
-    @cached_property
-    def waiting(self) -> int:
-        # Cached (the record is frozen): the inbox asks for it on every update.
-        return sum(1 for m in self.members if m.waiting)
+    def __post_init__(self) -> None:
+        if self.waiting < 0:
+            object.__setattr__(self, "waiting", sum(1 for m in self.members if m.waiting))
 
     @cached_property
     def sessions(self) -> tuple[str, ...]:
@@ -238,25 +240,41 @@ def _put(batches: tuple[Batch, ...], new: Batch) -> tuple[Batch, ...]:
     return (*batches, new)
 
 
-def _joined(batches: tuple[Batch, ...], raw: Mapping[str, Any], new: Member | None) -> Batch | None:
-    """The batch with `new` appended to the members already parsed, when the service's
-    copy is exactly that: a burst of joins then costs one member each, not the whole
-    batch again (the reader thread shares the interpreter with the GUI)."""
-    known = next((b for b in batches if b.batch == str(raw.get("batch", ""))), None)
-    listed: list[Any] = list(raw.get("members") or ())
-    if known is None or new is None or len(listed) != len(known.members) + 1:
-        return None
-    if listed[-1].get("event") != new.event:
-        return None
+def _header(
+    known: Batch | None, raw: Mapping[str, Any], members: tuple[Member, ...], waiting: int
+) -> Batch:
     return Batch(
-        batch=known.batch,
-        signature=known.signature,
-        state=str(raw.get("state", known.state)),
-        band=str(raw.get("band", known.band)),
-        score=int(raw.get("score", known.score)),
-        created=known.created,
-        members=(*known.members, new),
+        batch=str(raw.get("batch", "")),
+        signature=str(raw.get("signature", known.signature if known else "")),
+        state=str(raw.get("state", known.state if known else "pending")),
+        band=str(raw.get("band", known.band if known else "low")),
+        score=int(raw.get("score", known.score if known else 0)),
+        created=float(raw.get("created", known.created if known else 0.0)),
+        members=members,
+        waiting=waiting,
     )
+
+
+def _one_member(batches: tuple[Batch, ...], raw: Mapping[str, Any], new: Member | None) -> Batch:
+    """The batch after a change about one member: `batch.joined` and `batch.expired`
+    carry the batch's header and that member, not the other members again. The member
+    takes the place of the one with its event id (a change already shown in the state
+    the watch began with changes nothing), or joins at the end."""
+    if "members" in raw:  # a whole batch, as `queue` lists it
+        return batch(raw)
+    known = next((b for b in batches if b.batch == str(raw.get("batch", ""))), None)
+    members = known.members if known else ()
+    waiting = known.waiting if known else 0
+    if new is not None:
+        at = next((n for n in range(len(members) - 1, -1, -1) if members[n].event == new.event),
+                  -1)  # fmt: skip
+        if at >= 0:
+            waiting += int(new.waiting) - int(members[at].waiting)
+            members = (*members[:at], new, *members[at + 1 :])
+        else:
+            waiting += int(new.waiting)
+            members = (*members, new)
+    return _header(known, raw, members, waiting)
 
 
 def fold(current: State, raw: Mapping[str, Any]) -> tuple[State, Change]:
@@ -267,8 +285,7 @@ def fold(current: State, raw: Mapping[str, Any]) -> tuple[State, Change]:
     change = Change(name, seq)
     if name in ("batch.added", "batch.joined", "batch.expired") and "batch" in raw:
         m = member(raw["member"]) if isinstance(raw.get("member"), Mapping) else None
-        b = _joined(s.batches, raw["batch"], m) if name == "batch.joined" else None
-        b = b or batch(raw["batch"])
+        b = _one_member(s.batches, raw["batch"], m)
         s = replace(s, batches=_put(s.batches, b))
         change = Change(name, seq, batch=b, member=m)
     elif name == "batch.decided":

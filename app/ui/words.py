@@ -4,7 +4,9 @@ visible (host names come from the agent)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from urllib.parse import urlsplit
 
 from app.ui.rows import Batch, Member
@@ -40,22 +42,68 @@ def _parse(kind: str, summary: str) -> tuple[str, str]:
     return "", host
 
 
-def _hosts(names: list[str]) -> str:
-    names = list(dict.fromkeys(names))
+def _hosts(names: dict[str, None]) -> str:
+    """'a', 'a and b', or 'a, b and 3 more' of the distinct names, in order."""
+    first = list(islice(names, 2))
     if len(names) <= 2:
-        return " and ".join(names)
-    return f"{names[0]}, {names[1]} and {len(names) - 2} more"
+        return " and ".join(first)
+    return f"{first[0]}, {first[1]} and {len(names) - 2} more"
+
+
+@dataclass
+class _Tally:
+    """What `describe` needs of a batch's members, gathered once per member."""
+
+    count: int = 0
+    last: Member | None = None  # the last member counted (the record itself)
+    methods: set[str] = field(default_factory=set)
+    hosts: dict[str, None] = field(default_factory=dict)  # in order, once each
+    rules: set[str] = field(default_factory=set)
+
+    def add(self, members: tuple[Member, ...]) -> None:
+        for m in members:
+            method, host = method_and_host(m)
+            self.methods.add(method)
+            self.hosts.setdefault(host)
+            self.rules.update(r.rule for r in m.reasons)
+        self.count += len(members)
+        if members:
+            self.last = members[-1]
+
+
+_tallies: dict[str, _Tally] = {}  # by batch id
+_TALLIES_KEPT = 4096
+
+
+def forget() -> None:
+    """Drop every tally (the next description of each batch starts from its first
+    member): what a first start does, for measuring it."""
+    _tallies.clear()
+
+
+def _tally(batch: Batch) -> _Tally:
+    """The batch's tally, carried on from the last one seen of the same batch: members
+    only ever join at the end, so a burst of joins costs the new members, not the whole
+    batch each time. It is carried on only when the member it ended at is the very
+    record at that place (anything else, such as that member expiring, counts again)."""
+    members = batch.members
+    t = _tallies.get(batch.batch)
+    if t is None or t.count > len(members) or (t.count and members[t.count - 1] is not t.last):
+        if len(_tallies) >= _TALLIES_KEPT:
+            _tallies.clear()
+        t = _tallies[batch.batch] = _Tally()
+    t.add(members[t.count :])
+    return t
 
 
 def describe(batch: Batch) -> str:
     """The batch in one sentence a person reads before deciding."""
     if not batch.members:
         return visible(batch.signature)
-    pairs = [method_and_host(m) for m in batch.members]
-    methods = {m for m, _ in pairs}
-    hosts = _hosts([h for _, h in pairs])
+    t = _tally(batch)
+    hosts = _hosts(t.hosts)
     n = len(batch.members)
-    method = next(iter(methods)) if len(methods) == 1 else ""
+    method = next(iter(t.methods)) if len(t.methods) == 1 else ""
     if n == 1:
         head = f"{method} to {hosts}" if method and method != "GET" else f"1 request to {hosts}"
     elif method and method != "GET":
@@ -64,9 +112,8 @@ def describe(batch: Batch) -> str:
         head = f"{n} requests to {hosts}"
     if batch.members[0].kind == "net.connect":
         head = head.replace("request", "connection")
-    rules = {r.rule for m in batch.members for r in m.reasons}
     for key, words in _CARRYING:
-        if any(rule.endswith(key) for rule in rules):
+        if any(rule.endswith(key) for rule in t.rules):
             head += f" {words}"
             break
     return visible(head)

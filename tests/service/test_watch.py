@@ -98,7 +98,9 @@ def test_watch_answers_the_state_then_streams_every_change_in_order(
         _hold(full, session, 2)
         joined = watch.next("batch.joined")
         assert joined["batch"]["batch"] == added["batch"]["batch"]
-        assert len(joined["batch"]["members"]) == 2
+        assert "members" not in joined["batch"]  # the header: the watcher has the first
+        assert (joined["batch"]["count"], joined["batch"]["state"]) == (2, "pending")
+        assert joined["member"]["event"] == f"{session}-e2"
 
         client.request("decide", batch=added["batch"]["batch"], decision="allow")
         decided = watch.next("batch.decided")

@@ -42,6 +42,49 @@ def test_the_stream_updates_the_model(service: Service, tray_app, qtbot) -> None
     assert "claude-code in " in tray_app.window.batch.meta.text()
 
 
+def test_joins_and_expiries_carry_one_member_and_the_tray_keeps_the_whole_batch(
+    service: Service, tray_app, qtbot
+) -> None:
+    """The stream sends a batch's header and the one member that changed; the tray's
+    copy still ends up member for member what the service holds."""
+    s = service.open_session()
+    sig = "net.request GET pypi.org [low]"
+    for i in range(4):
+        service.hold(s, "low", f"https://pypi.org/simple/p{i}/", signature=sig)
+    late = service.hold(s, "low", "https://pypi.org/simple/late/", signature=sig, timeout=0.2)
+    qtbot.waitUntil(late.done, timeout=5000)
+    service.hold(s, "low", "https://pypi.org/simple/after/", signature=sig)
+
+    def same() -> bool:
+        theirs = [(m["event"], m["waiting"]) for b in service.queue.listing() for m in b["members"]]
+        ours = [(m.event, m.waiting) for b in tray_app.inbox.state.batches for m in b.members]
+        return ours == theirs
+
+    qtbot.waitUntil(same, timeout=5000)
+    (shown,) = tray_app.inbox.state.batches
+    assert [m.event for m in shown.members if not m.waiting] == ["t5"], "the expired one"
+    assert shown.waiting == 5 and shown.state == "pending"
+
+
+def test_a_change_already_in_the_first_state_changes_nothing() -> None:
+    from app.ui import rows
+
+    member = {"event": "e2", "session": "s", "summary": "GET https://a.test/", "waiting": True}
+    first = {"batch": "b1", "signature": "sig", "state": "pending", "band": "low", "score": 5,
+             "created": 1.0, "members": [{**member, "event": "e1"}, member]}  # fmt: skip
+    header = {k: v for k, v in first.items() if k != "members"} | {"count": 2}
+    start = rows.state({"batches": [first]}, seq=3)
+    again, _ = rows.fold(start, {"change": "batch.joined", "seq": 4, "batch": header,
+                                 "member": member})  # fmt: skip
+    assert [m.event for m in again.batches[0].members] == ["e1", "e2"]
+    gone = {**member, "waiting": False, "answer": "timeout"}
+    expired, change = rows.fold(again, {"change": "batch.expired", "seq": 5,
+                                        "batch": header, "member": gone})  # fmt: skip
+    assert [(m.event, m.waiting) for m in expired.batches[0].members] == [("e1", True),
+                                                                        ("e2", False)]  # fmt: skip
+    assert change.batch is expired.batches[0] and change.member is not None
+
+
 def test_a_wider_scope_says_what_else_it_decides_before_it_is_chosen(
     service: Service, tray_app, qtbot
 ) -> None:
@@ -156,3 +199,34 @@ def test_a_decision_shown_by_an_earlier_service_run_is_refused(
     qtbot.waitUntil(lambda: tray_app.inbox._note.startswith("Not decided"), timeout=5000)
     assert "restarted" in tray_app.inbox._note
     assert not held.done()
+
+
+def test_a_growing_batch_is_described_as_a_fresh_one_would_be() -> None:
+    """`describe` carries its tally from one join to the next; the words must be those
+    of a batch described from scratch, whatever joins, expires or comes back."""
+    from dataclasses import replace
+
+    from app.ui import rows, words
+
+    def member(n: int, url: str, method: str = "GET", rule: str = "egress.unknown") -> rows.Member:
+        reasons = (rows.Reason(rule, 10, "why"),)
+        return rows.Member(f"e{n}", "s", "net.request", f"{method} {url}", 10, "low", reasons,
+                           True)  # fmt: skip
+
+    grown = rows.Batch("b1", "sig", "pending", "low", 10, 0.0, ())
+    steps = [
+        member(1, "https://a.test/"),
+        member(2, "https://a.test/x"),
+        member(3, "https://b.test/", "POST"),
+        member(4, "https://c.test/", rule="x.canary"),
+    ]
+    for step in steps:
+        grown = replace(grown, members=(*grown.members, step), waiting=-1)
+        said = words.describe(grown)
+        words.forget()
+        assert said == words.describe(replace(grown)), said
+    assert words.describe(grown) == "4 requests to a.test, b.test and 1 more carrying a canary"
+    expired = replace(grown, members=(*grown.members[:-1], replace(steps[-1], waiting=False)))
+    assert words.describe(expired) == words.describe(grown)
+    other = rows.Batch("b1", "sig", "pending", "low", 10, 0.0, (member(1, "https://z.test/"),))
+    assert words.describe(other) == "1 request to z.test", "another batch of the same id"
