@@ -30,7 +30,8 @@ from tests.private_env import enter_private_home
 
 
 class _Here:
-    """The service in this process, as when the tray starts it."""
+    """The service in the tray's own process (as the tray once started it, and as
+    `sandgate run` still does): the figure that shows what sharing the interpreter costs."""
 
     def __init__(self, home: Path) -> None:
         self.service, self.session = inbox_service.start(home)
@@ -53,7 +54,8 @@ class _Here:
 
 
 class _Apart:
-    """The service in a process of its own, as `sandgate start` runs it."""
+    """The service in a process of its own, as the tray starts it and `sandgate start`
+    runs it."""
 
     def __init__(self) -> None:
         script = Path(__file__).with_name("inbox_service.py")
@@ -102,7 +104,7 @@ def measure(apart: bool) -> None:
     app = build(paths, use_tray=False)
     collector = tune_memory(app.bridge)  # noqa: F841 - as `sandgate tray` does
     app.window.show()
-    where = "its own process" if apart else "the tray's process"
+    where = "its own process (as the tray runs it)" if apart else "the tray's process"
 
     def settle(seconds: float) -> None:
         end = time.monotonic() + seconds

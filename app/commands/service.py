@@ -16,6 +16,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="forget events older than DAYS at start-up (default: retention_days in "
         "config.yaml, or 90)",
     )
+    parser.add_argument(
+        "--until-idle",
+        type=float,
+        metavar="SECONDS",
+        help="stop once no session is open and nothing watches for SECONDS (how the tray "
+        "runs the service it starts)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -31,4 +38,6 @@ def main(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"sandgate: {exc}", file=sys.stderr)
         return 1
-    return run_foreground(paths, retention_days=args.retention_days, settings=settings)
+    return run_foreground(
+        paths, retention_days=args.retention_days, settings=settings, until_idle=args.until_idle
+    )

@@ -197,11 +197,34 @@ async def start(
     return runtime
 
 
+def busy(runtime: Runtime) -> bool:
+    """A session is open (or closing), or something watches the service."""
+    sessions = runtime.parts.sessions
+    return bool(sessions.live or sessions.finishing or runtime.parts.changes.watchers)
+
+
+async def stop_when_idle(runtime: Runtime, idle: float, stop: asyncio.Event) -> None:
+    """Set `stop` once the service has not been `busy` for `idle` seconds."""
+    loop = asyncio.get_running_loop()
+    since = loop.time()
+    while not stop.is_set():
+        await asyncio.sleep(min(0.5, idle / 4))
+        if busy(runtime):
+            since = loop.time()
+        elif loop.time() - since >= idle:
+            print(f"sandgate: no session and no tray for {idle:g} s: stopping", flush=True)
+            stop.set()
+
+
 def run_foreground(
-    paths: Paths, retention_days: float | None = None, settings: Settings | None = None
+    paths: Paths,
+    retention_days: float | None = None,
+    settings: Settings | None = None,
+    until_idle: float | None = None,
 ) -> int:
-    """Serve until SIGINT or SIGTERM. 1 if another service of this user already runs, or
-    its store cannot be used."""
+    """Serve until SIGINT or SIGTERM (or, with `until_idle`, until nothing has used it
+    for that many seconds). 1 if another service of this user already runs, or its
+    store cannot be used."""
 
     async def main() -> int:
         # Handlers first: a SIGTERM while the service starts (its socket may already
@@ -217,7 +240,12 @@ def run_foreground(
             return 1
         print(f"sandgate: service listening on {paths.socket}", flush=True)
         print(f"sandgate: database {shown(runtime.database)}", flush=True)
+        idle = None
+        if until_idle is not None:
+            idle = asyncio.create_task(stop_when_idle(runtime, until_idle, stop))
         await stop.wait()
+        if idle is not None:
+            idle.cancel()
         await runtime.stop()
         return 0
 

@@ -1,23 +1,24 @@
 """The tray application: assembled in `run()`, from the paths `main()` resolved.
 
 The tray reaches the service only through its socket, like every command: if none is
-running it starts one in this process (`connect_or_start`), and `sandgate run` in any
-terminal then finds that one. Without a system tray the inbox opens instead.
+running it starts one in a process of its own (`app.service_process`), and `sandgate
+run` in any terminal then finds that one. Without a system tray the inbox opens instead.
 """
 
 from __future__ import annotations
 
 import gc
 import signal
+import subprocess
 import sys
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from app.client import connect_or_start
 from app.paths import Paths
+from app.service_process import spawn
 from app.settings import Settings, SettingsError, load_settings
 from app.trust.saving import PolicyFiles
 from app.ui import instance
@@ -43,7 +44,7 @@ class TrayApp:
     tray_controller: TrayController | None
     notifier: Notifier
     server: instance.InstanceServer
-    embedded: Any  # the service this process started, if it started one
+    started: subprocess.Popen[bytes] | None  # the service process this tray started
 
     def open_inbox(self, key: str | None = None) -> None:
         if key is not None:
@@ -54,37 +55,41 @@ class TrayApp:
             self.window.activateWindow()
 
     def sessions_kept(self) -> int:
-        """Sessions that keep this process's service alive after quitting the tray."""
-        return 0 if self.embedded is None else int(self.embedded.open_sessions())
+        """Sessions that keep the service this tray started running after it quits."""
+        if self.started is None or self.started.poll() is not None:
+            return 0
+        return len(self.bridge.last.sessions)
 
     def quit(self) -> None:
-        """Quit the tray; a service it started stays while sessions need it."""
+        """Quit the tray; a service it started stays while sessions need it (it stops by
+        itself once they end) and stops now if none does."""
         self.window.hide()
         if self.tray is not None:
             self.tray.hide()
+        kept = self.sessions_kept()
         self.bridge.stop()
         self.notifier.close()
         self.server.close()
-        if self.sessions_kept():
+        if kept:
             print(
                 f"sandgate: the tray closed; its service keeps running for the "
-                f"{self.sessions_kept()} open session(s) and stops when they end",
+                f"{kept} open session(s) and stops when they end",
                 file=sys.stderr,
                 flush=True,
             )
-            timer = QTimer(self.window)
-            timer.timeout.connect(self._stop_when_idle)
-            timer.start(500)
-            return
-        self._stop_when_idle()
-
-    def _stop_when_idle(self) -> None:
-        if self.sessions_kept():
-            return
-        if self.embedded is not None:
-            self.embedded.stop()
-            self.embedded = None
+        else:
+            self.stop_started()
         QApplication.quit()
+
+    def stop_started(self) -> None:
+        """Stop the service this tray started (it records what it has, then exits)."""
+        if self.started is not None and self.started.poll() is None:
+            self.started.terminate()
+            try:
+                self.started.wait(15)
+            except subprocess.TimeoutExpired:
+                self.started.kill()
+        self.started = None
 
 
 QUIET_MS = 3000  # the stream quiet this long: a pause is in nobody's way
@@ -132,8 +137,7 @@ def tune_memory(bridge: Bridge) -> QTimer:
 
 def build(paths: Paths, *, use_tray: bool | None = None) -> TrayApp:
     """Create the tray's parts (a QApplication must exist) and start watching."""
-    client = connect_or_start(paths)
-    embedded = client.embedded
+    client, started = spawn(paths)
     client.close()
     bridge = Bridge(paths)
     window = InboxWindow()
@@ -145,7 +149,7 @@ def build(paths: Paths, *, use_tray: bool | None = None) -> TrayApp:
     notifier = Notifier(tray)
     holder: list[TrayApp] = []
     server = instance.InstanceServer(paths, lambda: holder[0].open_inbox(None))
-    app = TrayApp(paths, bridge, window, inbox, tray, None, notifier, server, embedded)
+    app = TrayApp(paths, bridge, window, inbox, tray, None, notifier, server, started)
     holder.append(app)
     notifier.clicked.connect(app.open_inbox)
     bridge.changes.connect(notifier.changes)
@@ -203,8 +207,8 @@ def _serve(paths: Paths, lock: IO[bytes]) -> int:
             flush=True,
         )
     code = qt.exec()
+    if app.sessions_kept() == 0:  # SIGINT/SIGTERM: no session needs it any more
+        app.stop_started()
     app.bridge.stop()
-    if app.embedded is not None:
-        app.embedded.stop()
     lock.close()
     return code

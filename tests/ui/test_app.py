@@ -139,8 +139,9 @@ def test_quitting_keeps_the_service_it_started_while_sessions_need_it(
     from app.client import connect
     from app.ui.app import build
 
-    app = build(paths, use_tray=False)  # no service runs: the tray starts one in itself
-    assert app.embedded is not None
+    app = build(paths, use_tray=False)  # no service runs: the tray starts one apart
+    started = app.started
+    assert started is not None and started.poll() is None
     qtbot.addWidget(app.window)
     session = connect(paths)
     assert session is not None
@@ -149,13 +150,37 @@ def test_quitting_keeps_the_service_it_started_while_sessions_need_it(
         project.mkdir()
         session.request("session.open", workspace=str(project), command=["true"],
                         env=dict(os.environ))  # fmt: skip
-        assert app.sessions_kept() == 1
+        qtbot.waitUntil(lambda: app.sessions_kept() == 1, timeout=5000)
         app.quit()
         assert not app.window.isVisible()
         assert "keeps running for the 1 open session" in capfd.readouterr().err
         with connect(paths) as other:  # the service still answers other terminals
             assert other.request("ping")["ok"]
+        assert started.poll() is None
     finally:
-        session.close()
-    qtbot.waitUntil(lambda: app.embedded is None, timeout=10000)
+        session.close()  # the session ends: nothing needs the service any more
+    started.wait(30)
     assert connect(paths) is None, "the service stopped once no session needed it"
+    assert "no session and no tray" in (paths.state / "service.log").read_text()
+
+
+def test_quitting_with_no_session_stops_the_service_it_started(paths: Paths, qtbot) -> None:
+    from app.client import connect
+    from app.ui.app import build
+
+    app = build(paths, use_tray=False)
+    started = app.started
+    assert started is not None
+    qtbot.addWidget(app.window)
+    app.quit()
+    assert started.poll() is not None and connect(paths) is None
+
+
+def test_a_service_that_cannot_start_says_why(paths: Paths) -> None:
+    from app.client import ServiceError
+    from app.service_process import spawn
+
+    paths.ensure()
+    (paths.config / "config.yaml").write_text("database_url: [unclosed\n")
+    with pytest.raises(ServiceError, match=r"did not start: .*config\.yaml"):
+        spawn(paths)
