@@ -77,20 +77,11 @@ class InboxModel(_Table):
         if not index.isValid():
             return None
         row = self.rows[index.row()]
-        column = index.column()
         if role == ROW:
             return row
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == 0:
-                return f"{row.band.upper()} {row.score}"
-            return row.title if column == 1 else row.detail
-        if role == Qt.ItemDataRole.ForegroundRole and column == 0:
-            return QColor(BAND_COLOURS.get(row.band, "#000000"))
-        if role == Qt.ItemDataRole.BackgroundRole and column == 0 and row.band == "critical":
-            return QColor(CRITICAL_BACKGROUND)
-        if role == Qt.ItemDataRole.ForegroundRole and row.expired:
-            return QColor("#777777")
-        return None
+        # A view asks each cell for a dozen roles on every repaint: answered from the
+        # row's cells, made once per row record, not worked out again per call.
+        return _cells_of(row, _inbox_cells)[index.column()].get(role)
 
     def row_of(self, key: str) -> int:
         for n, row in enumerate(self.rows):
@@ -137,11 +128,48 @@ class MembersModel(_Table):
         m = self.members[index.row()]
         if role == ROW:
             return m
-        if role == Qt.ItemDataRole.DisplayRole:
-            column = index.column()
-            if column == 0:
-                return short(m.summary, 70)
-            if column == 1:
-                return f"{m.score} {m.band}"
-            return "waiting" if m.waiting else "no longer waiting"
-        return None
+        return _cells_of(m, _member_cells)[index.column()].get(role)
+
+
+Cells = tuple[dict[int, Any], ...]  # per column: role -> value
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_cells: dict[int, tuple[object, Cells]] = {}  # id(record) -> (record, its cells)
+_CELLS_KEPT = 20_000
+
+
+def _cells_of(record: Any, make: Any) -> Cells:
+    """`make(record)`, kept while the record is: rows are frozen, so a record's cells
+    never change (the record itself is kept beside them, so its id is not reused)."""
+    kept = _cells.get(id(record))
+    if kept is not None and kept[0] is record:
+        cells: Cells = kept[1]
+        return cells
+    if len(_cells) >= _CELLS_KEPT:
+        _cells.clear()
+    cells = make(record)
+    _cells[id(record)] = (record, cells)
+    return cells
+
+
+def _inbox_cells(row: InboxRow) -> Cells:
+    risk: dict[int, Any] = {
+        _DISPLAY: f"{row.band.upper()} {row.score}",
+        _FOREGROUND: QColor(BAND_COLOURS.get(row.band, "#000000")),
+    }
+    if row.band == "critical":
+        risk[_BACKGROUND] = QColor(CRITICAL_BACKGROUND)
+    title: dict[int, Any] = {_DISPLAY: row.title}
+    detail: dict[int, Any] = {_DISPLAY: row.detail}
+    if row.expired:
+        title[_FOREGROUND] = detail[_FOREGROUND] = QColor("#777777")
+    return (risk, title, detail)
+
+
+def _member_cells(m: Member) -> Cells:
+    return (
+        {_DISPLAY: short(m.summary, 70)},
+        {_DISPLAY: f"{m.score} {m.band}"},
+        {_DISPLAY: "waiting" if m.waiting else "no longer waiting"},
+    )

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QProcess, Signal
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from app.ui.rows import Batch, Change
@@ -24,6 +24,7 @@ from app.ui.text import short
 from app.ui.words import describe
 
 FOLD_S = 60.0  # a join within this long of the announcement is folded into it
+UPDATE_S = 1.0  # a folded notification is replaced at most this often
 
 
 @dataclass
@@ -35,6 +36,8 @@ class _Shown:
     at: float
     notification_id: int | None = None
     process: QProcess | None = None
+    sent: float = 0.0  # when it was last sent
+    critical: bool = False
 
 
 class Notifier(QObject):
@@ -55,6 +58,10 @@ class Notifier(QObject):
         self.shown: dict[str, _Shown] = {}
         self.sent: list[tuple[str, str]] = []  # (title, body) in order, for the record
         self._last_key: str | None = None
+        self._due: dict[int, _Shown] = {}  # folded repeats not sent yet
+        self._later = QTimer(self)
+        self._later.setSingleShot(True)
+        self._later.timeout.connect(self._send_due)
         if tray is not None:
             tray.messageClicked.connect(self._tray_clicked)
 
@@ -67,6 +74,7 @@ class Notifier(QObject):
             body = f"{len(calm)} batches started waiting; the inbox lists them by risk"
             self._announce("", "Sandgate: waiting", body, False)
             changes = tuple(c for c in changes if c not in calm)
+        joins: dict[str, tuple[Batch, int]] = {}
         for change in changes:
             if change.name == "batch.added" and change.batch is not None:
                 b = change.batch
@@ -74,27 +82,60 @@ class Notifier(QObject):
                 title = "Sandgate: critical request blocked" if critical else "Sandgate: waiting"
                 self._announce(b.batch, title, describe(b), critical)
             elif change.name == "batch.joined" and change.batch is not None:
-                self._joined(change.batch)
+                seen = joins.get(change.batch.batch)
+                joins[change.batch.batch] = (change.batch, (seen[1] if seen else 0) + 1)
             elif change.name == "review.added" and change.item is not None:
                 item = change.item
                 if item.band == "critical":
                     self._announce(item.id, "Sandgate: critical alert", short(item.summary), True)
+        self._joined(list(joins.values()))
 
-    def _joined(self, batch: Batch) -> None:
-        key, band = batch.batch, batch.band
+    def _joined(self, joins: list[tuple[Batch, int]]) -> None:
+        """Requests joined these batches (each with how many): a batch announced lately
+        gets its notification replaced ('3 more requests joined', at most once a
+        second); others are announced, all in one notification when more than two."""
+        now = self.clock()
+        fresh = [b for b, _n in joins if self._recent(b.batch, now) is None]
+        if len(fresh) > 2:
+            critical = any(b.band == "critical" for b in fresh)
+            body = f"requests joined {len(fresh)} batches; the inbox lists them by risk"
+            self._announce("", "Sandgate: waiting", body, critical)
+            for b in fresh:
+                self.shown[b.batch] = self.shown[""]
+        else:
+            for b in fresh:
+                critical = b.band == "critical"
+                title = "Sandgate: critical" if critical else "Sandgate: waiting"
+                self._announce(b.batch, title, describe(b), critical)
+        announced = {b.batch for b in fresh}  # their first words count these joins
+        for b, n in joins:
+            if b.batch in announced:
+                continue
+            shown = self.shown[b.batch]
+            shown.joined += n
+            shown.critical = shown.critical or b.band == "critical"
+            self._due[id(shown)] = shown
+        self._send_due()
+
+    def _recent(self, key: str, now: float) -> _Shown | None:
         shown = self.shown.get(key)
-        if shown is None or self.clock() - shown.at > FOLD_S:
-            # Described only here: a repeat is folded into the words already shown, and
-            # describing walks every member (a burst joins hundreds a second).
-            title = "Sandgate: waiting" if band != "critical" else "Sandgate: critical"
-            self._announce(key, title, describe(batch), band == "critical")
-            return
-        shown.joined += 1
-        body = f"{shown.body}\n{shown.joined} more request{'s' if shown.joined > 1 else ''} joined"
-        self._send(shown, body, band == "critical")
+        return shown if shown is not None and now - shown.at <= FOLD_S else None
+
+    def _send_due(self) -> None:
+        now = self.clock()
+        for ident, shown in list(self._due.items()):
+            wait = shown.sent + UPDATE_S - now
+            if wait > 0:
+                if not self._later.isActive():
+                    self._later.start(int(wait * 1000) + 1)
+                continue
+            del self._due[ident]
+            if shown.joined:
+                more = f"{shown.joined} more request{'s' if shown.joined > 1 else ''} joined"
+                self._send(shown, f"{shown.body}\n{more}", shown.critical)
 
     def _announce(self, key: str, title: str, body: str, critical: bool) -> None:
-        shown = _Shown(key, title, short(body, 160), 0, self.clock())
+        shown = _Shown(key, title, short(body, 160), 0, self.clock(), critical=critical)
         old = self.shown.get(key)
         if old is not None:
             shown.notification_id = old.notification_id
@@ -102,6 +143,7 @@ class Notifier(QObject):
         self._send(shown, shown.body, critical)
 
     def _send(self, shown: _Shown, body: str, critical: bool) -> None:
+        shown.sent = self.clock()
         self.sent.append((shown.title, body))
         self._last_key = shown.key
         if self.program is None:

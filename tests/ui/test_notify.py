@@ -10,14 +10,16 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.ui import rows
-from app.ui.notify import Notifier
+from app.ui.notify import UPDATE_S, Notifier
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,18 +39,19 @@ class Server:
         self.seen: list[dict[str, Any]] = []
 
     def read(self, count: int, qtbot: Any) -> list[dict[str, Any]]:
+        qtbot.waitUntil(lambda: len(self.poll()) >= count, timeout=10000)
+        return self.seen
+
+    def poll(self) -> list[dict[str, Any]]:
+        """What the server has shown so far, without waiting."""
         import select
 
-        def more() -> bool:
-            assert self.proc.stdout is not None
-            while select.select([self.proc.stdout], [], [], 0)[0]:
-                line = self.proc.stdout.readline()
-                if not line:
-                    break
-                self.seen.append(json.loads(line))
-            return len(self.seen) >= count
-
-        qtbot.waitUntil(more, timeout=10000)
+        assert self.proc.stdout is not None
+        while select.select([self.proc.stdout], [], [], 0)[0]:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.seen.append(json.loads(line))
         return self.seen
 
     def click(self, ident: int) -> None:
@@ -113,5 +116,33 @@ def test_agent_text_in_a_notification_is_not_markup(server: Server, qtbot) -> No
         notifier.changes((rows.Change("batch.added", 1, batch=_batch("low", 1, "<b>x</b>.test")),))
         [shown] = server.read(1, qtbot)
         assert "<b>" not in shown["body"] and "&lt;b&gt;" in shown["body"]
+    finally:
+        notifier.close()
+
+
+def test_a_burst_of_joins_is_one_notification_each_updated_at_most_once_a_second(
+    server: Server, qtbot
+) -> None:
+    """A thousand requests a second must not start a thousand notify-send processes:
+    joins to five batches not yet announced are one notification, and the count of
+    joins to an announced batch reaches it at most once a second, the last one too."""
+    notifier = Notifier(None)
+    try:
+        fresh = [replace(_batch("low", 2), batch=f"b{n}") for n in range(5)]
+        notifier.changes(
+            tuple(rows.Change("batch.joined", n, batch=b) for n, b in enumerate(fresh))
+        )
+        [together] = server.read(1, qtbot)
+        assert together["body"].startswith("requests joined 5 batches")
+        first = _batch("low", 1)
+        notifier.changes((rows.Change("batch.added", 10, batch=first),))
+        server.read(2, qtbot)
+        started = time.monotonic()
+        for n in range(2, 32):
+            notifier.changes((rows.Change("batch.joined", 10 + n, batch=_batch("low", n)),))
+        qtbot.waitUntil(lambda: server.poll()[-1]["body"].endswith("30 more requests joined"),
+                        timeout=5000)  # fmt: skip
+        elapsed = time.monotonic() - started
+        assert len(server.seen) <= 2 + 1 + int(elapsed / UPDATE_S), "updates were not held back"
     finally:
         notifier.close()
