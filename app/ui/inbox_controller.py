@@ -44,7 +44,6 @@ class InboxController(QObject):
         self._note = ""  # the last decision's outcome, shown until there is more to say
         self._previews: dict[tuple[str, str], int] = {}
         self._latest: State | None = None
-        self._titles: dict[tuple[str, int, str], str] = {}
         self._apply = QTimer(self)
         self._apply.setSingleShot(True)
         self._apply.timeout.connect(self._apply_latest)
@@ -97,7 +96,7 @@ class InboxController(QObject):
     def apply(self, state: State) -> None:
         """Show `state` now: rebuild the list, keep the item on screen if still there."""
         self.state = state
-        rows = inbox_rows(state, self.clock(), self._titles)
+        rows = inbox_rows(state, self.clock())
         keep = self.key
         self.window.list_model.reset(rows)
         self.window.status.setText(self._status(state))

@@ -31,29 +31,17 @@ class InboxRow:
     item: ReviewItem | None = None
 
 
-# A batch's words only change when its members or band do: (id, members, band) -> title.
-Titles = dict[tuple[str, int, str], str]
+def _title(b: Batch) -> str:
+    return short(describe(b), 90)  # `describe` keeps a batch's words until one joins
 
 
-def _title(b: Batch, titles: Titles | None) -> str:
-    if titles is None:
-        return short(describe(b), 90)
-    key = (b.batch, len(b.members), b.band)
-    found = titles.get(key)
-    if found is None:
-        if len(titles) > 4096:
-            titles.clear()
-        found = titles[key] = short(describe(b), 90)
-    return found
-
-
-def _batch_row(b: Batch, now: float, titles: Titles | None = None) -> InboxRow:
+def _batch_row(b: Batch, now: float) -> InboxRow:
     expired = b.state != "pending"
     if expired:
         detail = f"expired · {len(b.members)} denied"
     else:
         detail = f"{b.waiting} waiting · {duration(now - b.created)}"
-    return InboxRow(b.batch, b.band, b.score, _title(b, titles), detail, expired, batch=b)
+    return InboxRow(b.batch, b.band, b.score, _title(b), detail, expired, batch=b)
 
 
 def _review_row(i: ReviewItem, now: float) -> InboxRow:
@@ -64,10 +52,9 @@ def _review_row(i: ReviewItem, now: float) -> InboxRow:
     )
 
 
-def inbox_rows(state: State, now: float, titles: Titles | None = None) -> list[InboxRow]:
-    """Every batch and review item of `state`, in the order the inbox lists them;
-    `titles` keeps the batches' words between calls."""
-    found = [_batch_row(b, now, titles) for b in state.batches]
+def inbox_rows(state: State, now: float) -> list[InboxRow]:
+    """Every batch and review item of `state`, in the order the inbox lists them."""
+    found = [_batch_row(b, now) for b in state.batches]
     found += [_review_row(i, now) for i in state.review]
     found.sort(
         key=lambda r: (

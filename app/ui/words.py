@@ -59,6 +59,8 @@ class _Tally:
     methods: set[str] = field(default_factory=set)
     hosts: dict[str, None] = field(default_factory=dict)  # in order, once each
     rules: set[str] = field(default_factory=set)
+    said: str = ""  # the words made at `said_at` members
+    said_at: int = 0
 
     def add(self, members: tuple[Member, ...]) -> None:
         for m in members:
@@ -101,6 +103,8 @@ def describe(batch: Batch) -> str:
     if not batch.members:
         return visible(batch.signature)
     t = _tally(batch)
+    if t.said_at == t.count:
+        return t.said  # nothing joined since these words were made
     hosts = _hosts(t.hosts)
     n = len(batch.members)
     method = next(iter(t.methods)) if len(t.methods) == 1 else ""
@@ -116,7 +120,8 @@ def describe(batch: Batch) -> str:
         if any(rule.endswith(key) for rule in t.rules):
             head += f" {words}"
             break
-    return visible(head)
+    t.said, t.said_at = visible(head), t.count
+    return t.said
 
 
 def destination(batch: Batch) -> str:
