@@ -335,8 +335,8 @@ def test_codex_signed_in_with_chatgpt_keeps_a_refresh_it_could_not_save(
 ) -> None:
     """Codex refreshes an old ChatGPT login before it works, and saves the new tokens by
     renaming a new auth.json over the old one, which the file shown there refuses: the
-    rotated tokens reach the real auth.json anyway, and the stand-in only ever saw the
-    real ones."""
+    rotated tokens reach the real auth.json anyway, the stand-in only ever saw the real
+    ones, and the next session starts from them without refreshing again."""
     home = Path(os.environ["HOME"])
     auth = {"https://api.openai.com/auth": {"chatgpt_plan_type": "plus",
                                             "chatgpt_account_id": "acct-1"}}  # fmt: skip
@@ -380,3 +380,11 @@ def test_codex_signed_in_with_chatgpt_keeps_a_refresh_it_could_not_save(
     assert saved["tokens"]["refresh_token"] == "rt_REALNEWREFRESHREALNEWREFRESH1111", saved
     assert saved["tokens"]["access_token"] == new_access
     assert "sandgate" not in json.dumps(saved)
+    # The next session starts from the saved login: nothing left to refresh.
+    before = len([s for s in standin.seen if s.path == "/oauth/token"])
+    again = sandgate(
+        "run", "--", "codex", "exec", "--skip-git-repo-check", "say hi",
+        cwd=workspace, env={"CODEX_REFRESH_TOKEN_URL_OVERRIDE": override, **QUIET},
+    )  # fmt: skip
+    after = len([s for s in standin.seen if s.path == "/oauth/token"])
+    assert after == before, "the next session refreshed again: " + again.stderr[-500:]
