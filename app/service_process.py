@@ -45,7 +45,7 @@ def spawn(paths: Paths, wait: float = 15.0) -> tuple[Client, subprocess.Popen[by
     log_file = log_path(paths)
     with open(log_file, "ab") as log:
         start = log.tell()
-        process = subprocess.Popen(
+        process: subprocess.Popen[bytes] | None = subprocess.Popen(
             command(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             start_new_session=True,  # a Ctrl-C meant for the tray's terminal is not its
         )  # fmt: skip
@@ -54,15 +54,16 @@ def spawn(paths: Paths, wait: float = 15.0) -> tuple[Client, subprocess.Popen[by
         client = connect(paths)
         if client is not None:
             return client, process
-        code = process.poll()
+        code = process.poll() if process is not None else None
         if code is not None:
             said = _said_since(log_file, start)
-            if code == 1 and "already running" in said:
-                return _wait_for_other(paths, deadline), None
-            last = said.strip().splitlines()[-1:] or [f"it exited with status {code}"]
-            raise ServiceError(f"the Sandgate service did not start: {last[0]}")
+            if code != 1 or "already running" not in said:
+                last = said.strip().splitlines()[-1:] or [f"it exited with status {code}"]
+                raise ServiceError(f"the Sandgate service did not start: {last[0]}")
+            process = None  # another process is starting one this moment: wait for it
         if time.monotonic() > deadline:
-            process.terminate()
+            if process is not None:
+                process.terminate()
             raise ServiceError(f"no Sandgate service answered at {paths.socket}")
         time.sleep(0.05)
 
@@ -71,13 +72,3 @@ def _said_since(log_file: str, start: int) -> str:
     with open(log_file, "rb") as log:
         log.seek(start)
         return log.read().decode(errors="replace")
-
-
-def _wait_for_other(paths: Paths, deadline: float) -> Client:
-    """Another process is starting the service at the same moment: wait for its socket."""
-    while time.monotonic() < deadline:
-        client = connect(paths)
-        if client is not None:
-            return client
-        time.sleep(0.05)
-    raise ServiceError(f"no Sandgate service answered at {paths.socket}")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.service.remembered import BANDS as _BANDS
+from app.service.remembered import rank
 from sandbox.proxy.session import Answer
 
 
@@ -60,10 +61,6 @@ class Member:
         return self.future.result().by
 
 
-def _rank(band: str) -> int:
-    return _BANDS.index(band) if band in _BANDS else 0
-
-
 @dataclass
 class Batch:
     """Requests of one signature. Members are only ever added (`add`), so its band and
@@ -81,7 +78,7 @@ class Batch:
     def add(self, member: Member) -> None:
         self.members.append(member)
         self.sessions.add(member.session)
-        self._rank = max(self._rank, _rank(str(member.verdict.get("band", "low"))))
+        self._rank = max(self._rank, rank(str(member.verdict.get("band", "low"))))
         self._score = max(self._score, int(member.verdict.get("score", 0)))
 
     @property

@@ -197,10 +197,16 @@ async def start(
     return runtime
 
 
+def open_sessions(runtime: Runtime) -> int:
+    """How many sessions are open on `runtime`. A session being closed counts until its
+    close is done: its caller still waits for the answer."""
+    sessions = runtime.parts.sessions
+    return len(sessions.live) + len(sessions.finishing)
+
+
 def busy(runtime: Runtime) -> bool:
     """A session is open (or closing), or something watches the service."""
-    sessions = runtime.parts.sessions
-    return bool(sessions.live or sessions.finishing or runtime.parts.changes.watchers)
+    return bool(open_sessions(runtime) or runtime.parts.changes.watchers)
 
 
 async def stop_when_idle(runtime: Runtime, idle: float, stop: asyncio.Event) -> None:
@@ -291,13 +297,7 @@ class ServiceThread:
 
     def open_sessions(self) -> int:
         """How many sessions are open on this service (its own caller's included)."""
-        runtime = self.runtime
-        if runtime is None:
-            return 0
-        # A session being closed counts until its close is done: its caller still waits
-        # for the answer.
-        sessions = runtime.parts.sessions
-        return len(sessions.live) + len(sessions.finishing)
+        return 0 if self.runtime is None else open_sessions(self.runtime)
 
     def stop(self) -> None:
         """Stop the service and wait for its thread."""

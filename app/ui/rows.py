@@ -240,21 +240,6 @@ def _put(batches: tuple[Batch, ...], new: Batch) -> tuple[Batch, ...]:
     return (*batches, new)
 
 
-def _header(
-    known: Batch | None, raw: Mapping[str, Any], members: tuple[Member, ...], waiting: int
-) -> Batch:
-    return Batch(
-        batch=str(raw.get("batch", "")),
-        signature=str(raw.get("signature", known.signature if known else "")),
-        state=str(raw.get("state", known.state if known else "pending")),
-        band=str(raw.get("band", known.band if known else "low")),
-        score=int(raw.get("score", known.score if known else 0)),
-        created=float(raw.get("created", known.created if known else 0.0)),
-        members=members,
-        waiting=waiting,
-    )
-
-
 def _one_member(batches: tuple[Batch, ...], raw: Mapping[str, Any], new: Member | None) -> Batch:
     """The batch after a change about one member: `batch.joined` and `batch.expired`
     carry the batch's header and that member, not the other members again. The member
@@ -274,7 +259,7 @@ def _one_member(batches: tuple[Batch, ...], raw: Mapping[str, Any], new: Member 
         else:
             waiting += int(new.waiting)
             members = (*members, new)
-    return _header(known, raw, members, waiting)
+    return replace(batch(raw), members=members, waiting=waiting)
 
 
 def fold(current: State, raw: Mapping[str, Any]) -> tuple[State, Change]:
