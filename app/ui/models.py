@@ -27,13 +27,30 @@ BAND_COLOURS = {
 CRITICAL_BACKGROUND = "#b71c1c"
 
 
+Cells = tuple[dict[int, Any], ...]  # per column: role -> value
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+
+
 class _Table(QAbstractTableModel):
-    """A flat table of `HEADERS` columns over the sequence `_items()` returns."""
+    """A flat table of `HEADERS` columns over the sequence `_items()` returns.
+
+    A view asks each cell for a dozen roles on every repaint: each row's cells are made
+    once (`_make_cells`), when first asked for, and kept beside the row until it
+    changes (`_cells[n] = None`), not worked out again per call."""
 
     HEADERS: tuple[str, ...] = ()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._cells: list[Cells | None] = []
+
     def _items(self) -> Any:
         return ()  # each model returns its own rows
+
+    def _make_cells(self, item: Any) -> Cells:
+        return ()  # each model makes its own
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._items())
@@ -45,6 +62,25 @@ class _Table(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        n = index.row()
+        if role == ROW:
+            return self._items()[n]
+        cells = self._cells[n]
+        if cells is None:
+            cells = self._cells[n] = self._make_cells(self._items()[n])
+        return cells[index.column()].get(role)
+
+    def _changed(self, rows: list[int]) -> None:
+        """Rows whose records changed in place: made again and repainted, as one span."""
+        for n in rows:
+            self._cells[n] = None
+        if rows:
+            last = len(self.HEADERS) - 1
+            self.dataChanged.emit(self.index(rows[0], 0), self.index(rows[-1], last))
 
 
 class InboxModel(_Table):
@@ -67,21 +103,25 @@ class InboxModel(_Table):
                 if (a.title, a.detail, a.band, a.score, a.expired) != (
                     b.title, b.detail, b.band, b.score, b.expired
                 ):  # fmt: skip
-                    self.dataChanged.emit(self.index(n, 0), self.index(n, len(self.HEADERS) - 1))
+                    self._changed([n])
             return
         self.beginResetModel()
         self.rows = rows
+        self._cells = [None] * len(rows)
         self.endResetModel()
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        if role == ROW:
-            return row
-        # A view asks each cell for a dozen roles on every repaint: answered from the
-        # row's cells, made once per row record, not worked out again per call.
-        return _cells_of(row, _inbox_cells)[index.column()].get(role)
+    def _make_cells(self, row: InboxRow) -> Cells:
+        risk: dict[int, Any] = {
+            _DISPLAY: f"{row.band.upper()} {row.score}",
+            _FOREGROUND: QColor(BAND_COLOURS.get(row.band, "#000000")),
+        }
+        if row.band == "critical":
+            risk[_BACKGROUND] = QColor(CRITICAL_BACKGROUND)
+        title: dict[int, Any] = {_DISPLAY: row.title}
+        detail: dict[int, Any] = {_DISPLAY: row.detail}
+        if row.expired:
+            title[_FOREGROUND] = detail[_FOREGROUND] = QColor("#777777")
+        return (risk, title, detail)
 
     def row_of(self, key: str) -> int:
         for n, row in enumerate(self.rows):
@@ -109,67 +149,22 @@ class MembersModel(_Table):
                 and members[len(old) - 1].event == old[-1].event):  # fmt: skip
             self.beginResetModel()
             self.members = members
+            self._cells = [None] * len(members)
             self.endResetModel()
             return
         kept = zip(old, members[: len(old)], strict=True)
         changed = [n for n, (a, b) in enumerate(kept) if a is not b]
         if len(members) > len(old):
             self.beginInsertRows(QModelIndex(), len(old), len(members) - 1)
-            self.members = members
-            self.endInsertRows()
+            self._cells.extend([None] * (len(members) - len(old)))
         self.members = members
-        if changed:
-            last = len(self.HEADERS) - 1
-            self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], last))
+        if len(members) > len(old):
+            self.endInsertRows()
+        self._changed(changed)
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        m = self.members[index.row()]
-        if role == ROW:
-            return m
-        return _cells_of(m, _member_cells)[index.column()].get(role)
-
-
-Cells = tuple[dict[int, Any], ...]  # per column: role -> value
-_DISPLAY = Qt.ItemDataRole.DisplayRole
-_FOREGROUND = Qt.ItemDataRole.ForegroundRole
-_BACKGROUND = Qt.ItemDataRole.BackgroundRole
-_cells: dict[int, tuple[object, Cells]] = {}  # id(record) -> (record, its cells)
-_CELLS_KEPT = 20_000
-
-
-def _cells_of(record: Any, make: Any) -> Cells:
-    """`make(record)`, kept while the record is: rows are frozen, so a record's cells
-    never change (the record itself is kept beside them, so its id is not reused)."""
-    kept = _cells.get(id(record))
-    if kept is not None and kept[0] is record:
-        cells: Cells = kept[1]
-        return cells
-    if len(_cells) >= _CELLS_KEPT:
-        _cells.clear()
-    cells = make(record)
-    _cells[id(record)] = (record, cells)
-    return cells
-
-
-def _inbox_cells(row: InboxRow) -> Cells:
-    risk: dict[int, Any] = {
-        _DISPLAY: f"{row.band.upper()} {row.score}",
-        _FOREGROUND: QColor(BAND_COLOURS.get(row.band, "#000000")),
-    }
-    if row.band == "critical":
-        risk[_BACKGROUND] = QColor(CRITICAL_BACKGROUND)
-    title: dict[int, Any] = {_DISPLAY: row.title}
-    detail: dict[int, Any] = {_DISPLAY: row.detail}
-    if row.expired:
-        title[_FOREGROUND] = detail[_FOREGROUND] = QColor("#777777")
-    return (risk, title, detail)
-
-
-def _member_cells(m: Member) -> Cells:
-    return (
-        {_DISPLAY: short(m.summary, 70)},
-        {_DISPLAY: f"{m.score} {m.band}"},
-        {_DISPLAY: "waiting" if m.waiting else "no longer waiting"},
-    )
+    def _make_cells(self, m: Member) -> Cells:
+        return (
+            {_DISPLAY: short(m.summary, 70)},
+            {_DISPLAY: f"{m.score} {m.band}"},
+            {_DISPLAY: "waiting" if m.waiting else "no longer waiting"},
+        )
