@@ -9,13 +9,13 @@ ever arrived and only through Sandgate.
 
 from __future__ import annotations
 
-import datetime
 import http.server
-import ipaddress
 import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.demo.certificates import make_certificates
 
 
 @dataclass(frozen=True)
@@ -90,61 +90,10 @@ def start_collector() -> Server:
 
 def start_vendor(name: str, key: str, folder: Path) -> tuple[Server, Path]:
     """The vendor API for `name`, accepting only `key`; returns it and its CA file."""
-    ca_file, cert_file, key_file = _make_certificates(name, folder)
+    ca_file, cert_file, key_file = make_certificates([name], folder)
     recorder = _Recorder(_Handler)
     recorder.accepted_key = key
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     recorder.socket = context.wrap_socket(recorder.socket, server_side=True)
     return Server(recorder, "https"), ca_file
-
-
-def _make_certificates(name: str, folder: Path) -> tuple[Path, Path, Path]:
-    """A CA for this run and a server certificate for `name`, as PEM files in `folder`."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    def subject(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    now = datetime.datetime.now(datetime.UTC)
-    valid = (now - datetime.timedelta(hours=1), now + datetime.timedelta(days=1))
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(subject("Sandgate demo CA"))
-        .issuer_name(subject("Sandgate demo CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(valid[0])
-        .not_valid_after(valid[1])
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    alt_names = [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject(name))
-        .issuer_name(ca.subject)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(valid[0])
-        .not_valid_after(valid[1])
-        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    files = (folder / "demo-ca.pem", folder / "vendor.pem", folder / "vendor-key.pem")
-    files[0].write_bytes(ca.public_bytes(pem))
-    files[1].write_bytes(cert.public_bytes(pem))
-    files[2].write_bytes(
-        server_key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    files[2].chmod(0o600)
-    return files
