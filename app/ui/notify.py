@@ -72,7 +72,7 @@ class Notifier(QObject):
         if len(calm) > 2:
             # A burst: one notification for all the batches it started, not one each.
             body = f"{len(calm)} batches started waiting; the inbox lists them by risk"
-            self._announce("", "Sandgate: waiting", body, False)
+            self._together([c.batch for c in calm if c.batch is not None], body)
             changes = tuple(c for c in changes if c not in calm)
         joins: dict[str, tuple[Batch, int]] = {}
         for change in changes:
@@ -97,11 +97,8 @@ class Notifier(QObject):
         now = self.clock()
         fresh = [b for b, _n in joins if self._recent(b.batch, now) is None]
         if len(fresh) > 2:
-            critical = any(b.band == "critical" for b in fresh)
             body = f"requests joined {len(fresh)} batches; the inbox lists them by risk"
-            self._announce("", "Sandgate: waiting", body, critical)
-            for b in fresh:
-                self.shown[b.batch] = self.shown[""]
+            self._together(fresh, body)
         else:
             for b in fresh:
                 critical = b.band == "critical"
@@ -116,6 +113,14 @@ class Notifier(QObject):
             shown.critical = shown.critical or b.band == "critical"
             self._due[id(shown)] = shown
         self._send_due()
+
+    def _together(self, batches: list[Batch], body: str) -> None:
+        """One notification for all of `batches`; later joins to any of them fold
+        into it."""
+        critical = any(b.band == "critical" for b in batches)
+        self._announce("", "Sandgate: waiting", body, critical)
+        for b in batches:
+            self.shown[b.batch] = self.shown[""]
 
     def _recent(self, key: str, now: float) -> _Shown | None:
         shown = self.shown.get(key)
