@@ -126,8 +126,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
             parts.append(self.rfile.read(size))
             self.rfile.readline()
+        # Trailer lines, up to the blank line that ends the body: read and dropped.
         while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-            pass  # trailers
+            continue
         return b"".join(parts)
 
     do_GET = do_POST = do_PUT = do_DELETE = _handle
