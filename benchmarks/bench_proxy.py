@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.proxy.loopback import send_big
 
 NAME = "origin.bench.test"
-CHUNK = b"x" * (1 << 20)
+CHUNK_SIZE = 1 << 20
 
 
 class _Origin(http.server.BaseHTTPRequestHandler):
@@ -54,15 +55,7 @@ class _Origin(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.startswith("/big/"):
-            size = int(self.path.split("/")[2])
-            self.send_response(200)
-            self.send_header("Content-Length", str(size))
-            self.end_headers()
-            sent = 0
-            while sent < size:
-                part = CHUNK[: size - sent]
-                self.wfile.write(part)
-                sent += len(part)
+            send_big(self, CHUNK_SIZE)
             return
         body = b"ok\n"
         self.send_response(200)

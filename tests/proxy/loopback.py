@@ -48,6 +48,20 @@ def make_pki(folder: Path) -> TestPKI:
     return TestPKI(*make_certificates(NAMES, folder))
 
 
+def send_big(handler: http.server.BaseHTTPRequestHandler, chunk_size: int) -> None:
+    """Answer `GET /big/SIZE` with SIZE bytes of `x`, written `chunk_size` at a time."""
+    size = int(handler.path.split("/")[2])
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(size))
+    handler.end_headers()
+    chunk = b"x" * chunk_size
+    sent = 0
+    while sent < size:
+        part = chunk[: size - sent]
+        handler.wfile.write(part)
+        sent += len(part)
+
+
 # --- servers that record what reaches them ----------------------------------------------
 
 
@@ -90,16 +104,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(data)
             return
         if self.path.startswith("/big/"):
-            size = int(self.path.split("/")[2])
-            self.send_response(200)
-            self.send_header("Content-Length", str(size))
-            self.end_headers()
-            chunk = b"x" * 65536
-            sent = 0
-            while sent < size:
-                part = chunk[: size - sent]
-                self.wfile.write(part)
-                sent += len(part)
+            send_big(self, 65536)
             return
         if self.path.startswith("/repo.git/") and self.server.git_root is not None:
             target = self.server.git_root / self.path[len("/repo.git/") :].split("?")[0]
